@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs dependencies, builds, and runs the whole test suite twice: a
+# normal optimised build (build/) and an AddressSanitizer +
+# UndefinedBehaviorSanitizer build (build-san/).  Exits non-zero when any
+# test fails.  Extra arguments go to `meson test` (e.g. a test name).
+set -u
+cd "$(dirname "$0")/.."
+
+tools/deps.sh || exit 1
+
+[ -f build/build.ninja ] || meson setup build >/dev/null || exit 1
+[ -f build-san/build.ninja ] || meson setup build-san --buildtype=debug \
+  -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+
+ninja -C build || exit 1
+ninja -C build-san || exit 1
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+
+rc=0
+meson test -C build --print-errorlogs "$@" || rc=1
+meson test -C build-san --print-errorlogs --timeout-multiplier 3 "$@" || rc=1
+exit $rc
