@@ -12,6 +12,8 @@
  *           one POST /v1/packages; time from the POST until each waiter
  *           has its complete response (p50/p99/max), and the daemon's RSS
  *           idle and with the waiters parked.
+ *   get     N connections repeating one GET or HEAD (wrk cannot time
+ *           HEAD: it waits for a body after one) until COUNT or DURATION.
  *   serve   a trivial single-threaded HTTP responder ("ok" for any
  *           request): the floor that small-request figures sit beside.
  *
@@ -46,7 +48,7 @@
 #define LC_EVENTS 512
 #define LC_TICK_MS 10
 
-enum lc_mode { MODE_UPLOAD, MODE_CREATE, MODE_FANOUT, MODE_SERVE };
+enum lc_mode { MODE_UPLOAD, MODE_CREATE, MODE_GET, MODE_FANOUT, MODE_SERVE };
 
 enum lc_state {
   ST_CONNECTING,
@@ -55,7 +57,7 @@ enum lc_state {
   ST_DONE,    /* response complete, idle or closed */
 };
 
-enum lc_kind { KIND_UPLOAD, KIND_CREATE, KIND_WAITER, KIND_TRIGGER };
+enum lc_kind { KIND_UPLOAD, KIND_CREATE, KIND_GET, KIND_WAITER, KIND_TRIGGER };
 
 struct lc_conn {
   int fd;
@@ -69,6 +71,7 @@ struct lc_conn {
   uint64_t body_len, body_off;
   uint8_t prefix[LC_PREFIX_BYTES];
   double t_start;
+  bool head;                   /* HEAD request: the response has no body */
   /* response */
   char *rbuf;
   size_t rlen, rcap;
@@ -87,6 +90,7 @@ struct lc_opts {
   uint64_t count;
   double duration;
   const char *package;
+  const char *method, *path;
   int pid;
   int64_t since;
   int settle_ms;
@@ -313,6 +317,19 @@ static void req_create(struct lc_conn *c) {
   conn_send_start(c);
 }
 
+static void req_get(struct lc_conn *c, const char *method, const char *path) {
+  int n = snprintf(c->hdr, sizeof c->hdr,
+                   "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method,
+                   path);
+  if (n < 0 || (size_t)n >= sizeof c->hdr)
+    die("request header too long");
+  c->hdr_len = (size_t)n;
+  c->small_body = NULL;
+  c->body_len = 0;
+  c->head = strcmp(method, "HEAD") == 0;
+  conn_send_start(c);
+}
+
 static void req_wait(struct lc_conn *c, int64_t since) {
   int n = snprintf(c->hdr, sizeof c->hdr,
                    "GET /v1/events?since=%" PRId64 "&wait=60 HTTP/1.1\r\n"
@@ -415,8 +432,10 @@ static int resp_complete(struct lc_conn *c) {
       c->body_start = 0;
       return resp_complete(c);
     }
-    if (c->status == 204 || c->status == 304)
+    if (c->status == 204 || c->status == 304 || c->head) {
       c->content_len = 0;
+      c->chunked = false;
+    }
   }
   if (c->chunked) {
     for (;;) {
@@ -558,6 +577,8 @@ static void run_next(struct lc_run *r, struct lc_conn *c) {
   uint64_t idx = r->started++;
   if (c->kind == KIND_UPLOAD)
     req_upload(c, r->pkg, idx, r->o->size);
+  else if (c->kind == KIND_GET)
+    req_get(c, r->o->method, r->o->path);
   else
     req_create(c);
 }
@@ -589,7 +610,9 @@ static int mode_load(const struct lc_opts *o) {
   r.t0 = now_s();
   deadline = r.t0 + o->timeout;
   for (int i = 0; i < o->conns && (uint64_t)i < o->count; i++) {
-    conns[i] = conn_new(o->mode == MODE_UPLOAD ? KIND_UPLOAD : KIND_CREATE);
+    conns[i] = conn_new(o->mode == MODE_UPLOAD   ? KIND_UPLOAD
+                        : o->mode == MODE_GET    ? KIND_GET
+                                                 : KIND_CREATE);
     live++;
   }
   while (live > 0) {
@@ -633,7 +656,8 @@ static int mode_load(const struct lc_opts *o) {
         rc = conn_read(c);
       if (rc == 0)
         continue;
-      if (rc == 1 && (c->status == 201 || c->status == 200)) {
+      if (rc == 1 && (c->status == 201 || c->status == 200 ||
+                      (c->kind == KIND_GET && c->status < 400))) {
         r.done++;
         r.bytes += c->body_len;
         lat_add(&r.lat, now_s() - c->t_start);
@@ -665,7 +689,10 @@ static int mode_load(const struct lc_opts *o) {
            ",\"seconds\":%.6f,\"per_s\":%.1f,\"mb_per_s\":%.1f,"
            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
            "\"rss_start_kb\":%ld,\"rss_max_kb\":%ld,\"package\":\"%s\"}\n",
-           o->mode == MODE_UPLOAD ? "upload" : "create", o->conns, o->size,
+           o->mode == MODE_UPLOAD ? "upload"
+           : o->mode == MODE_GET  ? "get"
+                                  : "create",
+           o->conns, o->mode == MODE_UPLOAD ? o->size : 0,
            r.done, r.errors, secs, (double)r.done / secs,
            (double)r.bytes / secs / 1e6, p50, p99, mx, r.rss_start, r.rss_max,
            r.pkg);
@@ -895,6 +922,8 @@ static void usage(void) {
           "                         [--count N] [--duration S] [--package ID]\n"
           "                         [--pid PID] [--timeout S]\n"
           "       loadclient create --addr H:P [--conns N] [--count N]\n"
+          "       loadclient get    --addr H:P --path P [--method HEAD]\n"
+          "                         [--conns N] [--count N] [--duration S]\n"
           "       loadclient fanout --addr H:P --waiters W --since SEQ\n"
           "                         [--pid PID] [--settle-ms MS]\n"
           "       loadclient serve  --addr 127.0.0.1:0 [--duration S]\n");
@@ -924,6 +953,8 @@ int main(int argc, char **argv) {
     o.mode = MODE_UPLOAD;
   else if (strcmp(argv[1], "create") == 0)
     o.mode = MODE_CREATE;
+  else if (strcmp(argv[1], "get") == 0)
+    o.mode = MODE_GET;
   else if (strcmp(argv[1], "fanout") == 0)
     o.mode = MODE_FANOUT;
   else if (strcmp(argv[1], "serve") == 0)
@@ -947,6 +978,10 @@ int main(int argc, char **argv) {
       o.duration = (double)num(v, 3600);
     else if (strcmp(k, "--timeout") == 0)
       o.timeout = (double)num(v, 3600);
+    else if (strcmp(k, "--method") == 0)
+      o.method = v;
+    else if (strcmp(k, "--path") == 0)
+      o.path = v;
     else if (strcmp(k, "--package") == 0)
       o.package = v;
     else if (strcmp(k, "--pid") == 0)
@@ -962,6 +997,12 @@ int main(int argc, char **argv) {
     usage();
   if (o.mode == MODE_FANOUT && o.since < 0)
     die("fanout needs --since SEQ (the last committed sequence)");
+  if (o.method == NULL)
+    o.method = "GET";
+  if (strcmp(o.method, "GET") != 0 && strcmp(o.method, "HEAD") != 0)
+    die("--method must be GET or HEAD");
+  if (o.mode == MODE_GET && (o.path == NULL || o.path[0] != '/'))
+    die("get needs --path /PATH");
   if (o.package != NULL && strlen(o.package) != 36)
     die("--package must be a 36-character package id");
   addr_parse(o.addr);
@@ -985,6 +1026,7 @@ int main(int argc, char **argv) {
   switch (o.mode) {
   case MODE_UPLOAD:
   case MODE_CREATE:
+  case MODE_GET:
     rc = mode_load(&o);
     break;
   case MODE_FANOUT:
