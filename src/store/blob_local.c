@@ -338,17 +338,25 @@ static int local_ingest_write(struct blob_ingest *bi, const void *data,
   return rc;
 }
 
+/* A stored blob is immutable, so a regular file of the right size under
+ * its digest's name is taken as the same bytes (blob_verify checks them). */
+static int same_size_file(const char *path, uint64_t size) {
+  struct stat st;
+
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+         (uint64_t)st.st_size == size;
+}
+
 /* Moves the fsynced, closed temp file into place or drops it as a
  * duplicate.  Runs on the threadpool. */
 static int ingest_place(struct local_ingest *in) {
   const struct local_store *s = in->s;
   char final[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
-  struct stat st;
+  size_t base = strlen(s->blobs_dir);
   int rc;
 
   blob_path(s, in->info.digests.blake3, final);
   /* final is blobs_dir/xx/yy/hex: cut it to get the two fan-out dirs. */
-  size_t base = strlen(s->blobs_dir);
   memcpy(d1, final, base + 3);
   d1[base + 3] = '\0';
   memcpy(d2, final, base + 6);
@@ -359,23 +367,24 @@ static int ingest_place(struct local_ingest *in) {
   if (rc != 0)
     return rc;
 
-  if (stat(final, &st) == 0 && S_ISREG(st.st_mode) &&
-      (uint64_t)st.st_size == in->info.size) {
+  if (same_size_file(final, in->info.size)) {
     in->info.existed = 1;
   } else if (renameat2(AT_FDCWD, in->tmp_path, AT_FDCWD, final,
                        RENAME_NOREPLACE) == 0) {
     in->tmp_path[0] = '\0';
-  } else if (errno == EEXIST && stat(final, &st) == 0 && S_ISREG(st.st_mode) &&
-             (uint64_t)st.st_size == in->info.size) {
-    in->info.existed = 1; /* lost the race to a concurrent ingest */
-  } else if (errno == EEXIST || errno == EINVAL || errno == ENOSYS) {
-    /* Corrupt file of the wrong size, or a filesystem without
-     * RENAME_NOREPLACE: replacing with verified bytes is always safe. */
-    if (rename(in->tmp_path, final) != 0)
-      return -errno;
-    in->tmp_path[0] = '\0';
   } else {
-    return -errno;
+    int err = errno;
+    if (err == EEXIST && same_size_file(final, in->info.size)) {
+      in->info.existed = 1; /* lost the race to a concurrent ingest */
+    } else if (err == EEXIST || err == EINVAL || err == ENOSYS) {
+      /* A corrupt file of the wrong size, or a filesystem without
+       * RENAME_NOREPLACE: replacing with verified bytes is always safe. */
+      if (rename(in->tmp_path, final) != 0)
+        return -errno;
+      in->tmp_path[0] = '\0';
+    } else {
+      return -err;
+    }
   }
   if (in->info.existed) {
     if (unlink(in->tmp_path) != 0)

@@ -530,6 +530,13 @@ static void test_verify(void) {
   ASSERT_EQ(pwrite(fd, &byte, 1, (off_t)(len / 2)), 1);
   ASSERT_EQ(close(fd), 0);
   ASSERT_EQ(verify(info.digests.blake3), UV_EBADMSG);
+
+  /* a stored file of the wrong size is corrupt: a new upload replaces it */
+  ASSERT_EQ(truncate(path, (off_t)(len - 1)), 0);
+  ASSERT_EQ(verify(info.digests.blake3), UV_EBADMSG);
+  put_ok(data, len, 0, &info);
+  ASSERT_EQ(info.existed, 0);
+  ASSERT_EQ(verify(info.digests.blake3), 0);
   free(data);
 }
 
