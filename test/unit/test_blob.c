@@ -3,7 +3,8 @@
  * uv loop in a fresh mkdtemp directory.  Every scenario counts its
  * callbacks and asserts the counts; the loop must close cleanly at the end
  * (nothing left pending).  BLOB_BENCH_MIB=N runs a throughput measurement
- * of ingesting N MiB from memory instead of the tests.
+ * of ingesting N MiB from memory instead of the tests, in chunks of
+ * BLOB_BENCH_CHUNK_KIB (default 256), under BLOB_BENCH_DIR (default /tmp).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -615,14 +616,14 @@ static void test_leftovers(void) {
 
 /* ---------------------------------------------------------------- bench */
 
-static void bench(unsigned mib) {
-  size_t chunk = 256 * 1024, len = (size_t)mib * MIB;
+static void bench(unsigned mib, unsigned chunk_kib) {
+  size_t chunk = (size_t)chunk_kib * 1024, len = (size_t)mib * MIB;
   uint8_t *data = random_bytes(chunk);
   uint8_t *big = malloc(len);
   struct put p = {.len = len, .chunk = chunk};
   uint64_t t0, t1;
 
-  ASSERT(big != NULL);
+  ASSERT(big != NULL && chunk >= sizeof(size_t) && len % chunk == 0);
   for (size_t off = 0; off < len; off += chunk) {
     memcpy(big + off, data, chunk);
     memcpy(big + off, &off, sizeof off); /* no two chunks alike */
@@ -680,7 +681,8 @@ int main(void) {
   open_store();
 
   if (bench_mib != NULL) {
-    bench((unsigned)atoi(bench_mib));
+    const char *kib = getenv("BLOB_BENCH_CHUNK_KIB");
+    bench((unsigned)atoi(bench_mib), kib ? (unsigned)atoi(kib) : 256);
   } else {
     test_put();
     test_serve();
