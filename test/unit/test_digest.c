@@ -11,7 +11,6 @@
 
 #include <openssl/evp.h>
 #include <sodium.h>
-#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
