@@ -7,7 +7,10 @@
  *   - fast generation of a large log (many outstanding requests, so the
  *     writer commits big batches) for the replay measurement.
  *
- *   bench_writer --db PATH --count N [--outstanding K]
+ *   bench_writer (--db PATH | --data DIR) --count N [--outstanding K]
+ *
+ * --data DIR opens DIR/DB_FILE, the daemon's database, so that
+ * `artifactstored --replay --data DIR` can replay what this wrote.
  *
  * Prints one JSON line: events, seconds, events_per_s, batches,
  * mean_batch, max_batch, multi_batches, last_sequence, failed.
@@ -20,6 +23,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "store/db.h"
 #include "store/writer.h"
 
 #define BW_MAX_COUNT 100000000ull
@@ -95,7 +99,8 @@ static uint64_t bw_num(const char *s, uint64_t max) {
 int main(int argc, char **argv) {
   struct bw b = {0};
   struct errbuf e = {{0}};
-  const char *db = NULL;
+  const char *db = NULL, *data = NULL;
+  char path[4096];
   uint64_t outstanding = 64;
   uv_loop_t loop;
   int rc;
@@ -103,16 +108,26 @@ int main(int argc, char **argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--db") == 0)
       db = argv[i + 1];
+    else if (strcmp(argv[i], "--data") == 0)
+      data = argv[i + 1];
     else if (strcmp(argv[i], "--count") == 0)
       b.count = bw_num(argv[i + 1], BW_MAX_COUNT);
     else if (strcmp(argv[i], "--outstanding") == 0)
       outstanding = bw_num(argv[i + 1], BW_MAX_OUTSTANDING);
     else
-      db = NULL, i = argc;
+      db = data = NULL, i = argc;
+  }
+  if (db == NULL && data != NULL) {
+    int n = snprintf(path, sizeof path, "%s/%s", data, DB_FILE);
+    if (n < 0 || (size_t)n >= sizeof path) {
+      fprintf(stderr, "bench_writer: --data path is too long\n");
+      return 2;
+    }
+    db = path;
   }
   if (db == NULL || b.count == 0 || argc % 2 == 0) {
-    fprintf(stderr, "usage: bench_writer --db PATH --count N "
-                    "[--outstanding K]\n");
+    fprintf(stderr, "usage: bench_writer (--db PATH | --data DIR) "
+                    "--count N [--outstanding K]\n");
     return 2;
   }
   if ((rc = uv_loop_init(&loop)) != 0) {
