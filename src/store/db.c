@@ -149,6 +149,12 @@ int db_open_rw(const char *path, sqlite3 **out, struct errbuf *e) {
     rc = db_exec(db, "PRAGMA synchronous = FULL", e);
   if (rc == 0)
     rc = db_exec(db, "PRAGMA foreign_keys = ON", e);
+  /* Savepoint sub-journals stay in memory: a per-request SAVEPOINT must
+   * not cost a temp-file write. */
+  if (rc == 0)
+    rc = db_exec(db, "PRAGMA temp_store = MEMORY", e);
+  if (rc == 0)
+    rc = db_exec(db, "PRAGMA cache_size = -" DB_CACHE_KIB, e);
   if (rc == 0)
     rc = db_migrate(db, path, e);
   if (rc != 0) {

@@ -12,6 +12,7 @@
 
 #define DB_FILE "artifactstore.db"   /* inside the data directory */
 #define DB_BUSY_TIMEOUT_MS 5000
+#define DB_CACHE_KIB "32768"        /* page cache of the writer */
 
 struct schema_migration {
   int version;                       /* 1, 2, ... = PRAGMA user_version */
