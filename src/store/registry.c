@@ -26,6 +26,34 @@
 #define REGISTRY_DEFAULT_MEDIA "application/octet-stream"
 #define MANIFEST_VERSION 1
 
+static const char registry_package_sql[] = ROWS_PACKAGE_BY_ID;
+static const char registry_file_sql[] = ROWS_FILE_BY_ID;
+
+/* The package / file row after the request, from the cached statement. */
+static int registry_load_package(struct wtx *tx, const struct uuid *id,
+                                 struct package **out, struct errbuf *e) {
+  sqlite3_stmt *st;
+  int rc;
+
+  *out = NULL;
+  st = wtx_stmt(tx, registry_package_sql, &rc);
+  if (st == NULL)
+    return db_err(wtx_db(tx), rc, "reading a package", e);
+  return rows_package_by_id(st, id, out, e);
+}
+
+static int registry_load_file(struct wtx *tx, const struct uuid *id,
+                              struct file_rec **out, struct errbuf *e) {
+  sqlite3_stmt *st;
+  int rc;
+
+  *out = NULL;
+  st = wtx_stmt(tx, registry_file_sql, &rc);
+  if (st == NULL)
+    return db_err(wtx_db(tx), rc, "reading a file", e);
+  return rows_file_by_id(st, id, out, e);
+}
+
 static void registry_err(struct reg_result *res, enum reg_error err,
                          const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -205,7 +233,7 @@ static void registry_create(struct wtx *tx, struct wjob *j) {
     return;
 
   now = registry_now(&ms);
-  uuid_v7((uint64_t)ms, &id);
+  wtx_new_id(tx, (uint64_t)ms, &id);
   map = ccbor_map_new(7);
   if (map == NULL) {
     cbor_decref(&meta);
@@ -231,7 +259,7 @@ static void registry_create(struct wtx *tx, struct wjob *j) {
                 now);
   if (res->error != REG_OK)
     return;
-  if ((rc = rows_package_get(wtx_db(tx), &id, &res->package, &e)) != 0)
+  if ((rc = registry_load_package(tx, &id, &res->package, &e)) != 0)
     registry_internal(res, rc, &e);
 }
 
@@ -331,7 +359,7 @@ static void registry_ingest(struct wtx *tx, struct wjob *j) {
   }
 
   now = registry_now(&ms);
-  uuid_v7((uint64_t)ms, &id);
+  wtx_new_id(tx, (uint64_t)ms, &id);
   map = ccbor_map_new(7);
   if (map == NULL) {
     registry_err(res, REG_INTERNAL, "out of memory");
@@ -353,7 +381,7 @@ static void registry_ingest(struct wtx *tx, struct wjob *j) {
   registry_emit(tx, j, map, rc, EV_FILE_INGESTED, EV_KIND_FILE, &id, now);
   if (res->error != REG_OK)
     return;
-  if ((rc = rows_file_get(wtx_db(tx), &id, &res->file, &e)) != 0)
+  if ((rc = registry_load_file(tx, &id, &res->file, &e)) != 0)
     registry_internal(res, rc, &e);
 }
 
@@ -443,7 +471,7 @@ static void registry_finalize(struct wtx *tx, struct wjob *j) {
 
   if (!registry_open_package(tx, &j->package_id, res, REG_ALREADY_FINALIZED))
     return;
-  if ((rc = rows_package_get(wtx_db(tx), &j->package_id, &p, &e)) != 0) {
+  if ((rc = registry_load_package(tx, &j->package_id, &p, &e)) != 0) {
     registry_internal(res, rc, &e);
     return;
   }
@@ -504,8 +532,8 @@ static void registry_finalize(struct wtx *tx, struct wjob *j) {
                 &j->package_id, now);
   if (res->error != REG_OK)
     return;
-  if ((rc = rows_package_get(wtx_db(tx), &j->package_id, &res->package,
-                             &e)) != 0)
+  if ((rc = registry_load_package(tx, &j->package_id, &res->package,
+                                  &e)) != 0)
     registry_internal(res, rc, &e);
 }
 

@@ -118,15 +118,12 @@ int rows_file(sqlite3_stmt *st, struct file_rec **out) {
   return 0;
 }
 
-static int rows_get(sqlite3 *db, const char *sql, const struct uuid *id,
-                    int (*conv)(sqlite3_stmt *, void *), void *out,
-                    struct errbuf *e) {
-  sqlite3_stmt *st = NULL;
+static int rows_by_id(sqlite3_stmt *st, const struct uuid *id,
+                      int (*conv)(sqlite3_stmt *, void *), void *out,
+                      struct errbuf *e) {
   int rc;
 
-  rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 1, id->b, UUID_LEN, SQLITE_STATIC);
+  rc = sqlite3_bind_blob(st, 1, id->b, UUID_LEN, SQLITE_STATIC);
   if (rc == SQLITE_OK)
     rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
@@ -136,8 +133,23 @@ static int rows_get(sqlite3 *db, const char *sql, const struct uuid *id,
   } else if (rc == SQLITE_DONE) {
     rc = UV_ENOENT;
   } else {
-    rc = db_err(db, rc, "reading a view", e);
+    rc = db_err(sqlite3_db_handle(st), rc, "reading a view", e);
   }
+  sqlite3_reset(st);
+  sqlite3_clear_bindings(st);
+  return rc;
+}
+
+static int rows_get(sqlite3 *db, const char *sql, const struct uuid *id,
+                    int (*conv)(sqlite3_stmt *, void *), void *out,
+                    struct errbuf *e) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    return db_err(db, rc, "reading a view", e);
+  rc = rows_by_id(st, id, conv, out, e);
   sqlite3_finalize(st);
   return rc;
 }
@@ -150,16 +162,26 @@ static int rows_file_conv(sqlite3_stmt *st, void *out) {
   return rows_file(st, out);
 }
 
+int rows_package_by_id(sqlite3_stmt *st, const struct uuid *id,
+                       struct package **out, struct errbuf *e) {
+  *out = NULL;
+  return rows_by_id(st, id, rows_package_conv, out, e);
+}
+
+int rows_file_by_id(sqlite3_stmt *st, const struct uuid *id,
+                    struct file_rec **out, struct errbuf *e) {
+  *out = NULL;
+  return rows_by_id(st, id, rows_file_conv, out, e);
+}
+
 int rows_package_get(sqlite3 *db, const struct uuid *id,
                      struct package **out, struct errbuf *e) {
   *out = NULL;
-  return rows_get(db, ROWS_PACKAGE_SELECT "WHERE p.id = ?1", id,
-                  rows_package_conv, out, e);
+  return rows_get(db, ROWS_PACKAGE_BY_ID, id, rows_package_conv, out, e);
 }
 
 int rows_file_get(sqlite3 *db, const struct uuid *id, struct file_rec **out,
                   struct errbuf *e) {
   *out = NULL;
-  return rows_get(db, ROWS_FILE_SELECT "WHERE f.id = ?1", id, rows_file_conv,
-                  out, e);
+  return rows_get(db, ROWS_FILE_BY_ID, id, rows_file_conv, out, e);
 }

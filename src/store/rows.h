@@ -24,6 +24,16 @@
 int rows_package(sqlite3_stmt *st, struct package **out);
 int rows_file(sqlite3_stmt *st, struct file_rec **out);
 
+#define ROWS_PACKAGE_BY_ID ROWS_PACKAGE_SELECT "WHERE p.id = ?1"
+#define ROWS_FILE_BY_ID ROWS_FILE_SELECT "WHERE f.id = ?1"
+
+/* Runs st (prepared from ROWS_PACKAGE_BY_ID / ROWS_FILE_BY_ID, reset on
+ * return) for id: 0, UV_ENOENT, or an error (message in e). */
+int rows_package_by_id(sqlite3_stmt *st, const struct uuid *id,
+                       struct package **out, struct errbuf *e);
+int rows_file_by_id(sqlite3_stmt *st, const struct uuid *id,
+                    struct file_rec **out, struct errbuf *e);
+
 /* Loads one row by id: 0, UV_ENOENT, or an error (message in e). */
 int rows_package_get(sqlite3 *db, const struct uuid *id,
                      struct package **out, struct errbuf *e);

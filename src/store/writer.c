@@ -45,6 +45,7 @@ struct wtx {
   int64_t last_seq;
   uint8_t last_chain[DIGEST_LEN];
   struct evvec events;           /* emitted in the current batch */
+  struct uuid last_id;           /* newest id made (wtx_new_id) */
 };
 
 struct writer {
@@ -116,6 +117,19 @@ sqlite3 *wtx_db(struct wtx *tx) {
 
 int64_t wtx_last_sequence(const struct wtx *tx) {
   return tx->last_seq;
+}
+
+void wtx_new_id(struct wtx *tx, uint64_t unix_ms, struct uuid *out) {
+  uuid_v7(unix_ms, out);
+  if (memcmp(out->b, tx->last_id.b, UUID_LEN) <= 0) {
+    /* Count up in the random bits (bytes 9..15), keeping version and
+     * variant; 2^56 ids in one millisecond never happen. */
+    *out = tx->last_id;
+    for (int i = UUID_LEN - 1; i >= 9; i--)
+      if (++out->b[i] != 0)
+        break;
+  }
+  tx->last_id = *out;
 }
 
 sqlite3_stmt *wtx_stmt(struct wtx *tx, const char *sql, int *rc) {
@@ -220,6 +234,23 @@ static void writer_fail(struct wjob *j, const char *what, int rc,
   err_set(&j->res.msg, rc, "%s: %s", what, err_msg(e, rc));
 }
 
+static const char writer_savepoint_sql[] = "SAVEPOINT req";
+static const char writer_release_sql[] = "RELEASE req";
+static const char writer_rollback_sql[] = "ROLLBACK TO req";
+
+/* Runs a cached statement without results. */
+static int writer_step(struct wtx *tx, const char *sql, struct errbuf *e) {
+  sqlite3_stmt *st;
+  int rc;
+
+  st = wtx_stmt(tx, sql, &rc);
+  if (st != NULL) {
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+  }
+  return rc == SQLITE_DONE ? 0 : db_err(tx->db, rc, sql, e);
+}
+
 static void writer_run_job(struct writer *w, struct wjob *j) {
   struct wtx *tx = &w->tx;
   int64_t seq0 = tx->last_seq;
@@ -229,17 +260,18 @@ static void writer_run_job(struct writer *w, struct wjob *j) {
   int rc;
 
   memcpy(chain0, tx->last_chain, DIGEST_LEN);
-  if ((rc = db_exec(tx->db, "SAVEPOINT req", &e)) != 0) {
+  if ((rc = writer_step(tx, writer_savepoint_sql, &e)) != 0) {
     writer_fail(j, "could not start the request", rc, &e);
     return;
   }
   registry_run(tx, j);
   if (j->res.error == REG_OK) {
-    if ((rc = db_exec(tx->db, "RELEASE req", &e)) == 0)
+    if ((rc = writer_step(tx, writer_release_sql, &e)) == 0)
       return;
     writer_fail(j, "could not complete the request", rc, &e);
   }
-  sqlite3_exec(tx->db, "ROLLBACK TO req; RELEASE req", NULL, NULL, NULL);
+  writer_step(tx, writer_rollback_sql, NULL);
+  writer_step(tx, writer_release_sql, NULL);
   free(j->res.package);
   free(j->res.file);
   j->res.package = NULL;

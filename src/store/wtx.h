@@ -41,6 +41,10 @@ int wtx_emit(struct wtx *tx, const char *event_type, const char *subject_kind,
              int64_t created_at, const uint8_t *payload, size_t payload_len,
              struct errbuf *e);
 int64_t wtx_last_sequence(const struct wtx *tx);
+/* A UUIDv7 for unix_ms, strictly greater than every id this writer made
+ * before (RFC 9562 6.2 method 2: within one millisecond, or if the clock
+ * steps back, the previous id plus one), so ids sort in creation order. */
+void wtx_new_id(struct wtx *tx, uint64_t unix_ms, struct uuid *out);
 
 /* registry.c: runs one job inside the open transaction (the caller wraps it
  * in a SAVEPOINT) and fills j->res. */
