@@ -16,6 +16,7 @@
 #include "store/ccbor.h"
 #include "store/db.h"
 #include "store/jcs.h"
+#include "store/relpath.h"
 #include "store/rows.h"
 #include "store/views.h"
 #include "store/wtx.h"
@@ -321,8 +322,15 @@ static void registry_ingest(struct wtx *tx, struct wjob *j) {
   int64_t now, ms;
   int rc;
 
-  if (!registry_field(res, "path", r->path))
+  if (r->path == NULL) {
+    registry_err(res, REG_INVALID, "field \"path\" is required");
     return;
+  }
+  /* The edge checked it already; the log must never hold a bad path. */
+  if (relpath_check(r->path, strlen(r->path), &res->msg) != 0) {
+    res->error = REG_INVALID;
+    return;
+  }
   media = r->media_type != NULL && r->media_type[0] != '\0'
               ? r->media_type
               : REGISTRY_DEFAULT_MEDIA;

@@ -9,6 +9,7 @@
 
 #include "store/ccbor.h"
 #include "store/evlog.h"
+#include "store/evring.h"
 #include "store_fixture.h"
 
 #define SUBMITTERS 64
@@ -23,6 +24,7 @@ struct flood {
   int nseq;
   int64_t commit_next;     /* next sequence expected by the commit cb */
   int commit_calls;
+  struct evring *ring;     /* fed from the commit cb, as the daemon does */
 };
 
 struct submitter {
@@ -68,6 +70,7 @@ static void flood_commit_cb(const struct event_rec *evs, size_t n,
     ASSERT_STREQ(evs[i].event_type, "v1.package.created");
     fl->commit_next++;
   }
+  ASSERT_EQ(evring_push(fl->ring, evs, n), 0);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -90,6 +93,7 @@ static void test_concurrent_submitters(void) {
   fl.w = fixture_writer_open(&loop, &f);
   fl.seqs = calloc((size_t)total, sizeof *fl.seqs);
   fl.commit_next = 1;
+  ASSERT_EQ(evring_new(256, 1 << 20, &fl.ring), 0);
   writer_set_commit_cb(fl.w, flood_commit_cb, &fl);
 
   t0 = uv_hrtime();
@@ -106,6 +110,16 @@ static void test_concurrent_submitters(void) {
   for (int i = 0; i < total; i++)
     ASSERT_EQ(fl.seqs[i], i + 1);
   ASSERT_EQ(fl.commit_next, total + 1);
+  ASSERT_EQ(evring_last(fl.ring), total);
+  {
+    const struct event_rec *tail[4];
+    size_t n = 0;
+    ASSERT_EQ(evring_since(fl.ring, total - 3, 4, tail, &n), 0);
+    ASSERT_EQ(n, 3);
+    ASSERT_EQ(tail[2]->sequence, total);
+    ASSERT_EQ(evring_since(fl.ring, 1, 4, tail, &n), AS_AGAIN);
+  }
+  evring_free(fl.ring);
 
   writer_get_stats(fl.w, &st);
   ASSERT_EQ(st.requests, (uint64_t)total);
@@ -214,8 +228,9 @@ static void test_batch_with_failures(void) {
   ASSERT_EQ(reg_package_finalize(w, &pkg, "test", outcome_cb, &s[10]), 0);
   ASSERT_EQ(reg_package_finalize(w, &nope, NULL, outcome_cb, &s[11]), 0);
   create(w, "permanent-record", NULL, &s[12]);         /* ok, seq 5 */
+  ingest(w, &pkg, "../etc/passwd", 5, &s[13]);         /* bad path */
   writer_hold(w, false);
-  fixture_run_until(&loop, &o.done, 13);
+  fixture_run_until(&loop, &o.done, 14);
 
   ASSERT_EQ(o.err[1], REG_OK);
   ASSERT_EQ(o.seq[1], 2);
@@ -241,10 +256,12 @@ static void test_batch_with_failures(void) {
   ASSERT_EQ(o.err[12], REG_OK);
   ASSERT_EQ(o.seq[12], 5);
   ASSERT_EQ(o.pkg[12].expires_at, TS_NONE);
+  ASSERT_EQ(o.err[13], REG_INVALID);
+  ASSERT(strstr(o.msg[13], "..") != NULL);
 
   writer_get_stats(w, &st);
   ASSERT_EQ(st.batches, 2);
-  ASSERT_EQ(st.max_batch, 12);
+  ASSERT_EQ(st.max_batch, 13);
   ASSERT_EQ(st.last_sequence, 5);
   fixture_writer_close(&loop, w);
 
