@@ -19,6 +19,7 @@
 #ifndef AS_BLOB_H
 #define AS_BLOB_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -26,6 +27,11 @@
 #include "store/digest.h"
 
 #define BLOB_SIZE_UNKNOWN UINT64_MAX
+
+/* libuv < 1.46 has no UV_EBADMSG; its value there is -EBADMSG on Unix. */
+#ifndef UV_EBADMSG
+#define UV_EBADMSG (-EBADMSG)
+#endif
 
 struct blob_store;
 struct blob_ingest;
@@ -63,11 +69,17 @@ int blob_ingest_write(struct blob_ingest *in, const void *data, size_t len,
 /* Finishes: final digests, fsync, rename into place (or drop as duplicate),
  * fsync directory.  When expected (non-NULL) is given, the digests are
  * compared first and a mismatch fails with UV_EBADMSG, storing nothing.
- * After cb (any status) the ingest is released. */
+ * In expected, a digest that is all zero bytes and a size of
+ * BLOB_SIZE_UNKNOWN mean "not given" and are not compared; `existed` is
+ * ignored.  cb gets info with the digests and size actually received
+ * (also on UV_EBADMSG, for the error message).  After cb (any status) the
+ * ingest is released.  Returns UV_EBUSY while a write is pending, or the
+ * write error when the ingest has failed (then abort it). */
 int blob_ingest_finish(struct blob_ingest *in, const struct blob_info *expected,
                        blob_commit_cb cb, void *arg);
 /* Drops an unfinished upload: waits for the pending write, removes the temp
- * file and releases the ingest.  Never fails; the caller forgets `in`. */
+ * file and releases the ingest.  Never fails; the caller forgets `in`.
+ * The pending write's callback is not called after an abort. */
 void blob_ingest_abort(struct blob_ingest *in);
 
 /* --- serve: byte ranges of a stored blob --- */
