@@ -90,6 +90,8 @@ void http_conn_release(struct conn *c) { conn_unref(c); }
 bool http_conn_alive(const struct conn *c) { return c->state != CONN_CLOSING; }
 void *http_server_data(struct conn *c) { return c->srv->o.data; }
 bool http_is_head(const struct conn *c) { return c->req.method == HTTP_HEAD; }
+const struct http_req *http_conn_req(struct conn *c) { return &c->req; }
+void http_abort(struct conn *c) { conn_close(c); }
 
 void http_set_actor(struct conn *c, const char *actor) {
   snprintf(c->actor, sizeof c->actor, "%s", actor);

@@ -113,6 +113,10 @@ void http_conn_release(struct conn *c);
 bool http_conn_alive(const struct conn *c);
 void *http_server_data(struct conn *c); /* the pointer given to server_new */
 bool http_is_head(const struct conn *c);
+/* The request being handled (valid until its response is done). */
+const struct http_req *http_conn_req(struct conn *c);
+/* Cuts the connection (e.g. a streamed body cannot be completed). */
+void http_abort(struct conn *c);
 /* Used by the events handler: one timer per connection, free while a
  * request is being handled.  Calling again restarts it; 0 ms stops it. */
 void http_timer(struct conn *c, uint64_t ms, void (*cb)(struct conn *c));
@@ -132,6 +136,10 @@ void http_respond(struct conn *c, int status, const char *content_type,
 void http_problem(struct conn *c, int status, const char *type,
                   const char *title, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* The same with extra "Name: value\r\n" header lines. */
+void http_problem_with(struct conn *c, int status, const char *extra_headers,
+                       const char *type, const char *title, const char *fmt,
+                       ...) __attribute__((format(printf, 6, 7)));
 /* The problem base URI (docs/API.md lists every slug). */
 #define HTTP_PROBLEM_BASE "https://artifactstored.dev/problems/"
 

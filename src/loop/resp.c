@@ -223,37 +223,48 @@ static void resp_sanitize(char *s) {
       *s = '?';
 }
 
-void http_problem(struct conn *c, int status, const char *type,
-                  const char *title, const char *fmt, ...) {
+static void resp_vproblem(struct conn *c, int status, const char *extra,
+                          const char *type, const char *title,
+                          const char *fmt, va_list ap) {
   char detail[PROBLEM_DETAIL_MAX];
-  char uri[160];
+  char uri[160], headers[256];
   char *text;
-  va_list ap;
   json_t *o;
 
-  va_start(ap, fmt);
   vsnprintf(detail, sizeof detail, fmt, ap);
-  va_end(ap);
   resp_sanitize(detail);
   snprintf(uri, sizeof uri, "%s%s", HTTP_PROBLEM_BASE, type);
   o = json_pack("{s:s, s:s, s:i, s:s}", "type", uri, "title", title, "status",
                 status, "detail", detail);
-  text = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+  text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
+  snprintf(headers, sizeof headers, "%s%s%s%s",
+           status == 405 ? "Allow: " : "", status == 405 ? c->allow : "",
+           status == 405 ? "\r\n" : "", extra != NULL ? extra : "");
   if (text == NULL) {
-    http_respond(c, status, NULL, NULL, NULL, 0);
+    http_respond(c, status, NULL, headers, NULL, 0);
     return;
   }
-  if (status == 405) {
-    char allow[80];
-    snprintf(allow, sizeof allow, "Allow: %s\r\n", c->allow);
-    http_respond(c, status, "application/problem+json", allow, text,
-                 strlen(text));
-  } else {
-    http_respond(c, status, "application/problem+json", NULL, text,
-                 strlen(text));
-  }
+  http_respond(c, status, "application/problem+json", headers, text,
+               strlen(text));
   free(text);
+}
+
+void http_problem(struct conn *c, int status, const char *type,
+                  const char *title, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  resp_vproblem(c, status, NULL, type, title, fmt, ap);
+  va_end(ap);
+}
+
+void http_problem_with(struct conn *c, int status, const char *extra_headers,
+                       const char *type, const char *title, const char *fmt,
+                       ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  resp_vproblem(c, status, extra_headers, type, title, fmt, ap);
+  va_end(ap);
 }
 
 void resp_log(struct conn *c) {
