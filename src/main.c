@@ -7,6 +7,7 @@
 
 #include "as_config.h"
 #include "config.h"
+#include "daemon.h"
 #include "ops.h"
 #include "store/digest.h"
 
@@ -33,7 +34,7 @@ int main(int argc, char **argv) {
   case CMD_VERIFY_LOG:
     return ops_verify_log(&cfg);
   case CMD_DAEMON:
-    break;
+    return daemon_run(&cfg);
   }
   fprintf(stderr, "artifactstored: this command is not built yet; see --help\n");
   return 1;

@@ -1,0 +1,190 @@
+/*
+ * common.c: what the resource handlers share: JSON shapes of packages and
+ * files (DESIGN.md "Resource shapes"), registry and query outcomes mapped
+ * to problem types, and parsing of ids, integers and entity tags.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/handlers.h"
+#include "store/caddr.h"
+
+static json_t *hx_ts(int64_t us) {
+  char ts[TS_STRLEN + 1];
+  if (us == TS_NONE)
+    return json_null();
+  ts_format(us, ts);
+  return json_string(ts);
+}
+
+static json_t *hx_addr(enum caddr_alg alg, const uint8_t d[DIGEST_LEN]) {
+  char a[CADDR_BUFSIZE];
+  caddr_format_raw(alg, d, a);
+  return json_string(a);
+}
+
+static json_t *hx_str(const char *s) {
+  return s != NULL ? json_string(s) : json_null();
+}
+
+json_t *hx_package_json(const struct package *p) {
+  char id[UUID_STRLEN + 1];
+  json_t *o = json_object(), *meta = NULL;
+
+  uuid_format(&p->id, id);
+  if (p->metadata_json != NULL)
+    meta = json_loads(p->metadata_json, JSON_DECODE_ANY, NULL);
+  json_object_set_new(o, "id", json_string(id));
+  json_object_set_new(o, "name", hx_str(p->name));
+  json_object_set_new(o, "producer", hx_str(p->producer));
+  json_object_set_new(o, "subject", hx_str(p->subject));
+  json_object_set_new(o, "retention_class", hx_str(p->retention_class));
+  json_object_set_new(o, "metadata", meta != NULL ? meta : json_object());
+  json_object_set_new(o, "status", json_string(p->status == PKG_FINALIZED
+                                                   ? "finalized"
+                                                   : "open"));
+  json_object_set_new(o, "created_at", hx_ts(p->created_at));
+  json_object_set_new(o, "finalized_at", hx_ts(p->finalized_at));
+  json_object_set_new(o, "manifest_digest",
+                      p->has_manifest
+                          ? hx_addr(CADDR_BLAKE3, p->manifest_digest)
+                          : json_null());
+  json_object_set_new(o, "expires_at", hx_ts(p->expires_at));
+  return o;
+}
+
+json_t *hx_file_json(const struct file_rec *f) {
+  char id[UUID_STRLEN + 1], pid[UUID_STRLEN + 1];
+  json_t *o = json_object();
+
+  uuid_format(&f->id, id);
+  uuid_format(&f->package_id, pid);
+  json_object_set_new(o, "id", json_string(id));
+  json_object_set_new(o, "package_id", json_string(pid));
+  json_object_set_new(o, "path", hx_str(f->path));
+  json_object_set_new(o, "media_type", hx_str(f->media_type));
+  json_object_set_new(o, "size", json_integer((json_int_t)f->size));
+  json_object_set_new(o, "blake3", hx_addr(CADDR_BLAKE3, f->digests.blake3));
+  json_object_set_new(o, "sha256", hx_addr(CADDR_SHA256, f->digests.sha256));
+  return o;
+}
+
+void hx_respond_json(struct conn *c, int status, json_t *o,
+                     const char *extra_headers) {
+  char *text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                         : NULL;
+
+  json_decref(o);
+  if (text == NULL) {
+    http_problem(c, 500, "internal", "Internal Server Error",
+                 "could not encode the response");
+    return;
+  }
+  http_respond(c, status, "application/json", extra_headers, text,
+               strlen(text));
+  free(text);
+}
+
+void hx_reg_problem(struct conn *c, const struct reg_result *res) {
+  const char *msg = res->msg.msg[0] != '\0' ? res->msg.msg : "";
+
+  switch (res->error) {
+  case REG_INVALID:
+    http_problem(c, 400, "invalid-field", "Invalid Field", "%s", msg);
+    break;
+  case REG_UNKNOWN_RETENTION:
+    http_problem(c, 400, "unknown-retention-class", "Unknown Retention Class",
+                 "%s", msg);
+    break;
+  case REG_NO_PACKAGE:
+    http_problem(c, 404, "unknown-package", "Unknown Package", "%s", msg);
+    break;
+  case REG_PACKAGE_FINALIZED:
+    http_problem(c, 409, "package-finalized", "Package Finalized", "%s", msg);
+    break;
+  case REG_DUPLICATE_PATH:
+    http_problem(c, 409, "duplicate-path", "Duplicate Path", "%s", msg);
+    break;
+  case REG_ALREADY_FINALIZED:
+    http_problem(c, 409, "already-finalized", "Already Finalized", "%s", msg);
+    break;
+  default:
+    http_problem(c, 500, "internal", "Internal Server Error",
+                 "the registry failed: %s", msg);
+    break;
+  }
+}
+
+void hx_query_problem(struct conn *c, const struct query_result *res,
+                      const char *what) {
+  if (res->status == UV_ENOENT)
+    http_problem(c, 404, what, "Not Found", "%s",
+                 res->msg.msg[0] != '\0' ? res->msg.msg
+                                         : "no such resource");
+  else
+    http_problem(c, 503, "database-unavailable", "Service Unavailable",
+                 "reading the database failed: %s",
+                 err_msg(&res->msg, res->status));
+}
+
+bool hx_package_id(struct conn *c, const struct http_span *s, struct uuid *id) {
+  if (uuid_parse(s->p, s->n, id) == 0)
+    return true;
+  http_problem(c, 404, "unknown-package", "Unknown Package",
+               "package ids are UUIDs such as "
+               "0190f5e4-8a2b-7cde-8f01-23456789abcd");
+  return false;
+}
+
+bool hx_query_int(struct conn *c, const struct http_req *req, const char *key,
+                  int64_t min, int64_t max, int64_t *v) {
+  struct http_span s;
+  char buf[24];
+  char *end;
+  long long x;
+
+  if (!http_query_get(req, key, &s))
+    return true;
+  if (s.n == 0 || s.n >= sizeof buf)
+    goto bad;
+  memcpy(buf, s.p, s.n);
+  buf[s.n] = '\0';
+  if (buf[0] < '0' || buf[0] > '9')
+    goto bad;
+  errno = 0;
+  x = strtoll(buf, &end, 10);
+  if (*end != '\0' || errno != 0 || x < min || x > max)
+    goto bad;
+  *v = x;
+  return true;
+bad:
+  http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
+               "query parameter %s must be an integer from %lld to %lld", key,
+               (long long)min, (long long)max);
+  return false;
+}
+
+bool hx_etag_matches(const struct http_req *req, const char *etag) {
+  const char *inm = http_header(req, "if-none-match");
+  size_t n = strlen(etag);
+
+  if (inm == NULL)
+    return false;
+  for (const char *p = inm; *p != '\0';) {
+    while (*p == ' ' || *p == ',' || *p == '\t')
+      p++;
+    if (*p == '*')
+      return true;
+    if (p[0] == 'W' && p[1] == '/')
+      p += 2;
+    if (strncmp(p, etag, n) == 0 &&
+        (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+      return true;
+    p = strchr(p, ',');
+    if (p == NULL)
+      break;
+  }
+  return false;
+}

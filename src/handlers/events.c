@@ -1,0 +1,403 @@
+/*
+ * events.c: GET /v1/events?since=N&limit=M&wait=S, the long-poll tail.
+ *
+ * Recent events are answered from the in-memory ring (evring); a cursor
+ * older than the ring goes to SQLite on the threadpool.  When nothing is
+ * newer than `since` and wait > 0, the request parks: a waiter is a list
+ * node plus the connection's own timer, no buffer.  The daemon calls
+ * events_hub_notify() after every commit; each waiter whose cursor now has
+ * events is answered from the ring.
+ *
+ * Representations:
+ *   application/json (default): {"events":[EVENT...],"next":N} where EVENT
+ *     has the fields of DESIGN.md and "payload" is the JCS text of the
+ *     stored canonical CBOR payload.
+ *   application/cbor-seq (RFC 8742): one CBOR map per event, keys as in
+ *     JSON; "payload" is tag 24 (encoded CBOR data item) around a byte
+ *     string holding the stored payload bytes unchanged, so
+ *     blake3(payload) == payload_digest can be checked directly.  The cursor
+ *     for the next call is the last record's sequence (or `since` when
+ *     there is none), also sent in the X-Next-Cursor header.
+ */
+#include <cbor.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/handlers.h"
+#include "store/caddr.h"
+#include "store/jcs.h"
+
+#define EVENTS_LIMIT_DEFAULT 100
+#define EVENTS_LIMIT_MAX 1000
+#define EVENTS_WAIT_MAX 60 /* seconds */
+
+struct waiter {
+  struct waiter *prev, *next;
+  struct events_hub *hub;
+  struct conn *c;
+  int64_t since;
+  unsigned limit;
+  bool cbor, linked;
+};
+
+struct events_hub {
+  struct app *app;
+  struct waiter *head;
+  size_t n;
+};
+
+int events_hub_new(struct app *app, struct events_hub **out) {
+  struct events_hub *h = calloc(1, sizeof *h);
+  if (h == NULL)
+    return UV_ENOMEM;
+  h->app = app;
+  *out = h;
+  return 0;
+}
+
+void events_hub_free(struct events_hub *h) { free(h); }
+size_t events_hub_waiters(const struct events_hub *h) { return h->n; }
+
+static void hub_link(struct events_hub *h, struct waiter *w) {
+  w->prev = NULL;
+  w->next = h->head;
+  if (h->head != NULL)
+    h->head->prev = w;
+  h->head = w;
+  h->n++;
+  w->linked = true;
+}
+
+static void hub_unlink(struct waiter *w) {
+  struct events_hub *h = w->hub;
+  if (!w->linked)
+    return;
+  if (w->prev != NULL)
+    w->prev->next = w->next;
+  else
+    h->head = w->next;
+  if (w->next != NULL)
+    w->next->prev = w->prev;
+  h->n--;
+  w->linked = false;
+}
+
+/* --- rendering --- */
+
+struct sbuf {
+  char *p;
+  size_t n, cap;
+  bool failed;
+};
+
+static void sb_add(struct sbuf *b, const void *data, size_t n) {
+  if (b->failed)
+    return;
+  if (b->n + n > b->cap) {
+    size_t cap = b->cap != 0 ? b->cap : 1024;
+    while (cap < b->n + n)
+      cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (np == NULL) {
+      b->failed = true;
+      return;
+    }
+    b->p = np;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, data, n);
+  b->n += n;
+}
+
+static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+static void sb_json_string(struct sbuf *b, const char *s) {
+  json_t *j = json_string(s != NULL ? s : "");
+  char *t = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+  json_decref(j);
+  if (t == NULL) {
+    b->failed = true;
+    return;
+  }
+  sb_str(b, t);
+  free(t);
+}
+
+static int events_json(const struct event_rec *const *evs, size_t n,
+                       int64_t next, struct sbuf *b) {
+  char num[32], ts[TS_STRLEN + 1], id[UUID_STRLEN + 1], a[CADDR_BUFSIZE];
+
+  sb_str(b, "{\"events\":[");
+  for (size_t i = 0; i < n; i++) {
+    const struct event_rec *e = evs[i];
+    char *payload = NULL;
+    size_t plen = 0;
+    if (jcs_from_cbor_bytes(e->payload, e->payload_len, &payload, &plen,
+                            NULL) != 0)
+      return UV_EINVAL;
+    snprintf(num, sizeof num, "%lld", (long long)e->sequence);
+    ts_format(e->created_at, ts);
+    uuid_format(&e->subject_id, id);
+    sb_str(b, i == 0 ? "{\"sequence\":" : ",{\"sequence\":");
+    sb_str(b, num);
+    sb_str(b, ",\"created_at\":\"");
+    sb_str(b, ts);
+    sb_str(b, "\",\"event_type\":");
+    sb_json_string(b, e->event_type);
+    sb_str(b, ",\"subject_kind\":");
+    sb_json_string(b, e->subject_kind);
+    sb_str(b, ",\"subject_id\":\"");
+    sb_str(b, id);
+    sb_str(b, "\",\"actor\":");
+    sb_json_string(b, e->actor);
+    sb_str(b, ",\"payload\":");
+    sb_add(b, payload, plen);
+    free(payload);
+    caddr_format_raw(CADDR_BLAKE3, e->payload_digest, a);
+    sb_str(b, ",\"payload_digest\":\"");
+    sb_str(b, a);
+    caddr_format_raw(CADDR_BLAKE3, e->chain_digest, a);
+    sb_str(b, "\",\"chain_digest\":\"");
+    sb_str(b, a);
+    sb_str(b, "\"}");
+  }
+  snprintf(num, sizeof num, "%lld", (long long)next);
+  sb_str(b, "],\"next\":");
+  sb_str(b, num);
+  sb_str(b, "}");
+  return b->failed ? UV_ENOMEM : 0;
+}
+
+static bool cbor_put(cbor_item_t *map, const char *key, cbor_item_t *v) {
+  cbor_item_t *k = cbor_build_string(key);
+  bool ok = k != NULL && v != NULL &&
+            cbor_map_add(map, (struct cbor_pair){.key = k, .value = v});
+  if (k != NULL)
+    cbor_decref(&k);
+  if (v != NULL)
+    cbor_decref(&v);
+  return ok;
+}
+
+static int events_cbor(const struct event_rec *const *evs, size_t n,
+                       struct sbuf *b) {
+  char ts[TS_STRLEN + 1], id[UUID_STRLEN + 1], pd[CADDR_BUFSIZE],
+      cd[CADDR_BUFSIZE];
+
+  for (size_t i = 0; i < n; i++) {
+    const struct event_rec *e = evs[i];
+    cbor_item_t *m = cbor_new_definite_map(9), *bytes, *tag;
+    unsigned char *out = NULL;
+    size_t outsz = 0, len;
+    bool ok;
+
+    if (m == NULL)
+      return UV_ENOMEM;
+    ts_format(e->created_at, ts);
+    uuid_format(&e->subject_id, id);
+    caddr_format_raw(CADDR_BLAKE3, e->payload_digest, pd);
+    caddr_format_raw(CADDR_BLAKE3, e->chain_digest, cd);
+    bytes = cbor_build_bytestring(e->payload, e->payload_len);
+    tag = cbor_new_tag(24);
+    if (tag != NULL && bytes != NULL)
+      cbor_tag_set_item(tag, bytes);
+    if (bytes != NULL)
+      cbor_decref(&bytes);
+    ok = cbor_put(m, "sequence", e->sequence >= 0
+                                     ? cbor_build_uint64((uint64_t)e->sequence)
+                                     : NULL) &&
+         cbor_put(m, "created_at", cbor_build_string(ts)) &&
+         cbor_put(m, "event_type", cbor_build_string(e->event_type)) &&
+         cbor_put(m, "subject_kind", cbor_build_string(e->subject_kind)) &&
+         cbor_put(m, "subject_id", cbor_build_string(id)) &&
+         cbor_put(m, "actor", cbor_build_string(e->actor)) &&
+         cbor_put(m, "payload", tag) &&
+         cbor_put(m, "payload_digest", cbor_build_string(pd)) &&
+         cbor_put(m, "chain_digest", cbor_build_string(cd));
+    len = ok ? cbor_serialize_alloc(m, &out, &outsz) : 0;
+    cbor_decref(&m);
+    if (len == 0) {
+      free(out);
+      return UV_ENOMEM;
+    }
+    sb_add(b, out, len);
+    free(out);
+  }
+  return b->failed ? UV_ENOMEM : 0;
+}
+
+static void events_respond(struct conn *c, bool cbor, int64_t since,
+                           const struct event_rec *const *evs, size_t n) {
+  struct sbuf b = {0};
+  int64_t next = n > 0 ? evs[n - 1]->sequence : since;
+  char extra[96];
+  int rc;
+
+  snprintf(extra, sizeof extra,
+           "X-Next-Cursor: %lld\r\nCache-Control: no-store\r\n",
+           (long long)next);
+  rc = cbor ? events_cbor(evs, n, &b) : events_json(evs, n, next, &b);
+  if (rc != 0)
+    http_problem(c, 500, "internal", "Internal Server Error",
+                 "could not render the events");
+  else
+    http_respond(c, 200, cbor ? "application/cbor-seq" : "application/json",
+                 extra, b.p != NULL ? b.p : "", b.n);
+  free(b.p);
+}
+
+/* --- waiting --- */
+
+static void waiter_park(struct waiter *w, int64_t wait_s);
+static void waiter_query(struct waiter *w, int64_t wait_s);
+
+static void waiter_abort_cb(struct conn *c, void *ctx) {
+  struct waiter *w = ctx;
+  (void)c;
+  hub_unlink(w);
+  free(w);
+}
+
+/* Answers from the ring when it can.  0 answered (w freed), AS_AGAIN when
+ * there is nothing yet, UV_ENOENT when the ring does not reach back. */
+static int waiter_try_ring(struct waiter *w, bool empty_ok) {
+  struct app *app = w->hub->app;
+  const struct event_rec *evs[EVENTS_LIMIT_MAX];
+  size_t n = 0;
+  int rc = evring_since(app->ring, w->since, w->limit, evs, &n);
+
+  if (rc == AS_AGAIN)
+    return UV_ENOENT;
+  if (n == 0 && !empty_ok)
+    return AS_AGAIN;
+  hub_unlink(w);
+  http_timer(w->c, 0, NULL);
+  http_set_ctx(w->c, NULL, NULL);
+  events_respond(w->c, w->cbor, w->since, evs, n);
+  free(w);
+  return 0;
+}
+
+static void waiter_timeout_cb(struct conn *c) {
+  struct waiter *w = http_ctx(c);
+
+  hub_unlink(w);
+  http_set_ctx(c, NULL, NULL);
+  events_respond(c, w->cbor, w->since, NULL, 0);
+  free(w);
+}
+
+static void waiter_park(struct waiter *w, int64_t wait_s) {
+  hub_link(w->hub, w);
+  http_set_ctx(w->c, w, waiter_abort_cb);
+  http_timer(w->c, (uint64_t)wait_s * 1000, waiter_timeout_cb);
+}
+
+struct waiter_q {
+  struct waiter *w;
+  int64_t wait_s;
+};
+
+static void waiter_query_cb(struct query_result *res, void *arg) {
+  struct waiter_q *q = arg;
+  struct waiter *w = q->w;
+  struct conn *c = w->c;
+
+  if (!http_conn_alive(c)) {
+    free(w);
+  } else if (res->status != 0) {
+    hx_query_problem(c, res, "unknown-event");
+    free(w);
+  } else if (res->count == 0 && q->wait_s > 0 && !w->hub->app->stopping) {
+    /* nothing newer in the database: maybe committed meanwhile */
+    if (waiter_try_ring(w, false) == 0)
+      goto out;
+    waiter_park(w, q->wait_s);
+  } else {
+    events_respond(c, w->cbor, w->since,
+                   (const struct event_rec *const *)res->events, res->count);
+    free(w);
+  }
+out:
+  query_result_free(res);
+  http_conn_release(c);
+  free(q);
+}
+
+static void waiter_query(struct waiter *w, int64_t wait_s) {
+  struct waiter_q *q = malloc(sizeof *q);
+  struct conn *c = w->c;
+
+  if (q != NULL) {
+    q->w = w;
+    q->wait_s = wait_s;
+    http_conn_hold(c);
+    if (query_events_since(w->hub->app->reader, w->since, w->limit,
+                           waiter_query_cb, q) == 0)
+      return;
+    http_conn_release(c);
+    free(q);
+  }
+  http_set_ctx(c, NULL, NULL);
+  http_problem(c, 503, "database-unavailable", "Service Unavailable",
+               "cannot read the event log");
+  free(w);
+}
+
+void events_hub_notify(struct events_hub *h) {
+  struct waiter *w, *next;
+
+  for (w = h->head; w != NULL; w = next) {
+    next = w->next;
+    if (waiter_try_ring(w, false) == UV_ENOENT) {
+      /* fell out of the ring (a huge batch): read SQLite instead */
+      hub_unlink(w);
+      http_timer(w->c, 0, NULL);
+      http_set_ctx(w->c, NULL, NULL);
+      waiter_query(w, 0);
+    }
+  }
+}
+
+void events_hub_flush(struct events_hub *h) {
+  while (h->head != NULL) {
+    struct waiter *w = h->head;
+    hub_unlink(w);
+    http_timer(w->c, 0, NULL);
+    http_set_ctx(w->c, NULL, NULL);
+    events_respond(w->c, w->cbor, w->since, NULL, 0);
+    free(w);
+  }
+}
+
+void events_get(struct conn *c, const struct http_req *req) {
+  struct app *app = handlers_app(c);
+  int64_t since = 0, limit = EVENTS_LIMIT_DEFAULT, wait_s = 0;
+  struct waiter *w;
+  int rc;
+
+  if (!hx_query_int(c, req, "since", 0, INT64_MAX, &since) ||
+      !hx_query_int(c, req, "limit", 1, EVENTS_LIMIT_MAX, &limit) ||
+      !hx_query_int(c, req, "wait", 0, EVENTS_WAIT_MAX, &wait_s))
+    return;
+  w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    return;
+  }
+  w->hub = app->hub;
+  w->c = c;
+  w->since = since;
+  w->limit = (unsigned)limit;
+  w->cbor = http_accepts(req, "application/cbor-seq");
+  if (app->stopping)
+    wait_s = 0;
+  rc = waiter_try_ring(w, wait_s == 0);
+  if (rc == 0)
+    return;
+  if (rc == UV_ENOENT)
+    waiter_query(w, wait_s);
+  else
+    waiter_park(w, wait_s);
+}

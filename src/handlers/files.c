@@ -1,0 +1,458 @@
+/*
+ * files.c: PUT /v1/packages/{id}/files/{path...} (streaming upload) and
+ * GET /v1/packages/{id}/files.
+ *
+ * An upload is checked before its body is read (path, digest headers,
+ * package open, path free, enough space), which is also when
+ * `Expect: 100-continue` is answered.  The body then streams into the
+ * blob store with one write in flight: the connection stops reading until
+ * the store has hashed and written the previous piece, so memory per
+ * upload is one read buffer whatever the size.  At the end the blob is
+ * made durable (checked against Repr-Digest / X-Content-Address when
+ * given), the v1.file.ingested event is committed, and only then 201.
+ * A client that goes away before the end aborts the ingest: the temp file
+ * is removed and no event is written.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/handlers.h"
+#include "store/caddr.h"
+#include "store/relpath.h"
+
+#define MEDIA_TYPE_MAX 255
+
+struct upload {
+  struct conn *c;
+  struct app *app;
+  struct uuid pkg;
+  char *path;
+  size_t path_len;
+  char media[MEDIA_TYPE_MAX + 1];
+  uint64_t expected_size;
+  bool has_expected;
+  struct blob_info expected;
+  struct blob_ingest *in;
+  bool write_pending, body_ended, aborted;
+  unsigned ops; /* queries, finish, registry jobs in flight */
+};
+
+static void upload_free(struct upload *u) {
+  if (u->in != NULL)
+    blob_ingest_abort(u->in);
+  free(u->path);
+  http_conn_release(u->c);
+  free(u);
+}
+
+static void upload_abort_cb(struct conn *c, void *ctx) {
+  struct upload *u = ctx;
+  (void)c;
+  u->aborted = true;
+  if (u->in != NULL) {
+    blob_ingest_abort(u->in); /* its pending write callback will not run */
+    u->in = NULL;
+    u->write_pending = false;
+  }
+  if (u->ops == 0)
+    upload_free(u);
+}
+
+/* Detaches the upload from the connection before answering. */
+static struct conn *upload_detach(struct upload *u) {
+  http_set_ctx(u->c, NULL, NULL);
+  return u->c;
+}
+
+/* --- headers --- */
+
+/* Repr-Digest: sha-256=:<base64>: among other dictionary members. */
+static int upload_repr_digest(const char *v, uint8_t out[DIGEST_LEN]) {
+  const char *p = strstr(v, "sha-256=:");
+  const char *end;
+  size_t n;
+
+  if (p == NULL)
+    return AS_AGAIN; /* no sha-256 member: nothing to check */
+  p += 9;
+  end = strchr(p, ':');
+  if (end == NULL || end - p > 64)
+    return UV_EINVAL;
+  if (sodium_base642bin(out, DIGEST_LEN, p, (size_t)(end - p), NULL, &n, NULL,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      n != DIGEST_LEN)
+    return UV_EINVAL;
+  return 0;
+}
+
+static bool upload_media_ok(const char *m) {
+  size_t n = strlen(m);
+  if (n == 0 || n > MEDIA_TYPE_MAX || strchr(m, '/') == NULL)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)m[i] < 0x20 || (unsigned char)m[i] > 0x7e)
+      return false;
+  return true;
+}
+
+/* --- the steps, in order --- */
+
+static void upload_fail_blob(struct upload *u, int status) {
+  struct conn *c = upload_detach(u);
+  if (status == UV_ENOSPC)
+    http_problem(c, 507, "insufficient-storage", "Insufficient Storage",
+                 "the blob store has no room for this upload");
+  else
+    http_problem(c, 503, "blob-store-unavailable", "Service Unavailable",
+                 "the blob store failed: %s", uv_strerror(status));
+  upload_free(u);
+}
+
+static void upload_begin_body(struct upload *u) {
+  struct errbuf e = {{0}};
+  int rc = blob_ingest_start(u->app->blobs, u->expected_size, &u->in, &e);
+
+  if (rc != 0) {
+    u->in = NULL;
+    upload_fail_blob(u, rc);
+    return;
+  }
+  http_body_continue(u->c);
+}
+
+static void upload_files_cb(struct query_result *res, void *arg) {
+  struct upload *u = arg;
+
+  u->ops--;
+  if (u->aborted) {
+    query_result_free(res);
+    upload_free(u);
+    return;
+  }
+  if (res->status != 0) {
+    hx_query_problem(upload_detach(u), res, "unknown-package");
+    query_result_free(res);
+    upload_free(u);
+    return;
+  }
+  for (size_t i = 0; i < res->count; i++) {
+    if (strcmp(res->files[i]->path, u->path) == 0) {
+      http_problem(upload_detach(u), 409, "duplicate-path", "Duplicate Path",
+                   "the package already has a file at this path");
+      query_result_free(res);
+      upload_free(u);
+      return;
+    }
+  }
+  query_result_free(res);
+  upload_begin_body(u);
+}
+
+static void upload_package_cb(struct query_result *res, void *arg) {
+  struct upload *u = arg;
+  int rc;
+
+  u->ops--;
+  if (u->aborted) {
+    query_result_free(res);
+    upload_free(u);
+    return;
+  }
+  if (res->status != 0) {
+    hx_query_problem(upload_detach(u), res, "unknown-package");
+  } else if (res->package->status != PKG_OPEN) {
+    http_problem(upload_detach(u), 409, "package-finalized",
+                 "Package Finalized",
+                 "the package is finalized: it takes no more files");
+  } else {
+    query_result_free(res);
+    u->ops++;
+    rc = query_files_list(u->app->reader, &u->pkg, upload_files_cb, u);
+    if (rc != 0) {
+      u->ops--;
+      http_problem(upload_detach(u), 503, "database-unavailable",
+                   "Service Unavailable", "cannot query: %s",
+                   uv_strerror(rc));
+      upload_free(u);
+    }
+    return;
+  }
+  query_result_free(res);
+  upload_free(u);
+}
+
+static void upload_reg_cb(const struct reg_result *res, void *arg) {
+  struct upload *u = arg;
+
+  u->ops--;
+  if (!u->aborted) {
+    struct conn *c = upload_detach(u);
+    if (res->error != REG_OK || res->file == NULL) {
+      hx_reg_problem(c, res);
+    } else {
+      char id[UUID_STRLEN + 1], extra[160];
+      uuid_format(&res->file->id, id);
+      snprintf(extra, sizeof extra, "Location: /v1/files/%s\r\n", id);
+      hx_respond_json(c, 201, hx_file_json(res->file), extra);
+    }
+  }
+  upload_free(u);
+}
+
+static void upload_commit_cb(struct blob_ingest *in, int status,
+                             const struct blob_info *info, void *arg) {
+  struct upload *u = arg;
+  struct file_ingest_req fr;
+  int rc;
+  (void)in;
+
+  u->ops--;
+  if (status != 0) {
+    if (!u->aborted) {
+      struct conn *c = upload_detach(u);
+      if (status == UV_EBADMSG) {
+        char b3[CADDR_BUFSIZE], s2[CADDR_BUFSIZE];
+        caddr_format_raw(CADDR_BLAKE3, info->digests.blake3, b3);
+        caddr_format_raw(CADDR_SHA256, info->digests.sha256, s2);
+        http_problem(c, 400, "digest-mismatch", "Digest Mismatch",
+                     "the received bytes are %s and %s, not what "
+                     "Repr-Digest / X-Content-Address announced; nothing "
+                     "was stored",
+                     b3, s2);
+      } else if (status == UV_ENOSPC) {
+        http_problem(c, 507, "insufficient-storage", "Insufficient Storage",
+                     "the blob store ran out of space; nothing was stored");
+      } else {
+        http_problem(c, 503, "blob-store-unavailable", "Service Unavailable",
+                     "storing the blob failed: %s", uv_strerror(status));
+      }
+    }
+    upload_free(u);
+    return;
+  }
+  /* The blob is durable: record it even if the client has gone, so what
+   * was fully received is never an orphan. */
+  memset(&fr, 0, sizeof fr);
+  fr.package_id = u->pkg;
+  fr.path = u->path;
+  fr.media_type = u->media;
+  fr.size = info->size;
+  fr.digests = info->digests;
+  fr.actor = HANDLERS_ACTOR;
+  u->ops++;
+  rc = reg_file_ingest(u->app->writer, &fr, upload_reg_cb, u);
+  if (rc != 0) {
+    u->ops--;
+    if (!u->aborted)
+      http_problem(upload_detach(u), 503, "writer-unavailable",
+                   "Service Unavailable",
+                   "the registry is not accepting writes: %s",
+                   uv_strerror(rc));
+    upload_free(u);
+  }
+}
+
+static void upload_finish(struct upload *u) {
+  struct blob_ingest *in = u->in;
+  int rc;
+
+  u->in = NULL; /* released by the store after the callback */
+  u->ops++;
+  rc = blob_ingest_finish(in, u->has_expected ? &u->expected : NULL,
+                          upload_commit_cb, u);
+  if (rc != 0) {
+    u->ops--;
+    u->in = in;
+    upload_fail_blob(u, rc);
+  }
+}
+
+static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
+  struct upload *u = arg;
+  (void)in;
+
+  u->write_pending = false;
+  if (status != 0) {
+    upload_fail_blob(u, status);
+    return;
+  }
+  if (u->body_ended)
+    upload_finish(u);
+  else
+    http_body_continue(u->c);
+}
+
+/* --- stream ops --- */
+
+static void upload_start(struct conn *c, const struct http_req *req) {
+  struct upload *u = calloc(1, sizeof *u);
+  struct errbuf e = {{0}};
+  const char *h;
+  int rc;
+
+  if (u == NULL) {
+    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    return;
+  }
+  u->c = c;
+  u->app = handlers_app(c);
+  http_conn_hold(c);
+  if (!hx_package_id(c, &req->params[0], &u->pkg))
+    goto fail;
+  if (http_pct_decode(req->params[1].p, req->params[1].n, &u->path,
+                      &u->path_len) != 0) {
+    http_problem(c, 400, "invalid-path", "Invalid Path",
+                 "the file path is not valid percent-encoding");
+    goto fail;
+  }
+  if (relpath_check(u->path, u->path_len, &e) != 0) {
+    http_problem(c, 400, "invalid-path", "Invalid Path", "%s",
+                 err_msg(&e, UV_EINVAL));
+    goto fail;
+  }
+  if ((h = http_header(req, "repr-digest")) != NULL) {
+    rc = upload_repr_digest(h, u->expected.digests.sha256);
+    if (rc < 0) {
+      http_problem(c, 400, "invalid-digest-header", "Invalid Digest Header",
+                   "Repr-Digest must be sha-256=:<base64 of 32 bytes>: "
+                   "(RFC 9530)");
+      goto fail;
+    }
+    if (rc == 0)
+      u->has_expected = true;
+  }
+  if ((h = http_header(req, "x-content-address")) != NULL) {
+    struct caddr a;
+    if (caddr_parse(h, strlen(h), &a, &e) != 0) {
+      http_problem(c, 400, "invalid-digest-header", "Invalid Digest Header",
+                   "X-Content-Address: %s", err_msg(&e, UV_EINVAL));
+      goto fail;
+    }
+    if (a.alg == CADDR_BLAKE3)
+      memcpy(u->expected.digests.blake3, a.d, DIGEST_LEN);
+    else
+      memcpy(u->expected.digests.sha256, a.d, DIGEST_LEN);
+    u->has_expected = true;
+  }
+  u->expected.size = BLOB_SIZE_UNKNOWN;
+  h = http_header(req, "content-type");
+  if (h == NULL)
+    h = "application/octet-stream";
+  if (!upload_media_ok(h)) {
+    http_problem(c, 400, "invalid-media-type", "Invalid Media Type",
+                 "Content-Type must be a printable type/subtype of at most "
+                 "%d bytes",
+                 MEDIA_TYPE_MAX);
+    goto fail;
+  }
+  snprintf(u->media, sizeof u->media, "%s", h);
+  u->expected_size = req->chunked ? BLOB_SIZE_UNKNOWN : req->content_length;
+  http_set_ctx(c, u, upload_abort_cb);
+  u->ops++;
+  rc = query_package_get(u->app->reader, &u->pkg, upload_package_cb, u);
+  if (rc != 0) {
+    u->ops--;
+    http_set_ctx(c, NULL, NULL);
+    http_problem(c, 503, "database-unavailable", "Service Unavailable",
+                 "cannot query: %s", uv_strerror(rc));
+    goto fail;
+  }
+  return;
+fail:
+  upload_free(u);
+}
+
+static int upload_body(struct conn *c, const char *data, size_t len) {
+  struct upload *u = http_ctx(c);
+  int rc;
+
+  if (u == NULL || u->in == NULL)
+    return 0;
+  rc = blob_ingest_write(u->in, data, len, upload_write_cb, u);
+  if (rc != 0) {
+    upload_fail_blob(u, rc);
+    return 0;
+  }
+  u->write_pending = true;
+  return AS_AGAIN;
+}
+
+static void upload_end(struct conn *c) {
+  struct upload *u = http_ctx(c);
+
+  if (u == NULL || u->in == NULL)
+    return;
+  u->body_ended = true;
+  if (!u->write_pending)
+    upload_finish(u);
+}
+
+const struct http_stream_ops files_upload_ops = {upload_start, upload_body,
+                                                 upload_end};
+
+/* --- list --- */
+
+struct flist {
+  struct conn *c;
+  struct uuid pkg;
+};
+
+static void files_list_cb(struct query_result *res, void *arg) {
+  struct flist *fl = arg;
+
+  if (http_conn_alive(fl->c)) {
+    if (res->status != 0) {
+      hx_query_problem(fl->c, res, "unknown-package");
+    } else {
+      json_t *arr = json_array();
+      for (size_t i = 0; i < res->count; i++)
+        json_array_append_new(arr, hx_file_json(res->files[i]));
+      hx_respond_json(fl->c, 200, json_pack("{s:o}", "files", arr), NULL);
+    }
+  }
+  query_result_free(res);
+  http_conn_release(fl->c);
+  free(fl);
+}
+
+static void files_pkg_cb(struct query_result *res, void *arg) {
+  struct flist *fl = arg;
+  int status = res->status;
+
+  if (http_conn_alive(fl->c) && status != 0)
+    hx_query_problem(fl->c, res, "unknown-package");
+  query_result_free(res);
+  if (status == 0 && http_conn_alive(fl->c) &&
+      query_files_list(handlers_app(fl->c)->reader, &fl->pkg, files_list_cb,
+                       fl) == 0)
+    return;
+  if (status == 0 && http_conn_alive(fl->c))
+    http_problem(fl->c, 503, "database-unavailable", "Service Unavailable",
+                 "cannot query the files");
+  http_conn_release(fl->c);
+  free(fl);
+}
+
+void files_list(struct conn *c, const struct http_req *req) {
+  struct flist *fl = calloc(1, sizeof *fl);
+
+  if (fl == NULL) {
+    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    return;
+  }
+  fl->c = c;
+  if (!hx_package_id(c, &req->params[0], &fl->pkg)) {
+    free(fl);
+    return;
+  }
+  http_conn_hold(c);
+  if (query_package_get(handlers_app(c)->reader, &fl->pkg, files_pkg_cb, fl) !=
+      0) {
+    http_conn_release(c);
+    free(fl);
+    http_problem(c, 503, "database-unavailable", "Service Unavailable",
+                 "cannot query the package");
+  }
+}

@@ -1,0 +1,87 @@
+/*
+ * handlers.h: the API v1 resources (one file each) and what they share:
+ * the application state reached through http_server_data(), JSON
+ * rendering of the resource shapes of DESIGN.md, and the mapping of store
+ * outcomes to problem types (each documented in docs/API.md).
+ */
+#ifndef AS_HANDLERS_H
+#define AS_HANDLERS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "loop/http.h"
+#include "store/blob.h"
+#include "store/evring.h"
+#include "store/model.h"
+#include "store/query.h"
+#include "store/writer.h"
+
+#define HANDLERS_ACTOR "anonymous" /* until tokens identify callers */
+
+struct events_hub;
+
+struct app {
+  uv_loop_t *loop;
+  struct blob_store *blobs;
+  struct writer *writer;
+  struct reader *reader;
+  struct evring *ring;
+  struct events_hub *hub;
+  bool stopping;
+};
+
+extern const struct route handlers_routes[];
+extern const size_t handlers_nroutes;
+
+static inline struct app *handlers_app(struct conn *c) {
+  return http_server_data(c);
+}
+
+/* --- shared (common.c) --- */
+
+json_t *hx_package_json(const struct package *p);
+json_t *hx_file_json(const struct file_rec *f);
+/* Sends o (consumed) as application/json. */
+void hx_respond_json(struct conn *c, int status, json_t *o,
+                     const char *extra_headers);
+/* A registry outcome (not REG_OK) as a problem. */
+void hx_reg_problem(struct conn *c, const struct reg_result *res);
+/* A failed query (status != 0) as a problem; not_found_type is used for
+ * UV_ENOENT. */
+void hx_query_problem(struct conn *c, const struct query_result *res,
+                      const char *what);
+/* Parses the {id} capture; answers 404 unknown-package and returns false
+ * when it is not a package id. */
+bool hx_package_id(struct conn *c, const struct http_span *s, struct uuid *id);
+/* Decimal integer in [min, max] from a query parameter; false (and a 400
+ * invalid-parameter) when malformed. *v keeps dflt when absent. */
+bool hx_query_int(struct conn *c, const struct http_req *req, const char *key,
+                  int64_t min, int64_t max, int64_t *v);
+/* If-None-Match (a list of entity tags or *) matches etag (quoted). */
+bool hx_etag_matches(const struct http_req *req, const char *etag);
+
+/* --- per resource --- */
+
+void health_get(struct conn *c, const struct http_req *req);
+void packages_create(struct conn *c, const struct http_req *req);
+void packages_list(struct conn *c, const struct http_req *req);
+void packages_get(struct conn *c, const struct http_req *req);
+void packages_finalize(struct conn *c, const struct http_req *req);
+void files_list(struct conn *c, const struct http_req *req);
+extern const struct http_stream_ops files_upload_ops;
+void blobs_get_file(struct conn *c, const struct http_req *req);
+void blobs_get_blob(struct conn *c, const struct http_req *req);
+void manifest_get(struct conn *c, const struct http_req *req);
+void events_get(struct conn *c, const struct http_req *req);
+
+/* events.c: the long-poll hub */
+int events_hub_new(struct app *app, struct events_hub **out);
+/* New events were pushed into app->ring: answer the waiters. */
+void events_hub_notify(struct events_hub *h);
+/* Answer every waiter now (shutdown). */
+void events_hub_flush(struct events_hub *h);
+void events_hub_free(struct events_hub *h);
+size_t events_hub_waiters(const struct events_hub *h);
+
+#endif

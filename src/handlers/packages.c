@@ -1,0 +1,283 @@
+/*
+ * packages.c: create (POST /v1/packages), list with filters and cursor
+ * paging, show, and finalize.  Writes go to the writer thread; the answer
+ * is sent only after the event is committed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers/handlers.h"
+
+#define PACKAGES_LIST_DEFAULT 100
+#define PACKAGES_LIST_MAX 1000
+#define PACKAGES_FIELD_MAX 1024 /* bytes of name, producer, subject, class */
+
+/* --- replies from the writer and the readers --- */
+
+static void packages_reply(const struct reg_result *res, struct conn *c,
+                           bool created) {
+  if (http_conn_alive(c)) {
+    if (res->error != REG_OK || res->package == NULL) {
+      hx_reg_problem(c, res);
+    } else {
+      char id[UUID_STRLEN + 1], loc[96];
+      uuid_format(&res->package->id, id);
+      snprintf(loc, sizeof loc, "Location: /v1/packages/%s\r\n", id);
+      hx_respond_json(c, created ? 201 : 200, hx_package_json(res->package),
+                      created ? loc : NULL);
+    }
+  }
+  http_conn_release(c);
+}
+
+static void packages_created_cb(const struct reg_result *res, void *arg) {
+  packages_reply(res, arg, true);
+}
+
+static void packages_finalized_cb(const struct reg_result *res, void *arg) {
+  packages_reply(res, arg, false);
+}
+
+static void packages_get_cb(struct query_result *res, void *arg) {
+  struct conn *c = arg;
+
+  if (http_conn_alive(c)) {
+    if (res->status != 0)
+      hx_query_problem(c, res, "unknown-package");
+    else
+      hx_respond_json(c, 200, hx_package_json(res->package), NULL);
+  }
+  query_result_free(res);
+  http_conn_release(c);
+}
+
+static void packages_list_cb(struct query_result *res, void *arg) {
+  struct conn *c = arg;
+
+  if (http_conn_alive(c)) {
+    if (res->status == UV_EINVAL) {
+      http_problem(c, 400, "invalid-parameter", "Invalid Parameter", "%s",
+                   err_msg(&res->msg, res->status));
+    } else if (res->status != 0) {
+      hx_query_problem(c, res, "unknown-package");
+    } else {
+      json_t *arr = json_array();
+      for (size_t i = 0; i < res->count; i++)
+        json_array_append_new(arr, hx_package_json(res->packages[i]));
+      hx_respond_json(c, 200,
+                      json_pack("{s:o, s:o}", "packages", arr, "next",
+                                res->next_cursor != NULL
+                                    ? json_string(res->next_cursor)
+                                    : json_null()),
+                      NULL);
+    }
+  }
+  query_result_free(res);
+  http_conn_release(c);
+}
+
+/* --- create --- */
+
+static const char *packages_str_field(struct conn *c, json_t *body,
+                                      const char *key) {
+  json_t *v = json_object_get(body, key);
+  const char *s;
+
+  if (v == NULL) {
+    http_problem(c, 400, "invalid-field", "Invalid Field",
+                 "field \"%s\" is required", key);
+    return NULL;
+  }
+  if (!json_is_string(v)) {
+    http_problem(c, 400, "invalid-field", "Invalid Field",
+                 "field \"%s\" must be a string", key);
+    return NULL;
+  }
+  s = json_string_value(v);
+  if (s[0] == '\0' || json_string_length(v) > PACKAGES_FIELD_MAX ||
+      strlen(s) != json_string_length(v)) {
+    http_problem(c, 400, "invalid-field", "Invalid Field",
+                 "field \"%s\" must be a non-empty string of at most %d "
+                 "bytes without NUL",
+                 key, PACKAGES_FIELD_MAX);
+    return NULL;
+  }
+  return s;
+}
+
+void packages_create(struct conn *c, const struct http_req *req) {
+  struct app *app = handlers_app(c);
+  struct pkg_create_req pr = {0};
+  json_error_t jerr;
+  json_t *body, *meta;
+  char *meta_text = NULL;
+  const char *key;
+  json_t *val;
+  int rc;
+
+  body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (body == NULL) {
+    http_problem(c, 400, "malformed-json", "Malformed JSON",
+                 "the body is not valid JSON: %s (line %d, column %d)",
+                 jerr.text, jerr.line, jerr.column);
+    return;
+  }
+  if (!json_is_object(body)) {
+    http_problem(c, 400, "malformed-json", "Malformed JSON",
+                 "the body must be a JSON object");
+    goto out;
+  }
+  json_object_foreach(body, key, val) {
+    if (strcmp(key, "name") != 0 && strcmp(key, "producer") != 0 &&
+        strcmp(key, "subject") != 0 && strcmp(key, "retention_class") != 0 &&
+        strcmp(key, "metadata") != 0) {
+      http_problem(c, 400, "invalid-field", "Invalid Field",
+                   "unknown field \"%.64s\"; expected name, producer, "
+                   "subject, retention_class, metadata",
+                   key);
+      goto out;
+    }
+  }
+  if ((pr.name = packages_str_field(c, body, "name")) == NULL ||
+      (pr.producer = packages_str_field(c, body, "producer")) == NULL ||
+      (pr.subject = packages_str_field(c, body, "subject")) == NULL ||
+      (pr.retention_class = packages_str_field(c, body, "retention_class")) ==
+          NULL)
+    goto out;
+  meta = json_object_get(body, "metadata");
+  if (meta != NULL && !json_is_null(meta)) {
+    if (!json_is_object(meta)) {
+      http_problem(c, 400, "invalid-field", "Invalid Field",
+                   "field \"metadata\" must be a JSON object");
+      goto out;
+    }
+    meta_text = json_dumps(meta, JSON_COMPACT);
+    if (meta_text == NULL) {
+      http_problem(c, 400, "invalid-field", "Invalid Field",
+                   "field \"metadata\" could not be encoded");
+      goto out;
+    }
+  }
+  pr.metadata_json = meta_text;
+  pr.actor = HANDLERS_ACTOR;
+  http_conn_hold(c);
+  rc = reg_package_create(app->writer, &pr, packages_created_cb, c);
+  if (rc != 0) {
+    http_conn_release(c);
+    http_problem(c, 503, "writer-unavailable", "Service Unavailable",
+                 "the registry is not accepting writes: %s", uv_strerror(rc));
+  }
+out:
+  free(meta_text);
+  json_decref(body);
+}
+
+/* --- show, list --- */
+
+void packages_get(struct conn *c, const struct http_req *req) {
+  struct app *app = handlers_app(c);
+  struct uuid id;
+  int rc;
+
+  if (!hx_package_id(c, &req->params[0], &id))
+    return;
+  http_conn_hold(c);
+  rc = query_package_get(app->reader, &id, packages_get_cb, c);
+  if (rc != 0) {
+    http_conn_release(c);
+    http_problem(c, 503, "database-unavailable", "Service Unavailable",
+                 "cannot query: %s", uv_strerror(rc));
+  }
+}
+
+/* A decoded copy of query parameter key, or NULL (absent or bad). */
+static char *packages_param(struct conn *c, const struct http_req *req,
+                            const char *key, bool *bad) {
+  struct http_span s;
+  char *out;
+  size_t n;
+
+  if (!http_query_get(req, key, &s))
+    return NULL;
+  if (http_pct_decode(s.p, s.n, &out, &n) != 0 || strlen(out) != n) {
+    free(out);
+    http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
+                 "query parameter %s is not valid percent-encoding", key);
+    *bad = true;
+    return NULL;
+  }
+  for (char *p = out; *p != '\0'; p++) /* form encoding */
+    if (*p == '+')
+      *p = ' ';
+  return out;
+}
+
+void packages_list(struct conn *c, const struct http_req *req) {
+  static const char *keys[] = {"name", "producer", "subject",
+                               "retention_class", "status", "cursor"};
+  struct app *app = handlers_app(c);
+  struct pkg_filter f = {0};
+  char *vals[ARRAY_SIZE(keys)] = {0};
+  int64_t limit = PACKAGES_LIST_DEFAULT;
+  bool bad = false;
+  int rc;
+
+  if (!hx_query_int(c, req, "limit", 1, PACKAGES_LIST_MAX, &limit))
+    return;
+  for (size_t i = 0; i < ARRAY_SIZE(keys) && !bad; i++)
+    vals[i] = packages_param(c, req, keys[i], &bad);
+  if (bad)
+    goto out;
+  f.name = vals[0];
+  f.producer = vals[1];
+  f.subject = vals[2];
+  f.retention_class = vals[3];
+  if (vals[4] != NULL) {
+    if (strcmp(vals[4], "open") == 0) {
+      f.status = PKG_OPEN;
+    } else if (strcmp(vals[4], "finalized") == 0) {
+      f.status = PKG_FINALIZED;
+    } else {
+      http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
+                   "status must be open or finalized");
+      goto out;
+    }
+  }
+  f.cursor = vals[5];
+  f.limit = (unsigned)limit;
+  http_conn_hold(c);
+  rc = query_package_list(app->reader, &f, packages_list_cb, c);
+  if (rc == UV_EINVAL) {
+    http_conn_release(c);
+    http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
+                 "cursor or filter is not valid: use the next value of a "
+                 "previous page");
+  } else if (rc != 0) {
+    http_conn_release(c);
+    http_problem(c, 503, "database-unavailable", "Service Unavailable",
+                 "cannot query: %s", uv_strerror(rc));
+  }
+out:
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+    free(vals[i]);
+}
+
+/* --- finalize --- */
+
+void packages_finalize(struct conn *c, const struct http_req *req) {
+  struct app *app = handlers_app(c);
+  struct uuid id;
+  int rc;
+
+  if (!hx_package_id(c, &req->params[0], &id))
+    return;
+  http_conn_hold(c);
+  rc = reg_package_finalize(app->writer, &id, HANDLERS_ACTOR,
+                            packages_finalized_cb, c);
+  if (rc != 0) {
+    http_conn_release(c);
+    http_problem(c, 503, "writer-unavailable", "Service Unavailable",
+                 "the registry is not accepting writes: %s", uv_strerror(rc));
+  }
+}

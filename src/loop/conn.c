@@ -1,0 +1,750 @@
+/*
+ * conn.c: one HTTP/1.1 connection: the socket, its llhttp parser, its
+ * timer, and the request in progress.
+ *
+ * Requests are parsed one at a time.  The parser pauses (HPE_PAUSED from a
+ * callback) when a request is complete, when a streaming handler must
+ * decide about a body, and when a streaming handler has a body piece in
+ * flight (backpressure).  Bytes after the pause point are kept in `tail`
+ * and fed first when parsing resumes.  Reading stops while a body is
+ * paused, so an upload never holds more than one read buffer plus what the
+ * blob store has in flight.  Between requests nothing is allocated per
+ * connection: reads land in the server's shared buffer and only an
+ * unparsed remainder is copied.
+ *
+ * Lifetime: conn_close() runs the handler's abort callback and closes both
+ * handles; the struct is freed when both close callbacks have run and no
+ * reference (pending write, handler work) remains.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "loop/internal.h"
+
+static const llhttp_settings_t *conn_settings(void);
+static void conn_feed(struct conn *c, const char *data, size_t len);
+static void conn_update(struct conn *c);
+
+/* --- lifetime --- */
+
+static void conn_maybe_free(struct conn *c) {
+  if (c->handles_open != 0 || c->refs != 0)
+    return;
+  free(c->tail);
+  free(c->hbuf);
+  free(c->body);
+  server_conn_gone(c->srv, c);
+  free(c);
+}
+
+static void conn_close_cb(uv_handle_t *h) {
+  struct conn *c = h->data;
+  assert(c->handles_open > 0);
+  c->handles_open--;
+  conn_maybe_free(c);
+}
+
+void conn_ref(struct conn *c) { c->refs++; }
+
+void conn_unref(struct conn *c) {
+  assert(c->refs > 0);
+  c->refs--;
+  conn_maybe_free(c);
+}
+
+static void conn_abort_handler(struct conn *c) {
+  void (*cb)(struct conn *, void *) = c->abort_cb;
+  void *ctx = c->ctx;
+
+  c->abort_cb = NULL;
+  c->ctx = NULL;
+  c->timer_cb = NULL;
+  if (cb != NULL)
+    cb(c, ctx);
+}
+
+void conn_close(struct conn *c) {
+  if (c->state == CONN_CLOSING)
+    return;
+  c->state = CONN_CLOSING;
+  conn_abort_handler(c);
+  c->reading = false;
+  uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
+  uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+}
+
+/* --- handler-facing state --- */
+
+void http_set_ctx(struct conn *c, void *ctx,
+                  void (*abort_cb)(struct conn *c, void *ctx)) {
+  c->ctx = ctx;
+  c->abort_cb = abort_cb;
+}
+
+void *http_ctx(struct conn *c) { return c->ctx; }
+void http_conn_hold(struct conn *c) { conn_ref(c); }
+void http_conn_release(struct conn *c) { conn_unref(c); }
+bool http_conn_alive(const struct conn *c) { return c->state != CONN_CLOSING; }
+void *http_server_data(struct conn *c) { return c->srv->o.data; }
+bool http_is_head(const struct conn *c) { return c->req.method == HTTP_HEAD; }
+const struct http_req *http_conn_req(struct conn *c) { return &c->req; }
+void http_abort(struct conn *c) { conn_close(c); }
+
+void http_set_actor(struct conn *c, const char *actor) {
+  snprintf(c->actor, sizeof c->actor, "%s", actor);
+}
+
+static void conn_timer_cb(uv_timer_t *t);
+
+void http_timer(struct conn *c, uint64_t ms, void (*cb)(struct conn *c)) {
+  if (c->state == CONN_CLOSING)
+    return;
+  c->timer_cb = ms != 0 ? cb : NULL;
+  if (ms == 0)
+    uv_timer_stop(&c->timer);
+  else
+    uv_timer_start(&c->timer, conn_timer_cb, ms, 0);
+}
+
+/* --- buffers --- */
+
+static int buf_append(char **buf, size_t *len, size_t *cap, const char *p,
+                      size_t n, size_t min_cap) {
+  if (n > SIZE_MAX - *len)
+    return UV_ENOMEM;
+  if (*len + n > *cap) {
+    size_t ncap = *cap != 0 ? *cap : min_cap;
+    while (ncap < *len + n)
+      ncap *= 2;
+    char *nb = realloc(*buf, ncap);
+    if (nb == NULL)
+      return UV_ENOMEM;
+    *buf = nb;
+    *cap = ncap;
+  }
+  if (n != 0)
+    memcpy(*buf + *len, p, n);
+  *len += n;
+  return 0;
+}
+
+/* Keeps data[0..len) (possibly a suffix of c->tail) as the new tail. */
+static int conn_keep_tail(struct conn *c, const char *data, size_t len) {
+  if (len == 0) {
+    free(c->tail);
+    c->tail = NULL;
+    c->tail_len = c->tail_cap = 0;
+    return 0;
+  }
+  if (c->tail != NULL && data >= c->tail && data < c->tail + c->tail_cap) {
+    memmove(c->tail, data, len);
+    c->tail_len = len;
+    return 0;
+  }
+  c->tail_len = 0;
+  return buf_append(&c->tail, &c->tail_len, &c->tail_cap, data, len, 4096);
+}
+
+/* --- reading --- */
+
+static void conn_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  struct conn *c = h->data;
+  (void)hint;
+  buf->base = c->srv->read_buf;
+  buf->len = sizeof c->srv->read_buf;
+}
+
+static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
+  struct conn *c = st->data;
+
+  if (nread == 0 || c->state == CONN_CLOSING)
+    return;
+  if (nread < 0) {
+    /* EOF or reset: whatever was in progress is abandoned. */
+    conn_close(c);
+    return;
+  }
+  if (c->early)
+    return; /* answered already, closing after the write: discard */
+  if (c->paused || c->state == CONN_HANDLING) {
+    if (buf_append(&c->tail, &c->tail_len, &c->tail_cap, buf->base,
+                   (size_t)nread, 4096) != 0) {
+      conn_close(c);
+      return;
+    }
+    conn_update(c);
+    return;
+  }
+  if (c->state == CONN_BODY)
+    uv_timer_again(&c->timer);
+  conn_feed(c, buf->base, (size_t)nread);
+}
+
+/* Starts or stops reading and sets the timer for the current state. */
+static void conn_update(struct conn *c) {
+  bool want = false;
+  uint64_t ms = 0;
+  const struct server_opts *o = &c->srv->o;
+
+  switch (c->state) {
+  case CONN_IDLE:
+    want = true;
+    ms = o->idle_timeout_ms;
+    break;
+  case CONN_HEAD:
+    want = true;
+    break; /* header timer set at message begin, not restarted */
+  case CONN_BODY:
+    want = !c->paused;
+    ms = c->paused ? 0 : o->body_timeout_ms;
+    break;
+  case CONN_HANDLING:
+    /* keep reading a little so a vanished peer is noticed; after an
+     * early answer, read and discard (see conn_linger) */
+    want = c->early || c->tail_len < CONN_TAIL_MAX;
+    break;
+  case CONN_CLOSING:
+    return;
+  }
+  if (want && !c->reading) {
+    if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) == 0)
+      c->reading = true;
+  } else if (!want && c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+  }
+  if (c->timer_cb != NULL || c->state == CONN_HEAD)
+    return;
+  if (ms != 0)
+    uv_timer_start(&c->timer, conn_timer_cb, ms, ms);
+  else
+    uv_timer_stop(&c->timer);
+}
+
+static void conn_timer_cb(uv_timer_t *t) {
+  struct conn *c = t->data;
+
+  if (c->timer_cb != NULL) {
+    void (*cb)(struct conn *) = c->timer_cb;
+    c->timer_cb = NULL;
+    cb(c);
+    return;
+  }
+  uv_timer_stop(&c->timer);
+  switch (c->state) {
+  case CONN_IDLE:
+    conn_close(c);
+    break;
+  case CONN_HEAD:
+    c->state = CONN_HANDLING;
+    c->early = true;
+    http_problem(c, 408, "request-timeout", "Request Timeout",
+                 "the request line and headers did not arrive within %llu ms",
+                 (unsigned long long)c->srv->o.header_timeout_ms);
+    break;
+  case CONN_BODY:
+    conn_abort_handler(c);
+    c->state = CONN_HANDLING;
+    c->early = true;
+    http_problem(c, 408, "body-timeout", "Request Timeout",
+                 "no request body bytes arrived for %llu ms",
+                 (unsigned long long)c->srv->o.body_timeout_ms);
+    break;
+  default:
+    break;
+  }
+}
+
+/* --- parser callbacks --- */
+
+static int conn_head_fail(struct conn *c, int status) {
+  c->head_error = status;
+  return -1;
+}
+
+static int conn_hbuf_add(struct conn *c, const char *p, size_t n) {
+  return buf_append(&c->hbuf, &c->hbuf_len, &c->hbuf_cap, p, n, CONN_HBUF_MIN);
+}
+
+static int on_message_begin(llhttp_t *p) {
+  struct conn *c = p->data;
+
+  c->state = CONN_HEAD;
+  c->t_start = uv_hrtime();
+  c->hbuf_len = c->url_len = c->head_bytes = 0;
+  c->in_value = false;
+  c->hoff[0][0] = 0;
+  memset(&c->req, 0, sizeof c->req);
+  if (c->srv->o.header_timeout_ms != 0)
+    uv_timer_start(&c->timer, conn_timer_cb, c->srv->o.header_timeout_ms, 0);
+  return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n) {
+  struct conn *c = p->data;
+
+  c->url_len += n;
+  if (c->url_len > HTTP_URL_MAX)
+    return conn_head_fail(c, 414);
+  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
+}
+
+static int on_url_complete(llhttp_t *p) {
+  struct conn *c = p->data;
+  return conn_hbuf_add(c, "", 1) == 0 ? 0 : conn_head_fail(c, 500);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n) {
+  struct conn *c = p->data;
+
+  if (c->req.nheaders >= HTTP_HEADERS_MAX)
+    return conn_head_fail(c, 431);
+  if (c->hoff[c->req.nheaders][0] == 0) /* offset 0 is the URL: unset */
+    c->hoff[c->req.nheaders][0] = (uint32_t)c->hbuf_len;
+  c->head_bytes += n;
+  if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
+    return conn_head_fail(c, 431);
+  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
+}
+
+static int on_header_field_complete(llhttp_t *p) {
+  struct conn *c = p->data;
+
+  if (c->req.nheaders >= HTTP_HEADERS_MAX)
+    return conn_head_fail(c, 431);
+  if (c->hoff[c->req.nheaders][0] == 0) /* empty name cannot happen */
+    c->hoff[c->req.nheaders][0] = (uint32_t)c->hbuf_len;
+  c->head_bytes += 4; /* ": " and CRLF */
+  return conn_hbuf_add(c, "", 1) == 0 ? 0 : conn_head_fail(c, 500);
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n) {
+  struct conn *c = p->data;
+
+  if (!c->in_value) {
+    c->in_value = true;
+    c->hoff[c->req.nheaders][1] = (uint32_t)c->hbuf_len;
+  }
+  c->head_bytes += n;
+  if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
+    return conn_head_fail(c, 431);
+  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
+}
+
+static int on_header_value_complete(llhttp_t *p) {
+  struct conn *c = p->data;
+
+  if (!c->in_value)
+    c->hoff[c->req.nheaders][1] = (uint32_t)c->hbuf_len;
+  c->in_value = false;
+  if (conn_hbuf_add(c, "", 1) != 0)
+    return conn_head_fail(c, 500);
+  c->req.nheaders++;
+  if (c->req.nheaders < HTTP_HEADERS_MAX)
+    c->hoff[c->req.nheaders][0] = 0;
+  return 0;
+}
+
+/* Turns the offsets in hbuf into the request's pointers (hbuf is final). */
+static void conn_build_req(struct conn *c) {
+  struct http_req *r = &c->req;
+  const char *q;
+
+  r->method = llhttp_get_method(&c->parser);
+  r->method_name = llhttp_method_name((llhttp_method_t)r->method);
+  r->url = c->hbuf != NULL ? c->hbuf : "";
+  q = memchr(r->url, '?', c->url_len);
+  r->path.p = r->url;
+  r->path.n = q != NULL ? (size_t)(q - r->url) : c->url_len;
+  r->query.p = q != NULL ? q + 1 : r->url + c->url_len;
+  r->query.n = q != NULL ? c->url_len - r->path.n - 1 : 0;
+  for (size_t i = 0; i < r->nheaders; i++) {
+    struct http_header *h = &r->headers[i];
+    char *v = c->hbuf + c->hoff[i][1];
+    size_t vl = strlen(v);
+    while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+      v[--vl] = '\0';
+    h->name = c->hbuf + c->hoff[i][0];
+    h->name_len = strlen(h->name);
+    h->value = v;
+    h->value_len = vl;
+  }
+  r->chunked = (c->parser.flags & F_CHUNKED) != 0;
+  r->has_length = (c->parser.flags & F_CONTENT_LENGTH) != 0;
+  r->content_length = r->has_length ? c->parser.content_length : 0;
+  const char *ex = http_header(r, "expect");
+  r->expect_continue = ex != NULL && strcasecmp(ex, "100-continue") == 0;
+}
+
+static void conn_send_continue(struct conn *c);
+
+static int on_headers_complete(llhttp_t *p) {
+  struct conn *c = p->data;
+  struct http_req *r = &c->req;
+  bool has_body;
+
+  if (c->url_len == 0)
+    return conn_head_fail(c, 400);
+  conn_build_req(c);
+  has_body = r->chunked || r->content_length > 0;
+  c->route = router_match(c->srv->o.routes, c->srv->o.nroutes, r->method,
+                          r->path.p, r->path.n, r, &c->route_status,
+                          c->allow, sizeof c->allow);
+  c->state = CONN_BODY;
+  uv_timer_stop(&c->timer);
+  if (c->route == NULL) {
+    if (!has_body)
+      return 0; /* answered at message complete, connection kept */
+    c->state = CONN_HANDLING;
+    c->early = true;
+    if (c->route_status == 405)
+      http_problem(c, 405, "method-not-allowed", "Method Not Allowed",
+                   "%s is not allowed here; allowed: %s", r->method_name,
+                   c->allow);
+    else
+      http_problem(c, 404, "no-route", "Not Found",
+                   "no resource matches this path; see docs/API.md");
+    return HPE_PAUSED;
+  }
+  if (c->route->stream != NULL) {
+    c->paused = true; /* until the handler asks for the body */
+    c->route->stream->start(c, r);
+    return HPE_PAUSED;
+  }
+  if (r->has_length && r->content_length > HTTP_BODY_BUFFER_MAX) {
+    c->state = CONN_HANDLING;
+    c->early = true;
+    http_problem(c, 413, "body-too-large", "Content Too Large",
+                 "request bodies of this resource are limited to %d bytes",
+                 HTTP_BODY_BUFFER_MAX);
+    return HPE_PAUSED;
+  }
+  if (has_body && r->expect_continue)
+    conn_send_continue(c);
+  return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n) {
+  struct conn *c = p->data;
+
+  if (c->early || c->state != CONN_BODY)
+    return HPE_PAUSED;
+  if (n == 0)
+    return 0;
+  if (c->route != NULL && c->route->stream != NULL) {
+    int rc = c->route->stream->body(c, at, n);
+    if (c->early || c->state != CONN_BODY)
+      return HPE_PAUSED;
+    if (rc == AS_AGAIN) {
+      c->body_wanted = false;
+      return HPE_PAUSED;
+    }
+    return 0;
+  }
+  if (c->body_len + n > HTTP_BODY_BUFFER_MAX) {
+    c->state = CONN_HANDLING;
+    c->early = true;
+    http_problem(c, 413, "body-too-large", "Content Too Large",
+                 "request bodies of this resource are limited to %d bytes",
+                 HTTP_BODY_BUFFER_MAX);
+    return HPE_PAUSED;
+  }
+  if (buf_append(&c->body, &c->body_len, &c->body_cap, at, n, 4096) != 0)
+    return conn_head_fail(c, 500);
+  return 0;
+}
+
+static int on_message_complete(llhttp_t *p) {
+  struct conn *c = p->data;
+
+  c->msg_complete = true;
+  c->keep_alive = llhttp_should_keep_alive(p) != 0;
+  if (c->early)
+    return HPE_PAUSED;
+  c->state = CONN_HANDLING;
+  uv_timer_stop(&c->timer);
+  if (c->route == NULL) {
+    if (c->route_status == 405)
+      http_problem(c, 405, "method-not-allowed", "Method Not Allowed",
+                   "%s is not allowed here; allowed: %s", c->req.method_name,
+                   c->allow);
+    else
+      http_problem(c, 404, "no-route", "Not Found",
+                   "no resource matches this path; see docs/API.md");
+  } else if (c->route->stream != NULL) {
+    c->route->stream->end(c);
+  } else {
+    c->req.body = c->body != NULL ? c->body : "";
+    c->req.body_len = c->body_len;
+    c->route->handle(c, &c->req);
+  }
+  return HPE_PAUSED;
+}
+
+static const llhttp_settings_t *conn_settings(void) {
+  static llhttp_settings_t s;
+  static bool init;
+
+  if (!init) {
+    llhttp_settings_init(&s);
+    s.on_message_begin = on_message_begin;
+    s.on_url = on_url;
+    s.on_url_complete = on_url_complete;
+    s.on_header_field = on_header_field;
+    s.on_header_field_complete = on_header_field_complete;
+    s.on_header_value = on_header_value;
+    s.on_header_value_complete = on_header_value_complete;
+    s.on_headers_complete = on_headers_complete;
+    s.on_body = on_body;
+    s.on_message_complete = on_message_complete;
+    init = true;
+  }
+  return &s;
+}
+
+/* --- driving the parser --- */
+
+static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
+  int status = c->head_error != 0 ? c->head_error : 400;
+
+  if (c->state == CONN_BODY)
+    conn_abort_handler(c);
+  if (c->resp_started) {
+    conn_close(c);
+    return;
+  }
+  c->state = CONN_HANDLING;
+  c->early = true;
+  switch (status) {
+  case 414:
+    http_problem(c, 414, "uri-too-long", "URI Too Long",
+                 "the request target is longer than %d bytes", HTTP_URL_MAX);
+    break;
+  case 431:
+    http_problem(c, 431, "headers-too-large",
+                 "Request Header Fields Too Large",
+                 "the header block is limited to %d bytes and %d lines",
+                 HTTP_HEADER_BLOCK_MAX, HTTP_HEADERS_MAX);
+    break;
+  case 500:
+    http_problem(c, 500, "internal", "Internal Server Error",
+                 "out of memory while reading the request");
+    break;
+  default:
+    http_problem(c, 400, "bad-request", "Bad Request",
+                 "malformed HTTP/1.1 request (%s: %s)", llhttp_errno_name(e),
+                 c->parser.reason != NULL ? c->parser.reason : "");
+    break;
+  }
+}
+
+static void conn_feed(struct conn *c, const char *data, size_t len) {
+  static const char empty[1];
+
+  if (data == NULL) /* llhttp restarts spans at data: never NULL */
+    data = empty;
+  c->in_execute = true;
+  for (;;) {
+    enum llhttp_errno e = llhttp_execute(&c->parser, data, len);
+    if (c->state == CONN_CLOSING) {
+      c->in_execute = false;
+      return;
+    }
+    if (e == HPE_OK) {
+      data += len;
+      len = 0;
+      c->paused = false;
+      break;
+    }
+    if (e == HPE_PAUSED) {
+      const char *pos = llhttp_get_error_pos(&c->parser);
+      len -= (size_t)(pos - data);
+      data = pos;
+      if (c->resume_wanted && !c->early) {
+        c->resume_wanted = false;
+        c->paused = false;
+        llhttp_resume(&c->parser);
+        continue;
+      }
+      c->resume_wanted = false;
+      c->paused = true;
+      break;
+    }
+    c->in_execute = false;
+    conn_keep_tail(c, NULL, 0);
+    conn_parse_error(c, e);
+    conn_update(c);
+    return;
+  }
+  c->in_execute = false;
+  if (c->early)
+    len = 0;
+  if (conn_keep_tail(c, data, len) != 0) {
+    conn_close(c);
+    return;
+  }
+  conn_update(c);
+}
+
+static void conn_continue_cb(uv_write_t *w, int status) {
+  struct conn *c = w->data;
+  (void)status;
+  free(w);
+  c->writes_pending--;
+  if (c->state != CONN_CLOSING && c->resp_ended && c->writes_pending == 0)
+    conn_response_done(c);
+  conn_unref(c);
+}
+
+static void conn_send_continue(struct conn *c) {
+  static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
+  uv_write_t *w;
+
+  if (c->continue_sent || c->resp_started)
+    return;
+  c->continue_sent = true;
+  w = malloc(sizeof *w);
+  if (w == NULL)
+    return;
+  w->data = c;
+  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, conn_continue_cb) != 0) {
+    free(w);
+    return;
+  }
+  c->writes_pending++;
+  conn_ref(c);
+}
+
+void http_body_continue(struct conn *c) {
+  if (c->state != CONN_BODY || c->early)
+    return;
+  if (c->req.expect_continue && !c->msg_complete)
+    conn_send_continue(c);
+  c->body_wanted = true;
+  if (c->in_execute) {
+    c->resume_wanted = true;
+    return;
+  }
+  if (!c->paused)
+    return;
+  c->paused = false;
+  llhttp_resume(&c->parser);
+  conn_feed(c, c->tail, c->tail_len);
+}
+
+static void conn_shutdown_cb(uv_shutdown_t *req, int status) {
+  struct conn *c = req->data;
+  (void)status;
+  free(req);
+  conn_unref(c);
+}
+
+static void conn_linger_end(struct conn *c) { conn_close(c); }
+
+/* After answering a request whose body was not read, closing at once
+ * could reset the connection (unread data) and lose the answer: send FIN,
+ * discard what still arrives for a short while, then close. */
+static void conn_linger(struct conn *c) {
+  uv_shutdown_t *req = malloc(sizeof *req);
+
+  if (req == NULL) {
+    conn_close(c);
+    return;
+  }
+  req->data = c;
+  if (uv_shutdown(req, (uv_stream_t *)&c->tcp, conn_shutdown_cb) != 0) {
+    free(req);
+    conn_close(c);
+    return;
+  }
+  conn_ref(c);
+  c->state = CONN_HANDLING;
+  conn_keep_tail(c, NULL, 0);
+  conn_update(c);
+  http_timer(c, CONN_LINGER_MS, conn_linger_end);
+}
+
+/* The response is fully written: next request, or close. */
+void conn_response_done(struct conn *c) {
+  assert(!c->in_execute);
+  resp_log(c);
+  if (c->abort_cb != NULL) /* the handler forgot: treat as abandoned */
+    conn_abort_handler(c);
+  if (c->early && !c->reject) {
+    conn_linger(c);
+    return;
+  }
+  if (!c->msg_complete || !c->keep_alive || c->reject || c->srv->stopping) {
+    conn_close(c);
+    return;
+  }
+  free(c->hbuf);
+  c->hbuf = NULL;
+  c->hbuf_len = c->hbuf_cap = 0;
+  free(c->body);
+  c->body = NULL;
+  c->body_len = c->body_cap = 0;
+  memset(&c->req, 0, sizeof c->req);
+  memset(c->hoff, 0, sizeof c->hoff[0]);
+  c->route = NULL;
+  c->route_status = 0;
+  c->head_error = 0;
+  c->body_wanted = c->continue_sent = c->msg_complete = false;
+  c->actor[0] = '\0';
+  c->timer_cb = NULL;
+  resp_reset(c);
+  c->state = CONN_IDLE;
+  if (c->paused) {
+    c->paused = false;
+    llhttp_resume(&c->parser);
+  }
+  if (c->tail_len > 0)
+    conn_feed(c, c->tail, c->tail_len);
+  else
+    conn_update(c);
+}
+
+void conn_accept(struct server *s) {
+  struct conn *c = calloc(1, sizeof *c);
+
+  if (c == NULL)
+    return;
+  c->srv = s;
+  c->tcp.data = c;
+  c->timer.data = c;
+  uv_tcp_init(s->loop, &c->tcp);
+  uv_timer_init(s->loop, &c->timer);
+  c->handles_open = 2;
+  c->next = s->conns;
+  if (s->conns != NULL)
+    s->conns->prev = c;
+  s->conns = c;
+  s->nconns++;
+  if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp) != 0) {
+    conn_close(c);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  llhttp_init(&c->parser, HTTP_REQUEST, conn_settings());
+  c->parser.data = c;
+  c->state = CONN_IDLE;
+  if (s->nconns > s->o.max_conns) {
+    c->reject = true;
+    c->state = CONN_HANDLING;
+    c->t_start = uv_hrtime();
+    http_problem(c, 503, "too-many-connections", "Service Unavailable",
+                 "the server holds its maximum of %u connections; retry later",
+                 s->o.max_conns);
+    return;
+  }
+  conn_update(c);
+}
+
+bool conn_is_idle(const struct conn *c) {
+  return c->state == CONN_IDLE ||
+         (c->state == CONN_HEAD && c->url_len == 0);
+}

@@ -1,0 +1,192 @@
+/*
+ * http.h: what handlers see of the HTTP/1.1 server in src/loop.
+ *
+ * A connection (struct conn, private to conn.c) parses one request at a
+ * time.  The router picks a route when the headers are complete:
+ *
+ *   - plain routes (route.handle) get the whole request, body buffered up
+ *     to HTTP_BODY_BUFFER_MAX, once the message is complete;
+ *   - streaming routes (route.stream) are started at the end of the headers
+ *     with the parser paused.  The handler calls http_body_continue() when it
+ *     wants the body (this also answers `Expect: 100-continue`), receives
+ *     each body piece through ops->body (return AS_AGAIN to stop reading
+ *     until it calls http_body_continue() again), then ops->end.
+ *
+ * Every request is answered exactly once with http_respond(),
+ * http_problem() or the streamed form (http_resp_head/_write/_end).  When
+ * the peer goes away or the server cuts the connection, the handler's abort
+ * callback (http_set_ctx) runs once; after it, the handler must not touch
+ * the connection again except through http_conn_release().
+ *
+ * Asynchronous work that will call back with the connection takes a
+ * reference (http_conn_hold) and drops it when done (http_conn_release);
+ * check http_conn_alive() first in the callback.  Loop thread only.
+ */
+#ifndef AS_HTTP_H
+#define AS_HTTP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common.h"
+
+#define HTTP_URL_MAX (8 * 1024)            /* bytes, else 414 */
+#define HTTP_HEADER_BLOCK_MAX (16 * 1024)  /* bytes of header lines, else 431 */
+#define HTTP_HEADERS_MAX 64                /* header lines, else 431 */
+#define HTTP_BODY_BUFFER_MAX (1024 * 1024) /* buffered (JSON) bodies, else 413 */
+#define HTTP_PARAMS_MAX 4                  /* {captures} in a route pattern */
+
+struct conn;
+struct server;
+
+struct http_span {
+  const char *p;
+  size_t n;
+};
+
+struct http_header {
+  const char *name;  /* NUL-terminated, as sent */
+  const char *value; /* NUL-terminated, surrounding blanks removed */
+  size_t name_len, value_len;
+};
+
+struct http_req {
+  int method;                 /* llhttp_method_t */
+  const char *method_name;    /* "GET", ... */
+  const char *url;            /* raw request target, NUL-terminated */
+  struct http_span path;      /* url up to '?' */
+  struct http_span query;     /* after '?', without it; n == 0 when none */
+  struct http_header headers[HTTP_HEADERS_MAX];
+  size_t nheaders;
+  struct http_span params[HTTP_PARAMS_MAX]; /* route captures, raw bytes */
+  size_t nparams;
+  bool has_length;            /* Content-Length present */
+  uint64_t content_length;
+  bool chunked;
+  bool expect_continue;
+  const char *body;           /* plain routes: the buffered body */
+  size_t body_len;
+};
+
+struct http_stream_ops {
+  /* Headers are complete and the parser is paused.  Call
+   * http_body_continue() (now or later) to receive the body, or answer. */
+  void (*start)(struct conn *c, const struct http_req *req);
+  /* A piece of the body (valid during the call only).  0 to go on,
+   * AS_AGAIN to pause until http_body_continue(). */
+  int (*body)(struct conn *c, const char *data, size_t len);
+  /* The body is complete. */
+  void (*end)(struct conn *c);
+};
+
+struct route {
+  int method;                 /* llhttp_method_t */
+  const char *pattern;        /* "/v1/packages/{id}/files/{path...}" */
+  void (*handle)(struct conn *c, const struct http_req *req);
+  const struct http_stream_ops *stream; /* instead of handle */
+};
+
+/* --- request helpers --- */
+
+/* The header's value, or NULL (name matched case-insensitively). */
+const char *http_header(const struct http_req *req, const char *name);
+/* The value of key in the query string (raw, not decoded), or false. */
+bool http_query_get(const struct http_req *req, const char *key,
+                    struct http_span *out);
+/* Percent-decodes s into a malloc'd NUL-terminated string; *outlen gets
+ * its length (a decoded %00 stays inside).  UV_EINVAL on a bad escape. */
+int http_pct_decode(const char *s, size_t n, char **out, size_t *outlen);
+/* Does the Accept header prefer `type` (e.g. "application/cbor") over
+ * `dflt`?  Simple: true when type is listed with q > 0. */
+bool http_accepts(const struct http_req *req, const char *type);
+
+/* --- connection state for handlers --- */
+
+void http_set_ctx(struct conn *c, void *ctx,
+                  void (*abort_cb)(struct conn *c, void *ctx));
+void *http_ctx(struct conn *c);
+void http_conn_hold(struct conn *c);
+void http_conn_release(struct conn *c);
+bool http_conn_alive(const struct conn *c);
+void *http_server_data(struct conn *c); /* the pointer given to server_new */
+bool http_is_head(const struct conn *c);
+/* The request being handled (valid until its response is done). */
+const struct http_req *http_conn_req(struct conn *c);
+/* Cuts the connection (e.g. a streamed body cannot be completed). */
+void http_abort(struct conn *c);
+/* Used by the events handler: one timer per connection, free while a
+ * request is being handled.  Calling again restarts it; 0 ms stops it. */
+void http_timer(struct conn *c, uint64_t ms, void (*cb)(struct conn *c));
+void http_set_actor(struct conn *c, const char *actor);
+
+/* Streaming routes: ask for (more of) the body. */
+void http_body_continue(struct conn *c);
+
+/* --- responses --- */
+
+/* Extra headers are "Name: value\r\n" lines (or NULL).  The body is
+ * copied.  HEAD requests get the headers only. */
+void http_respond(struct conn *c, int status, const char *content_type,
+                  const char *extra_headers, const void *body, size_t len);
+/* RFC 9457 problem: type is the slug after the problem base URI; the
+ * detail is JSON-escaped by the encoder, never echoed raw. */
+void http_problem(struct conn *c, int status, const char *type,
+                  const char *title, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* The same with extra "Name: value\r\n" header lines. */
+void http_problem_with(struct conn *c, int status, const char *extra_headers,
+                       const char *type, const char *title, const char *fmt,
+                       ...) __attribute__((format(printf, 6, 7)));
+/* The problem base URI (docs/API.md lists every slug). */
+#define HTTP_PROBLEM_BASE "https://artifactstored.dev/problems/"
+
+/* Streamed responses: the head with a known length, then writes of
+ * caller-owned buffers one at a time (cb when the buffer is free again),
+ * then the end. */
+typedef void (*http_write_cb)(struct conn *c, int status, void *arg);
+void http_resp_head(struct conn *c, int status, const char *content_type,
+                    const char *extra_headers, uint64_t content_length);
+int http_resp_write(struct conn *c, const void *buf, size_t len,
+                    http_write_cb cb, void *arg);
+void http_resp_end(struct conn *c);
+
+/* --- routing --- */
+
+/* Finds the route for method and path; fills req->params.  NULL when none:
+ * *status is 404, or 405 with allow (comma-separated methods). */
+const struct route *router_match(const struct route *routes, size_t n,
+                                 int method, const char *path, size_t len,
+                                 struct http_req *req, int *status,
+                                 char *allow, size_t allow_size);
+
+/* --- the server --- */
+
+struct server_opts {
+  const char *host;            /* IPv4 or IPv6 literal, or a name */
+  int port;                    /* 0: ephemeral */
+  unsigned max_conns;
+  uint64_t header_timeout_ms;  /* from the first byte to the blank line */
+  uint64_t idle_timeout_ms;    /* keep-alive: between requests */
+  uint64_t body_timeout_ms;    /* no body byte for this long */
+  const struct route *routes;
+  size_t nroutes;
+  void *data;                  /* http_server_data() */
+  bool log_requests;           /* one JSON line per request on stderr */
+};
+
+int server_new(uv_loop_t *loop, const struct server_opts *o,
+               struct server **out, struct errbuf *e);
+/* The bound address as "HOST:PORT" (IPv6 as "[ADDR]:PORT"). */
+int server_address(struct server *s, char *buf, size_t size);
+unsigned server_conn_count(const struct server *s);
+/* Stops accepting, closes idle connections, lets requests in progress end
+ * (they get Connection: close); after grace_ms cuts the rest.  done_cb runs
+ * once every connection is gone; then call server_free. */
+void server_stop(struct server *s, uint64_t grace_ms,
+                 void (*done_cb)(struct server *s, void *arg), void *arg);
+void server_free(struct server *s);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * internal.h: the connection and server structs shared by conn.c (parsing,
+ * lifecycle), resp.c (responses) and server.c (listening, shutdown).
+ * Nothing outside src/loop includes this.
+ */
+#ifndef AS_LOOP_INTERNAL_H
+#define AS_LOOP_INTERNAL_H
+
+#include <llhttp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "loop/http.h"
+
+#define CONN_READ_BUF (64 * 1024)    /* shared read buffer per server */
+#define CONN_TAIL_MAX (64 * 1024)    /* pipelined bytes kept while busy */
+#define CONN_HBUF_MIN 1024           /* first allocation of the head buffer */
+#define CONN_ACTOR_MAX 64
+#define CONN_LINGER_MS 2000          /* discard unread body before close */
+
+enum conn_state {
+  CONN_IDLE,     /* between requests (keep-alive) */
+  CONN_HEAD,     /* reading a request line and headers */
+  CONN_BODY,     /* reading a body */
+  CONN_HANDLING, /* message complete (or answered early), handler at work */
+  CONN_CLOSING,  /* uv_close called or about to be */
+};
+
+struct conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  llhttp_t parser;
+  struct server *srv;
+  struct conn *prev, *next;    /* srv->conns */
+  enum conn_state state;
+  unsigned refs;               /* in-flight writes and handler work */
+  unsigned handles_open;       /* tcp, timer: freed when 0 and refs 0 */
+
+  bool reading;                /* uv_read_start active */
+  bool in_execute;             /* inside llhttp_execute */
+  bool paused;                 /* parser paused (HPE_PAUSED) */
+  bool resume_wanted;          /* http_body_continue during execute */
+  bool body_wanted;            /* streaming handler asked for the body */
+  bool continue_sent;
+  bool msg_complete;
+  bool early;                  /* answered before the body was read */
+  bool keep_alive;
+  bool reject;                 /* over max_conns: answer 503 and close */
+
+  /* unparsed bytes received while the parser was paused */
+  char *tail;
+  size_t tail_len, tail_cap;
+
+  /* request head: url and header lines, grown up to the limits */
+  char *hbuf;
+  size_t hbuf_len, hbuf_cap;
+  size_t url_len, head_bytes;
+  uint32_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf */
+  bool in_value;
+  int head_error;              /* 414 / 431 detected in a callback */
+  struct http_req req;
+
+  const struct route *route;
+  int route_status;            /* 0, 404 or 405 */
+  char allow[48];
+
+  /* buffered body for plain routes */
+  char *body;
+  size_t body_len, body_cap;
+
+  /* handler */
+  void *ctx;
+  void (*abort_cb)(struct conn *c, void *ctx);
+  void (*timer_cb)(struct conn *c);
+  char actor[CONN_ACTOR_MAX];
+
+  /* response */
+  int status;
+  bool resp_started, resp_ended;
+  unsigned writes_pending;
+  uint64_t bytes_out;          /* body bytes */
+  uint64_t t_start;            /* uv_hrtime at message begin */
+};
+
+struct server {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  bool listening;
+  struct server_opts o;
+  struct conn *conns;
+  unsigned nconns;
+  bool stopping;
+  uv_timer_t grace;
+  bool grace_open;
+  void (*done_cb)(struct server *s, void *arg);
+  void *done_arg;
+  char read_buf[CONN_READ_BUF];
+  bool read_buf_busy;
+};
+
+/* conn.c */
+void conn_accept(struct server *s);
+void conn_close(struct conn *c);
+void conn_ref(struct conn *c);
+void conn_unref(struct conn *c);
+/* No request in progress (shutdown closes these at once). */
+bool conn_is_idle(const struct conn *c);
+/* resp.c calls this once the response is written and ended. */
+void conn_response_done(struct conn *c);
+
+/* resp.c */
+void resp_reset(struct conn *c);
+void resp_log(struct conn *c);
+
+/* server.c */
+void server_conn_gone(struct server *s, struct conn *c);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * server.c: the listening socket, the list of connections, and graceful
+ * shutdown (stop accepting, close idle connections, let requests in
+ * progress finish until a grace period ends, then cut them).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loop/internal.h"
+
+#define SERVER_BACKLOG 4096
+
+static void server_check_done(struct server *s);
+
+static void server_connection_cb(uv_stream_t *l, int status) {
+  struct server *s = l->data;
+
+  if (status < 0 || s->stopping)
+    return;
+  conn_accept(s);
+}
+
+static int server_resolve(const char *host, int port,
+                          struct sockaddr_storage *ss, struct errbuf *e) {
+  struct addrinfo hints, *res = NULL;
+  char portstr[16];
+  int rc;
+
+  if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0 ||
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0)
+    return 0;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  snprintf(portstr, sizeof portstr, "%d", port);
+  rc = getaddrinfo(host, portstr, &hints, &res); /* at start-up only */
+  if (rc != 0 || res == NULL)
+    return err_set(e, UV_EINVAL, "--listen: cannot resolve host \"%s\"", host);
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return 0;
+}
+
+static void server_free_cb(uv_handle_t *h) { free(h->data); }
+
+int server_new(uv_loop_t *loop, const struct server_opts *o,
+               struct server **out, struct errbuf *e) {
+  struct sockaddr_storage ss;
+  struct server *s;
+  int rc;
+
+  memset(&ss, 0, sizeof ss);
+  rc = server_resolve(o->host, o->port, &ss, e);
+  if (rc != 0)
+    return rc;
+  s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return err_set(e, UV_ENOMEM, "out of memory");
+  s->loop = loop;
+  s->o = *o;
+  if (s->o.max_conns == 0)
+    s->o.max_conns = 1;
+  uv_tcp_init(loop, &s->listener);
+  s->listener.data = s;
+  rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
+  if (rc == 0)
+    rc = uv_listen((uv_stream_t *)&s->listener, SERVER_BACKLOG,
+                   server_connection_cb);
+  if (rc != 0) {
+    err_set(e, rc, "cannot listen on %s:%d: %s", o->host, o->port,
+            uv_strerror(rc));
+    uv_close((uv_handle_t *)&s->listener, server_free_cb);
+    return rc;
+  }
+  s->listening = true;
+  uv_timer_init(loop, &s->grace);
+  s->grace.data = s;
+  s->grace_open = true;
+  *out = s;
+  return 0;
+}
+
+int server_address(struct server *s, char *buf, size_t size) {
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  char ip[64];
+  int rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
+
+  if (rc != 0)
+    return rc;
+  if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+    uv_ip6_name(a, ip, sizeof ip);
+    snprintf(buf, size, "[%s]:%d", ip, ntohs(a->sin6_port));
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+    uv_ip4_name(a, ip, sizeof ip);
+    snprintf(buf, size, "%s:%d", ip, ntohs(a->sin_port));
+  }
+  return 0;
+}
+
+unsigned server_conn_count(const struct server *s) { return s->nconns; }
+
+void server_conn_gone(struct server *s, struct conn *c) {
+  if (c->prev != NULL)
+    c->prev->next = c->next;
+  else
+    s->conns = c->next;
+  if (c->next != NULL)
+    c->next->prev = c->prev;
+  s->nconns--;
+  server_check_done(s);
+}
+
+static void server_grace_closed_cb(uv_handle_t *h) {
+  struct server *s = h->data;
+  s->grace_open = false;
+  if (s->done_cb != NULL)
+    s->done_cb(s, s->done_arg);
+}
+
+static void server_listener_closed_cb(uv_handle_t *h) {
+  struct server *s = h->data;
+  s->listening = false;
+  server_check_done(s);
+}
+
+static void server_check_done(struct server *s) {
+  if (!s->stopping || s->nconns != 0 || s->listening || !s->grace_open ||
+      uv_is_closing((uv_handle_t *)&s->grace))
+    return;
+  uv_close((uv_handle_t *)&s->grace, server_grace_closed_cb);
+}
+
+static void server_grace_cb(uv_timer_t *t) {
+  struct server *s = t->data;
+  struct conn *c, *next;
+
+  for (c = s->conns; c != NULL; c = next) {
+    next = c->next;
+    conn_close(c);
+  }
+}
+
+void server_stop(struct server *s, uint64_t grace_ms,
+                 void (*done_cb)(struct server *s, void *arg), void *arg) {
+  struct conn *c, *next;
+
+  if (s->stopping)
+    return;
+  s->stopping = true;
+  s->done_cb = done_cb;
+  s->done_arg = arg;
+  uv_close((uv_handle_t *)&s->listener, server_listener_closed_cb);
+  for (c = s->conns; c != NULL; c = next) {
+    next = c->next;
+    if (conn_is_idle(c))
+      conn_close(c);
+  }
+  uv_timer_start(&s->grace, server_grace_cb, grace_ms, 0);
+}
+
+void server_free(struct server *s) { free(s); }
