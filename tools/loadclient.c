@@ -14,8 +14,9 @@
  *           idle and with the waiters parked.
  *   get     N connections repeating one GET or HEAD (wrk cannot time
  *           HEAD: it waits for a body after one) until COUNT or DURATION.
- *   serve   a trivial single-threaded HTTP responder ("ok" for any
- *           request): the floor that small-request figures sit beside.
+ *   serve   a trivial single-threaded HTTP server: "ok" for bodiless
+ *           requests, 201 after discarding a body, sendfile(2) of --file
+ *           for GET: the floor that the daemon's figures sit beside.
  *
  * Bodies are a fixed pseudo-random 1 MiB pattern behind a 16-byte prefix
  * unique per file, so no two uploaded files are identical (no dedup).
@@ -34,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,6 +94,7 @@ struct lc_opts {
   double duration;
   const char *package;
   const char *method, *path;
+  const char *file;
   int pid;
   int64_t since;
   int settle_ms;
@@ -817,25 +821,145 @@ static int mode_fanout(const struct lc_opts *o) {
   return answered == o->conns ? 0 : 1;
 }
 
-/* ---- serve: the floor for small requests ------------------------------ */
+/* ---- serve: the floor the daemon's figures sit beside ----------------- */
 
+/*
+ * One thread, one epoll, no parsing beyond what the bench sends: a request
+ * line and headers, then Content-Length body bytes, which are discarded
+ * (answering "100 Continue" first when asked).  Bodiless requests get
+ * "ok"; with --file, GET streams that file with sendfile(2), as a server
+ * that does nothing else would.  Requests with a body get 201 and a JSON
+ * id, so loadclient upload can run against it too.
+ */
 static void on_term(int sig) {
   (void)sig;
   g_stop = 1;
 }
 
+struct srv {
+  int file_fd;
+  uint64_t file_size;
+};
+
+static const char SRV_CREATED[] =
+    "{\"id\":\"00000000-0000-7000-8000-000000000000\"}";
+
+/* Sends c->hdr from hdr_off, then the file from body_off (sendfile).
+ * 0 done, 1 would block, -1 error. */
+static int srv_flush(struct srv *s, struct lc_conn *c) {
+  while (c->hdr_off < c->hdr_len) {
+    ssize_t n = send(c->fd, c->hdr + c->hdr_off, c->hdr_len - c->hdr_off,
+                     MSG_NOSIGNAL);
+    if (n < 0)
+      return errno == EAGAIN ? 1 : -1;
+    c->hdr_off += (size_t)n;
+  }
+  while (c->body_off < c->body_len) {
+    off_t off = (off_t)c->body_off;
+    size_t want = c->body_len - c->body_off > LC_SEND_BUDGET
+                      ? LC_SEND_BUDGET
+                      : (size_t)(c->body_len - c->body_off);
+    ssize_t n = sendfile(c->fd, s->file_fd, &off, want);
+    if (n < 0)
+      return errno == EAGAIN ? 1 : -1;
+    if (n == 0)
+      return -1;
+    c->body_off = (uint64_t)off;
+  }
+  return 0;
+}
+
+/* Handles what is buffered.  0 ok, -1 close the connection. */
+static int srv_process(struct srv *s, struct lc_conn *c) {
+  for (;;) {
+    char *end;
+    size_t used;
+    bool head, get;
+    const char *v;
+    long long cl = 0;
+    int n;
+
+    if (c->hdr_off < c->hdr_len || c->body_off < c->body_len) {
+      int rc = srv_flush(s, c);
+      if (rc != 0) {
+        if (rc > 0)
+          conn_watch(c, EPOLLIN | EPOLLOUT);
+        return rc > 0 ? 0 : -1;
+      }
+      conn_watch(c, EPOLLIN);
+    }
+    if (c->content_len > 0) { /* discarding a request body */
+      size_t take = c->rlen < (uint64_t)c->content_len
+                        ? c->rlen
+                        : (size_t)c->content_len;
+      memmove(c->rbuf, c->rbuf + take, c->rlen - take);
+      c->rlen -= take;
+      c->content_len -= (long long)take;
+      if (c->content_len > 0)
+        return 0;
+      n = snprintf(c->hdr, sizeof c->hdr,
+                   "HTTP/1.1 201 Created\r\nContent-Type: application/json"
+                   "\r\nContent-Length: %zu\r\n\r\n%s",
+                   sizeof SRV_CREATED - 1, SRV_CREATED);
+      c->hdr_len = (size_t)n;
+      c->hdr_off = 0;
+      c->body_off = c->body_len = 0;
+      continue;
+    }
+    end = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4);
+    if (end == NULL)
+      return c->rlen == c->rcap ? -1 : 0;
+    used = (size_t)(end - c->rbuf) + 4;
+    head = c->rlen >= 5 && memcmp(c->rbuf, "HEAD ", 5) == 0;
+    get = c->rlen >= 4 && memcmp(c->rbuf, "GET ", 4) == 0;
+    v = hdr_find(c->rbuf, end, "Content-Length");
+    if (v != NULL)
+      cl = strtoll(v, NULL, 10);
+    c->hdr_off = 0;
+    c->body_off = c->body_len = 0;
+    if (cl > 0) {
+      v = hdr_find(c->rbuf, end, "Expect");
+      c->hdr_len = 0;
+      if (v != NULL && strncasecmp(v, "100-continue", 12) == 0) {
+        memcpy(c->hdr, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        c->hdr_len = 25;
+      }
+      c->content_len = cl;
+    } else if (get && s->file_fd >= 0) {
+      n = snprintf(c->hdr, sizeof c->hdr,
+                   "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream"
+                   "\r\nContent-Length: %" PRIu64 "\r\n\r\n",
+                   s->file_size);
+      c->hdr_len = (size_t)n;
+      c->body_len = s->file_size;
+    } else {
+      n = snprintf(c->hdr, sizeof c->hdr,
+                   "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                   "Content-Length: 2\r\n\r\n%s",
+                   head ? "" : "ok");
+      c->hdr_len = (size_t)n;
+    }
+    memmove(c->rbuf, c->rbuf + used, c->rlen - used);
+    c->rlen -= used;
+  }
+}
+
 static int mode_serve(const struct lc_opts *o) {
-  static const char ok_get[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain"
-                               "\r\nContent-Length: 2\r\n\r\nok";
-  static const char ok_head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain"
-                                "\r\nContent-Length: 2\r\n\r\n";
   struct epoll_event evs[LC_EVENTS], ev;
   struct sockaddr_storage bound;
   socklen_t bl = sizeof bound;
+  struct srv s = {.file_fd = -1};
   char host[64];
   int lfd, one = 1;
   double deadline = o->duration > 0 ? now_s() + o->duration : 0;
 
+  if (o->file != NULL) {
+    struct stat st;
+    s.file_fd = open(o->file, O_RDONLY | O_CLOEXEC);
+    if (s.file_fd < 0 || fstat(s.file_fd, &st) != 0)
+      die_errno("--file");
+    s.file_size = (uint64_t)st.st_size;
+  }
   signal(SIGTERM, on_term);
   signal(SIGINT, on_term);
   lfd = socket(g_sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -864,6 +988,7 @@ static int mode_serve(const struct lc_opts *o) {
     int n = epoll_wait(g_ep, evs, LC_EVENTS, 100);
     for (int i = 0; i < n; i++) {
       struct lc_conn *c = evs[i].data.ptr;
+      bool dead = false;
       if (c == NULL) {
         int fd;
         while ((fd = accept4(lfd, NULL, NULL,
@@ -872,45 +997,40 @@ static int mode_serve(const struct lc_opts *o) {
           if (nc == NULL)
             die("out of memory");
           nc->fd = fd;
-          nc->rcap = 8192;
+          nc->rcap = 256 * 1024;
           nc->rbuf = malloc(nc->rcap);
           if (nc->rbuf == NULL)
             die("out of memory");
           setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          nc->watching = EPOLLIN;
           ev.events = EPOLLIN;
           ev.data.ptr = nc;
           epoll_ctl(g_ep, EPOLL_CTL_ADD, fd, &ev);
         }
         continue;
       }
-      for (;;) {
+      if (evs[i].events & EPOLLOUT)
+        dead = srv_process(&s, c) != 0;
+      while (!dead && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
         ssize_t r = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
-        char *end;
+        if (r < 0 && errno == EAGAIN)
+          break;
         if (r <= 0) {
-          if (r == 0 || errno != EAGAIN)
-            conn_free(c);
+          dead = true;
           break;
         }
         c->rlen += (size_t)r;
-        /* Answer every complete (bodiless) request in the buffer. */
-        while ((end = memmem(c->rbuf, c->rlen, "\r\n\r\n", 4)) != NULL) {
-          bool head = c->rlen >= 5 && memcmp(c->rbuf, "HEAD ", 5) == 0;
-          size_t used = (size_t)(end - c->rbuf) + 4;
-          const char *resp = head ? ok_head : ok_get;
-          size_t rl = head ? sizeof ok_head - 1 : sizeof ok_get - 1;
-          if (send(c->fd, resp, rl, MSG_NOSIGNAL) != (ssize_t)rl) {
-            c->rlen = 0; /* a client this slow is not a benchmark */
-            break;
-          }
-          memmove(c->rbuf, c->rbuf + used, c->rlen - used);
-          c->rlen -= used;
-        }
-        if (c->rlen == c->rcap)
-          c->rlen = 0; /* oversized request: drop it */
+        dead = srv_process(&s, c) != 0;
+        if (c->hdr_off < c->hdr_len || c->body_off < c->body_len)
+          break; /* blocked on output: let EPOLLOUT resume */
       }
+      if (dead)
+        conn_free(c);
     }
   }
   close(lfd);
+  if (s.file_fd >= 0)
+    close(s.file_fd);
   return 0;
 }
 
@@ -926,7 +1046,8 @@ static void usage(void) {
           "                         [--conns N] [--count N] [--duration S]\n"
           "       loadclient fanout --addr H:P --waiters W --since SEQ\n"
           "                         [--pid PID] [--settle-ms MS]\n"
-          "       loadclient serve  --addr 127.0.0.1:0 [--duration S]\n");
+          "       loadclient serve  --addr 127.0.0.1:0 [--file PATH]\n"
+          "                         [--duration S]\n");
   exit(2);
 }
 
@@ -980,6 +1101,8 @@ int main(int argc, char **argv) {
       o.timeout = (double)num(v, 3600);
     else if (strcmp(k, "--method") == 0)
       o.method = v;
+    else if (strcmp(k, "--file") == 0)
+      o.file = v;
     else if (strcmp(k, "--path") == 0)
       o.path = v;
     else if (strcmp(k, "--package") == 0)
