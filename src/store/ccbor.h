@@ -2,9 +2,10 @@
  * ccbor.h: canonical CBOR (RFC 8949 section 4.2.1 deterministic encoding)
  * for the JSON data model subset of DESIGN.md invariant 4, over libcbor.
  *
- * Subset: maps with text-string keys, arrays, text strings (valid UTF-8),
- * integers in [-(2^53), 2^53], true, false, null.  No byte strings, floats,
- * tags, undefined or indefinite lengths.
+ * Subset: maps with text-string keys, arrays, text strings (valid UTF-8
+ * without U+0000, so every document has an exact JCS form and C-string
+ * keys), integers in [-(2^53), 2^53], true, false, null.  No byte strings,
+ * floats, tags, undefined or indefinite lengths.
  *
  * The encoder takes any libcbor item tree within the subset (maps may be
  * built in any key order) and emits the canonical bytes: shortest argument
@@ -39,7 +40,9 @@ int ccbor_decode(const uint8_t *buf, size_t len, cbor_item_t **out,
 
 /* Convenience builders for payload code.  Each returns 0 or UV_ENOMEM /
  * UV_EINVAL; "put" adds key -> value to a map built with
- * ccbor_map_new(), taking ownership of value (also on failure). */
+ * ccbor_map_new(), taking ownership of value (also on failure).  The map
+ * grows past capacity (a hint) as needed; a duplicate or non-UTF-8 key is
+ * UV_EINVAL; a NULL value (a failed builder) is UV_ENOMEM. */
 cbor_item_t *ccbor_map_new(size_t capacity);
 int ccbor_map_put(cbor_item_t *map, const char *key, cbor_item_t *value);
 int ccbor_map_put_str(cbor_item_t *map, const char *key, const char *value);

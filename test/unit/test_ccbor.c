@@ -158,6 +158,13 @@ static void test_appendix_a(void) {
     ASSERT_EQ(ccbor_map_put_str(m, "a", "A"), 0);
     expect_enc(m, "a56161614161626142616361436164614461656145");
   }
+  {
+    /* in-memory indefinite containers still encode with definite heads */
+    cbor_item_t *a = cbor_new_indefinite_array();
+    ASSERT(cbor_array_push(a, cbor_move(ccbor_int(1))));
+    ASSERT(cbor_array_push(a, cbor_move(ccbor_map_new(0))));
+    expect_enc(a, "8201a0");
+  }
   expect_enc(cbor_build_bool(false), "f4");
   expect_enc(cbor_build_bool(true), "f5");
   expect_enc(cbor_new_null(), "f6");
