@@ -229,8 +229,14 @@ static void test_batch_with_failures(void) {
   ASSERT_EQ(reg_package_finalize(w, &nope, NULL, outcome_cb, &s[11]), 0);
   create(w, "permanent-record", NULL, &s[12]);         /* ok, seq 5 */
   ingest(w, &pkg, "../etc/passwd", 5, &s[13]);         /* bad path */
+  {
+    struct pkg_create_req bad = {.name = "\xff\xfe", .producer = "p",
+                                 .subject = "s",
+                                 .retention_class = "transient"};
+    ASSERT_EQ(reg_package_create(w, &bad, outcome_cb, &s[14]), 0);
+  }
   writer_hold(w, false);
-  fixture_run_until(&loop, &o.done, 14);
+  fixture_run_until(&loop, &o.done, 15);
 
   ASSERT_EQ(o.err[1], REG_OK);
   ASSERT_EQ(o.seq[1], 2);
@@ -258,10 +264,12 @@ static void test_batch_with_failures(void) {
   ASSERT_EQ(o.pkg[12].expires_at, TS_NONE);
   ASSERT_EQ(o.err[13], REG_INVALID);
   ASSERT(strstr(o.msg[13], "..") != NULL);
+  ASSERT_EQ(o.err[14], REG_INVALID);               /* not UTF-8 */
+  ASSERT(strstr(o.msg[14], "\"name\" is not valid UTF-8") != NULL);
 
   writer_get_stats(w, &st);
   ASSERT_EQ(st.batches, 2);
-  ASSERT_EQ(st.max_batch, 13);
+  ASSERT_EQ(st.max_batch, 14);
   ASSERT_EQ(st.last_sequence, 5);
   fixture_writer_close(&loop, w);
 
