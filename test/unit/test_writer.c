@@ -126,7 +126,8 @@ static void test_concurrent_submitters(void) {
   ASSERT_EQ(st.last_sequence, total);
   ASSERT(st.max_batch > 1);
   ASSERT(st.multi_batches > 0);
-  ASSERT(st.batches < (uint64_t)total);
+  /* Resubmissions made while results are delivered form one batch. */
+  ASSERT(st.batches <= (uint64_t)total / 2);
   printf("group commit: %d requests from %d submitters in %.3f s "
          "(%.0f events/s), %" PRIu64 " batches, max batch %" PRIu64
          ", %" PRIu64 " batches > 1\n",
