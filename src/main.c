@@ -7,6 +7,7 @@
 
 #include "as_config.h"
 #include "config.h"
+#include "ops.h"
 #include "store/digest.h"
 
 int main(int argc, char **argv) {
@@ -28,7 +29,9 @@ int main(int argc, char **argv) {
     config_usage(stdout);
     return 0;
   case CMD_REPLAY:
+    return ops_replay(&cfg);
   case CMD_VERIFY_LOG:
+    return ops_verify_log(&cfg);
   case CMD_DAEMON:
     break;
   }

@@ -13,6 +13,7 @@
 #ifndef AS_WRITER_H
 #define AS_WRITER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -67,6 +68,9 @@ void writer_set_commit_cb(struct writer *w, writer_commit_cb cb, void *arg);
  * database, and calls done_cb on the loop thread; w is freed after. */
 void writer_close(struct writer *w, void (*done_cb)(void *arg), void *arg);
 void writer_get_stats(struct writer *w, struct writer_stats *out);
+/* Test hook: while held, the thread takes no new work; releasing it lets
+ * the thread take everything queued meanwhile as one batch. */
+void writer_hold(struct writer *w, bool hold);
 
 struct pkg_create_req {
   const char *name, *producer, *subject, *retention_class;

@@ -1,0 +1,291 @@
+/*
+ * replay.c: rebuild of the views from `events`, and the view digest.
+ *
+ * View digest: BLAKE3 over, for each view in the fixed order of
+ * replay_views[] below,
+ *   u16be length + table name
+ *   for each row in primary-key order:
+ *     0x52 ('R')
+ *     for each column in declaration order, one tagged value:
+ *       0x00                                  NULL
+ *       0x01 i64be                            INTEGER
+ *       0x02 f64 IEEE-754 bits, be            REAL (unused today)
+ *       0x03 u32be length + UTF-8 bytes       TEXT
+ *       0x04 u32be length + bytes             BLOB
+ *   0x45 ('E') u64be row count of the table
+ * Seeded configuration (retention_classes) is included: both sides of a
+ * comparison must agree on it too.  `events` is not a view and is not
+ * included.
+ *
+ * replay_live rebuilds in place in one transaction; replay_scratch copies
+ * the database with the backup API into a scratch file, rebuilds there and
+ * deletes it, so the live database is only read.
+ */
+#include "store/replay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "blake3.h"
+#include "store/db.h"
+#include "store/evlog.h"
+#include "store/views.h"
+
+struct replay_view {
+  const char *table;
+  const char *order_by;
+};
+
+static const struct replay_view replay_views[] = {
+    {"retention_classes", "name"},
+    {"packages", "id"},
+    {"blobs", "blake3"},
+    {"files", "id"},
+    {"retention_state", "package_id"},
+    {"state", "id"},
+};
+
+/* Emptied before a rebuild, children first (foreign keys). */
+static const char *const replay_reset_sql =
+    "DELETE FROM files;"
+    "DELETE FROM retention_state;"
+    "DELETE FROM blobs;"
+    "DELETE FROM packages;"
+    "UPDATE state SET last_sequence = 0 WHERE id = 1;";
+
+static void replay_put_be(blake3_hasher *h, uint64_t v, int nbytes) {
+  uint8_t b[8];
+
+  for (int i = 0; i < nbytes; i++)
+    b[i] = (uint8_t)(v >> (8 * (nbytes - 1 - i)));
+  blake3_hasher_update(h, b, (size_t)nbytes);
+}
+
+static void replay_put_tag(blake3_hasher *h, uint8_t tag) {
+  blake3_hasher_update(h, &tag, 1);
+}
+
+static void replay_put_value(blake3_hasher *h, sqlite3_stmt *st, int col) {
+  switch (sqlite3_column_type(st, col)) {
+  case SQLITE_INTEGER:
+    replay_put_tag(h, 0x01);
+    replay_put_be(h, (uint64_t)sqlite3_column_int64(st, col), 8);
+    break;
+  case SQLITE_FLOAT: {
+    double d = sqlite3_column_double(st, col);
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    replay_put_tag(h, 0x02);
+    replay_put_be(h, bits, 8);
+    break;
+  }
+  case SQLITE_TEXT: {
+    const unsigned char *s = sqlite3_column_text(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    replay_put_tag(h, 0x03);
+    replay_put_be(h, n, 4);
+    blake3_hasher_update(h, s, n);
+    break;
+  }
+  case SQLITE_BLOB: {
+    const void *b = sqlite3_column_blob(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    replay_put_tag(h, 0x04);
+    replay_put_be(h, n, 4);
+    if (n > 0)
+      blake3_hasher_update(h, b, n);
+    break;
+  }
+  default:
+    replay_put_tag(h, 0x00);
+    break;
+  }
+}
+
+int replay_view_digest(sqlite3 *db, uint8_t out[DIGEST_LEN], uint64_t *rows,
+                       struct errbuf *e) {
+  blake3_hasher h;
+  uint64_t total = 0;
+
+  blake3_hasher_init(&h);
+  for (size_t i = 0; i < ARRAY_SIZE(replay_views); i++) {
+    const struct replay_view *v = &replay_views[i];
+    char sql[128];
+    sqlite3_stmt *st = NULL;
+    uint64_t n = 0;
+    int rc;
+
+    snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY %s", v->table,
+             v->order_by);
+    replay_put_be(&h, strlen(v->table), 2);
+    blake3_hasher_update(&h, v->table, strlen(v->table));
+    rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+      int ncol = sqlite3_column_count(st);
+      replay_put_tag(&h, 0x52);
+      for (int c = 0; c < ncol; c++)
+        replay_put_value(&h, st, c);
+      n++;
+      rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+      return db_err(db, rc, "reading a view for its digest", e);
+    replay_put_tag(&h, 0x45);
+    replay_put_be(&h, n, 8);
+    total += n;
+  }
+  blake3_hasher_finalize(&h, out, DIGEST_LEN);
+  if (rows != NULL)
+    *rows = total;
+  return 0;
+}
+
+int replay_rebuild(sqlite3 *db, uint64_t *applied, struct errbuf *e) {
+  struct views *v = NULL;
+  sqlite3_stmt *st = NULL;
+  int64_t expect = 1;
+  uint64_t n = 0;
+  int rc;
+
+  *applied = 0;
+  if ((rc = db_exec(db, replay_reset_sql, e)) != 0)
+    return rc;
+  if ((rc = views_open(db, &v)) != 0)
+    return err_set(e, rc, "out of memory");
+  rc = sqlite3_prepare_v2(db,
+                          "SELECT " EVLOG_COLUMNS
+                          " FROM events ORDER BY sequence",
+                          -1, &st, NULL);
+  if (rc != SQLITE_OK) {
+    rc = db_err(db, rc, "reading the event log", e);
+    goto out;
+  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct event_rec *ev;
+    if ((rc = evlog_rec_from_row(st, &ev)) != 0) {
+      err_set(e, rc, "event log row after sequence %lld is malformed: run "
+              "--verify-log", (long long)(expect - 1));
+      goto out;
+    }
+    if (ev->sequence != expect) {
+      rc = err_set(e, UV_EPROTO,
+                   "event log has a gap: sequence %lld is missing (next is "
+                   "%lld): run --verify-log",
+                   (long long)expect, (long long)ev->sequence);
+      free(ev);
+      goto out;
+    }
+    rc = views_apply(v, ev, e);
+    free(ev);
+    if (rc != 0)
+      goto out;
+    expect++;
+    n++;
+  }
+  rc = rc == SQLITE_DONE ? 0 : db_err(db, rc, "reading the event log", e);
+out:
+  sqlite3_finalize(st);
+  views_close(v);
+  *applied = n;
+  return rc;
+}
+
+static int replay_in_tx(sqlite3 *db, struct replay_report *r,
+                        bool digest_before, struct errbuf *e) {
+  uint64_t t0;
+  int rc;
+
+  if ((rc = db_exec(db, "BEGIN IMMEDIATE", e)) != 0)
+    return rc;
+  if (digest_before &&
+      (rc = replay_view_digest(db, r->before, NULL, e)) != 0)
+    goto fail;
+  t0 = uv_hrtime();
+  if ((rc = replay_rebuild(db, &r->applied, e)) != 0)
+    goto fail;
+  r->seconds = (double)(uv_hrtime() - t0) / 1e9;
+  if ((rc = replay_view_digest(db, r->after, NULL, e)) != 0)
+    goto fail;
+  return db_exec(db, "COMMIT", e);
+fail:
+  sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+int replay_live(const char *db_path, struct replay_report *r,
+                struct errbuf *e) {
+  sqlite3 *db;
+  int rc;
+
+  memset(r, 0, sizeof *r);
+  if ((rc = db_open_rw(db_path, &db, e)) != 0)
+    return rc;
+  rc = replay_in_tx(db, r, true, e);
+  sqlite3_close(db);
+  return rc;
+}
+
+static void replay_unlink_scratch(const char *path) {
+  static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+  char p[4200];
+
+  for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+    snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+    unlink(p);
+  }
+}
+
+int replay_scratch(const char *db_path, const char *scratch_path,
+                   struct replay_report *r, struct errbuf *e) {
+  sqlite3 *live = NULL, *db = NULL;
+  sqlite3_backup *b;
+  int rc;
+
+  memset(r, 0, sizeof *r);
+  if ((rc = db_open_ro(db_path, &live, e)) != 0)
+    return rc;
+  /* The live digest, read in one transaction. */
+  rc = db_exec(live, "BEGIN", e);
+  if (rc == 0)
+    rc = replay_view_digest(live, r->before, NULL, e);
+  sqlite3_exec(live, "COMMIT", NULL, NULL, NULL);
+  if (rc != 0)
+    goto out;
+
+  replay_unlink_scratch(scratch_path);
+  rc = sqlite3_open_v2(scratch_path, &db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK) {
+    rc = db_err(db, rc, "creating the scratch database", e);
+    goto out;
+  }
+  b = sqlite3_backup_init(db, "main", live, "main");
+  if (b == NULL) {
+    rc = db_err(db, sqlite3_errcode(db), "copying the database", e);
+    goto out;
+  }
+  rc = sqlite3_backup_step(b, -1);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) {
+    rc = db_err(db, rc, "copying the database", e);
+    goto out;
+  }
+  /* Scratch: durability does not matter, speed does. */
+  rc = db_exec(db, "PRAGMA journal_mode = MEMORY", e);
+  if (rc == 0)
+    rc = db_exec(db, "PRAGMA synchronous = OFF", e);
+  if (rc == 0)
+    rc = db_exec(db, "PRAGMA foreign_keys = ON", e);
+  if (rc == 0)
+    rc = replay_in_tx(db, r, false, e);
+out:
+  sqlite3_close(db);
+  sqlite3_close(live);
+  replay_unlink_scratch(scratch_path);
+  return rc;
+}

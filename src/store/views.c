@@ -1,0 +1,351 @@
+/*
+ * views.c: how each event type changes the views (schema/0001_event_log.sql,
+ * payloads in docs/EVENTS.md).
+ *
+ *   v1.package.created    insert packages (open) and retention_state
+ *                         (expires_at = created_at + class duration)
+ *   v1.file.ingested      blobs: insert or refcount + 1; insert files
+ *   v1.package.finalized  packages: finalized, finalized_at from the
+ *                         manifest, manifest_digest = the event's
+ *                         payload_digest (the payload is the manifest)
+ * Every event stamps state.last_sequence.
+ */
+#include "store/views.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/caddr.h"
+#include "store/ccbor.h"
+#include "store/db.h"
+#include "store/jcs.h"
+
+enum views_stmt {
+  VS_PKG_INSERT,
+  VS_RET_INSERT,
+  VS_BLOB_UPSERT,
+  VS_FILE_INSERT,
+  VS_PKG_FINALIZE,
+  VS_STATE,
+  VS_COUNT
+};
+
+static const char *const views_sql[VS_COUNT] = {
+    [VS_PKG_INSERT] =
+        "INSERT INTO packages (id, name, producer, subject, retention_class, "
+        "metadata, status, created_at, created_seq) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)",
+    [VS_RET_INSERT] =
+        "INSERT INTO retention_state (package_id, class, expires_at) "
+        "SELECT ?1, name, ?2 + duration_days * " "86400000000"
+        " FROM retention_classes WHERE name = ?3",
+    [VS_BLOB_UPSERT] =
+        "INSERT INTO blobs (blake3, sha256, size, refcount) "
+        "VALUES (?1, ?2, ?3, 1) "
+        "ON CONFLICT (blake3) DO UPDATE SET refcount = refcount + 1",
+    [VS_FILE_INSERT] =
+        "INSERT INTO files (id, package_id, path, media_type, size, blake3, "
+        "sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [VS_PKG_FINALIZE] =
+        "UPDATE packages SET status = 2, finalized_at = ?2, "
+        "manifest_digest = ?3, finalized_seq = ?4 "
+        "WHERE id = ?1 AND status = 1",
+    [VS_STATE] = "UPDATE state SET last_sequence = ?1 WHERE id = 1",
+};
+
+struct views {
+  sqlite3 *db;
+  sqlite3_stmt *st[VS_COUNT];
+};
+
+int views_open(sqlite3 *db, struct views **out) {
+  struct views *v = calloc(1, sizeof *v);
+
+  *out = NULL;
+  if (v == NULL)
+    return UV_ENOMEM;
+  v->db = db;
+  *out = v;
+  return 0;
+}
+
+void views_close(struct views *v) {
+  if (v == NULL)
+    return;
+  for (size_t i = 0; i < VS_COUNT; i++)
+    sqlite3_finalize(v->st[i]);
+  free(v);
+}
+
+static sqlite3_stmt *views_stmt(struct views *v, enum views_stmt which,
+                                int *rc) {
+  if (v->st[which] == NULL)
+    *rc = sqlite3_prepare_v3(v->db, views_sql[which], -1,
+                             SQLITE_PREPARE_PERSISTENT, &v->st[which], NULL);
+  return v->st[which];
+}
+
+/* Steps a statement that returns no rows; 0 or a UV_E* code. */
+static int views_run(struct views *v, sqlite3_stmt *st, int rc,
+                     const char *what, struct errbuf *e) {
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(st);
+  if (st != NULL)
+    sqlite3_reset(st);
+  if (st != NULL)
+    sqlite3_clear_bindings(st);
+  return rc == SQLITE_DONE ? 0 : db_err(v->db, rc, what, e);
+}
+
+/* ---- payload access ---------------------------------------------------- */
+
+struct views_text {
+  const char *s;
+  size_t n;
+};
+
+static int views_bad(const struct event_rec *ev, const char *key,
+                     struct errbuf *e) {
+  return err_set(e, UV_EPROTO,
+                 "event %lld (%s): payload field \"%s\" is missing or has the "
+                 "wrong type",
+                 (long long)ev->sequence, ev->event_type, key);
+}
+
+static int views_text(const cbor_item_t *map, const char *key,
+                      const struct event_rec *ev, struct views_text *out,
+                      struct errbuf *e) {
+  const cbor_item_t *it = ccbor_map_get(map, key);
+
+  if (it == NULL || !cbor_isa_string(it) || !cbor_string_is_definite(it))
+    return views_bad(ev, key, e);
+  out->s = (const char *)cbor_string_handle(it);
+  out->n = cbor_string_length(it);
+  return 0;
+}
+
+static int views_int(const cbor_item_t *map, const char *key,
+                     const struct event_rec *ev, int64_t *out,
+                     struct errbuf *e) {
+  const cbor_item_t *it = ccbor_map_get(map, key);
+
+  if (it == NULL || ccbor_get_int(it, out) != 0)
+    return views_bad(ev, key, e);
+  return 0;
+}
+
+static int views_uuid(const cbor_item_t *map, const char *key,
+                      const struct event_rec *ev, struct uuid *out,
+                      struct errbuf *e) {
+  struct views_text t;
+
+  if (views_text(map, key, ev, &t, e) != 0 || uuid_parse(t.s, t.n, out) != 0)
+    return views_bad(ev, key, e);
+  return 0;
+}
+
+static int views_digest(const cbor_item_t *map, const char *key,
+                        enum caddr_alg alg, const struct event_rec *ev,
+                        uint8_t out[DIGEST_LEN], struct errbuf *e) {
+  struct views_text t;
+  struct caddr a;
+
+  if (views_text(map, key, ev, &t, e) != 0 ||
+      caddr_parse(t.s, t.n, &a, NULL) != 0 || a.alg != alg)
+    return views_bad(ev, key, e);
+  memcpy(out, a.d, DIGEST_LEN);
+  return 0;
+}
+
+static int views_bind_text(sqlite3_stmt *st, int col,
+                           const struct views_text *t) {
+  return sqlite3_bind_text(st, col, t->s, (int)t->n, SQLITE_STATIC);
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+static int views_package_created(struct views *v, const struct event_rec *ev,
+                                 const cbor_item_t *p, struct errbuf *e) {
+  struct views_text name, producer, subject, cls;
+  const cbor_item_t *meta;
+  struct uuid id;
+  int64_t created_at;
+  char *meta_json = NULL;
+  size_t meta_len;
+  sqlite3_stmt *st;
+  int rc;
+
+  if ((rc = views_uuid(p, "id", ev, &id, e)) != 0 ||
+      (rc = views_text(p, "name", ev, &name, e)) != 0 ||
+      (rc = views_text(p, "producer", ev, &producer, e)) != 0 ||
+      (rc = views_text(p, "subject", ev, &subject, e)) != 0 ||
+      (rc = views_text(p, "retention_class", ev, &cls, e)) != 0 ||
+      (rc = views_int(p, "created_at", ev, &created_at, e)) != 0)
+    return rc;
+  meta = ccbor_map_get(p, "metadata");
+  if (meta == NULL || !cbor_isa_map(meta))
+    return views_bad(ev, "metadata", e);
+  if ((rc = jcs_from_cbor(meta, &meta_json, &meta_len, e)) != 0)
+    return rc;
+
+  rc = SQLITE_OK;
+  st = views_stmt(v, VS_PKG_INSERT, &rc);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 1, id.b, UUID_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = views_bind_text(st, 2, &name);
+  if (rc == SQLITE_OK)
+    rc = views_bind_text(st, 3, &producer);
+  if (rc == SQLITE_OK)
+    rc = views_bind_text(st, 4, &subject);
+  if (rc == SQLITE_OK)
+    rc = views_bind_text(st, 5, &cls);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 6, meta_json, (int)meta_len, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 7, created_at);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 8, ev->sequence);
+  rc = views_run(v, st, rc, "inserting a package", e);
+  free(meta_json);
+  if (rc != 0)
+    return rc;
+
+  rc = SQLITE_OK;
+  st = views_stmt(v, VS_RET_INSERT, &rc);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 1, id.b, UUID_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 2, created_at);
+  if (rc == SQLITE_OK)
+    rc = views_bind_text(st, 3, &cls);
+  if ((rc = views_run(v, st, rc, "inserting retention state", e)) != 0)
+    return rc;
+  if (sqlite3_changes(v->db) != 1)
+    return err_set(e, UV_EPROTO,
+                   "event %lld: retention class \"%.*s\" is not known",
+                   (long long)ev->sequence, (int)cls.n, cls.s);
+  return 0;
+}
+
+static int views_file_ingested(struct views *v, const struct event_rec *ev,
+                               const cbor_item_t *p, struct errbuf *e) {
+  struct views_text path, media;
+  struct uuid id, pkg;
+  struct digest_pair d;
+  int64_t size;
+  sqlite3_stmt *st;
+  int rc;
+
+  if ((rc = views_uuid(p, "id", ev, &id, e)) != 0 ||
+      (rc = views_uuid(p, "package_id", ev, &pkg, e)) != 0 ||
+      (rc = views_text(p, "path", ev, &path, e)) != 0 ||
+      (rc = views_text(p, "media_type", ev, &media, e)) != 0 ||
+      (rc = views_int(p, "size", ev, &size, e)) != 0 ||
+      (rc = views_digest(p, "blake3", CADDR_BLAKE3, ev, d.blake3, e)) != 0 ||
+      (rc = views_digest(p, "sha256", CADDR_SHA256, ev, d.sha256, e)) != 0)
+    return rc;
+  if (size < 0)
+    return views_bad(ev, "size", e);
+
+  rc = SQLITE_OK;
+  st = views_stmt(v, VS_BLOB_UPSERT, &rc);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 1, d.blake3, DIGEST_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 2, d.sha256, DIGEST_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 3, size);
+  if ((rc = views_run(v, st, rc, "recording a blob", e)) != 0)
+    return rc;
+
+  rc = SQLITE_OK;
+  st = views_stmt(v, VS_FILE_INSERT, &rc);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 1, id.b, UUID_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 2, pkg.b, UUID_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = views_bind_text(st, 3, &path);
+  if (rc == SQLITE_OK)
+    rc = views_bind_text(st, 4, &media);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 5, size);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 6, d.blake3, DIGEST_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 7, d.sha256, DIGEST_LEN, SQLITE_STATIC);
+  return views_run(v, st, rc, "inserting a file", e);
+}
+
+static int views_package_finalized(struct views *v,
+                                   const struct event_rec *ev,
+                                   const cbor_item_t *p, struct errbuf *e) {
+  const cbor_item_t *pkg = ccbor_map_get(p, "package");
+  struct uuid id;
+  int64_t finalized_at;
+  sqlite3_stmt *st;
+  int rc;
+
+  if (pkg == NULL || !cbor_isa_map(pkg))
+    return views_bad(ev, "package", e);
+  if ((rc = views_uuid(pkg, "id", ev, &id, e)) != 0 ||
+      (rc = views_int(pkg, "finalized_at", ev, &finalized_at, e)) != 0)
+    return rc;
+  rc = SQLITE_OK;
+  st = views_stmt(v, VS_PKG_FINALIZE, &rc);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 1, id.b, UUID_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 2, finalized_at);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_blob(st, 3, ev->payload_digest, DIGEST_LEN,
+                           SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 4, ev->sequence);
+  if ((rc = views_run(v, st, rc, "finalizing a package", e)) != 0)
+    return rc;
+  if (sqlite3_changes(v->db) != 1)
+    return err_set(e, UV_EPROTO,
+                   "event %lld: finalizes a package that is missing or "
+                   "already finalized",
+                   (long long)ev->sequence);
+  return 0;
+}
+
+int views_apply(struct views *v, const struct event_rec *ev,
+                struct errbuf *e) {
+  cbor_item_t *p = NULL;
+  struct errbuf sub = {{0}};
+  sqlite3_stmt *st;
+  int rc;
+
+  rc = ccbor_decode(ev->payload, ev->payload_len, &p, &sub);
+  if (rc != 0)
+    return err_set(e, UV_EPROTO, "event %lld (%s): payload: %s",
+                   (long long)ev->sequence, ev->event_type,
+                   err_msg(&sub, rc));
+  if (!cbor_isa_map(p)) {
+    rc = err_set(e, UV_EPROTO, "event %lld (%s): payload is not a map",
+                 (long long)ev->sequence, ev->event_type);
+  } else if (strcmp(ev->event_type, EV_PACKAGE_CREATED) == 0) {
+    rc = views_package_created(v, ev, p, e);
+  } else if (strcmp(ev->event_type, EV_FILE_INGESTED) == 0) {
+    rc = views_file_ingested(v, ev, p, e);
+  } else if (strcmp(ev->event_type, EV_PACKAGE_FINALIZED) == 0) {
+    rc = views_package_finalized(v, ev, p, e);
+  } else {
+    rc = err_set(e, UV_EPROTO,
+                 "event %lld has type \"%s\", which this artifactstored does "
+                 "not know: run a newer version",
+                 (long long)ev->sequence, ev->event_type);
+  }
+  cbor_decref(&p);
+  if (rc != 0)
+    return rc;
+  rc = SQLITE_OK;
+  st = views_stmt(v, VS_STATE, &rc);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_int64(st, 1, ev->sequence);
+  return views_run(v, st, rc, "stamping the applied sequence", e);
+}

@@ -1,0 +1,34 @@
+/*
+ * views.h: the materialised views' event handlers, shared by the writer
+ * thread (live) and replay.  A handler takes every value from the event
+ * (payload, sequence, payload_digest), never from the clock or a random
+ * source, so replaying the log yields byte-identical views.
+ */
+#ifndef AS_VIEWS_H
+#define AS_VIEWS_H
+
+#include <sqlite3.h>
+
+#include "common.h"
+#include "store/model.h"
+
+#define EV_PACKAGE_CREATED "v1.package.created"
+#define EV_FILE_INGESTED "v1.file.ingested"
+#define EV_PACKAGE_FINALIZED "v1.package.finalized"
+#define EV_KIND_PACKAGE "package"
+#define EV_KIND_FILE "file"
+
+#define VIEWS_US_PER_DAY INT64_C(86400000000)
+
+struct views; /* prepared statements on one connection */
+
+int views_open(sqlite3 *db, struct views **out);
+void views_close(struct views *v);
+/* Applies one event, already in (or being replayed from) `events`, to the
+ * views and stamps state.last_sequence.  UV_EPROTO (message in e) when the
+ * event does not fit the views: unknown type, malformed payload, missing
+ * package; other errors are the database's. */
+int views_apply(struct views *v, const struct event_rec *ev,
+                struct errbuf *e);
+
+#endif
