@@ -289,6 +289,7 @@ static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
 static void upload_start(struct conn *c, const struct http_req *req) {
   struct upload *u = calloc(1, sizeof *u);
   struct errbuf e = {{0}};
+  bool zero_given = false;
   const char *h;
   int rc;
 
@@ -320,8 +321,10 @@ static void upload_start(struct conn *c, const struct http_req *req) {
                    "(RFC 9530)");
       goto fail;
     }
-    if (rc == 0)
+    if (rc == 0) {
       u->has_expected = true;
+      zero_given = sodium_is_zero(u->expected.digests.sha256, DIGEST_LEN);
+    }
   }
   if ((h = http_header(req, "x-content-address")) != NULL) {
     struct caddr a;
@@ -330,6 +333,8 @@ static void upload_start(struct conn *c, const struct http_req *req) {
                    "X-Content-Address: %s", err_msg(&e, UV_EINVAL));
       goto fail;
     }
+    if (sodium_is_zero(a.d, DIGEST_LEN))
+      zero_given = true;
     if (a.alg == CADDR_BLAKE3)
       memcpy(u->expected.digests.blake3, a.d, DIGEST_LEN);
     else
@@ -337,6 +342,12 @@ static void upload_start(struct conn *c, const struct http_req *req) {
     u->has_expected = true;
   }
   u->expected.size = BLOB_SIZE_UNKNOWN;
+  if (zero_given) {
+    /* the store reads all-zero as "not given"; no content hashes to it */
+    http_problem(c, 400, "digest-mismatch", "Digest Mismatch",
+                 "an all-zero digest matches no content; nothing was stored");
+    goto fail;
+  }
   h = http_header(req, "content-type");
   if (h == NULL)
     h = "application/octet-stream";
