@@ -1,6 +1,7 @@
 """kill -9 during an upload and during finalize, then restart: no partial
 file, tmp cleaned, acknowledged uploads intact, and the operator checks
 (--replay --check, --verify-log) are clean."""
+import json
 import os
 import subprocess
 import time
@@ -86,3 +87,41 @@ def test_lock_held(tmp_path, data_dir, daemon):
                        timeout=30)
     assert r.returncode != 0
     assert "lock" in r.stderr.lower()
+
+
+def test_sigterm_graceful(tmp_path, data_dir):
+    """SIGTERM answers held long-polls, lets an upload in progress finish,
+    refuses new connections, and exits 0."""
+    d = start(tmp_path, data_dir, "g")
+    api = Api(d)
+    pid = api.create()["id"]
+    waiter = RawSock(d.host, d.port)
+    waiter.send(b"GET /v1/events?since=1&wait=60 HTTP/1.1\r\n\r\n")
+    deadline = time.time() + 10
+    while api.json("GET", "/health")["waiters"] < 1:
+        assert time.time() < deadline
+        time.sleep(0.02)
+    body = os.urandom(4 << 20)
+    up = RawSock(d.host, d.port)
+    up.send(b"PUT /v1/packages/%s/files/late.bin HTTP/1.1\r\n"
+            b"Content-Length: %d\r\n\r\n" % (pid.encode(), len(body)) + body[:1 << 20])
+    time.sleep(0.2)
+    api.conn.close()
+    d.proc.send_signal(15)
+    st, h, data = waiter.response()
+    assert st == 200 and json.loads(data) == {"events": [], "next": 1}
+    time.sleep(0.2)
+    up.send(body[1 << 20:])
+    st, h, data = up.response()
+    assert st == 201, data
+    assert h.get("connection") == "close"
+    assert d.proc.wait(timeout=20) == 0
+    assert any(r.get("msg") == "stopped" and r.get("detail") == "clean"
+               for r in d.records())
+    d.log.close()
+    d = start(tmp_path, data_dir, "g2")
+    api = Api(d)
+    files = api.json("GET", f"/v1/packages/{pid}/files")["files"]
+    assert [f["path"] for f in files] == ["late.bin"]
+    assert api.req("GET", f"/v1/files/{files[0]['id']}")[2] == body
+    assert d.stop() == 0
