@@ -105,6 +105,8 @@ static void test_query_and_headers(void) {
   ASSERT(!http_query_get(&req, "sinc", &v));
   ASSERT(!http_query_get(&req, "x=1", &v));
 
+  struct http_header hdr[1];
+  req.headers = hdr;
   req.headers[0].name = "Accept";
   req.headers[0].value = "text/html, application/cbor;q=0.5";
   req.nheaders = 1;
