@@ -1,116 +1,25 @@
 /*
- * ops_verify.c: `artifactstored --verify-log --data DIR`.
- *
- * Walks `events` in sequence order and recomputes, for every row, the
- * payload digest and the chain digest (layout in src/store/evlog.c); also
- * checks that sequences run 1, 2, 3, ... without a gap, that each payload
- * is canonical CBOR, and that the log reaches the sequence the views were
- * built to (state.last_sequence), which catches a deleted last row.
- * Reports the first sequence that fails, or the number verified.
+ * ops_verify.c: `artifactstored --verify-log --data DIR`: recomputes the
+ * payload and chain digests of every event (src/store/verify.c) and
+ * reports the first sequence that fails (exit 1) or the number verified.
+ * Holds the data directory lock, so no daemon runs meanwhile.
  */
 #include "ops.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "store/caddr.h"
-#include "store/ccbor.h"
 #include "store/datadir.h"
 #include "store/db.h"
-#include "store/evlog.h"
+#include "store/verify.h"
 
-/* 0 when the log verifies, 1 with *bad_seq and why when it does not,
- * negative on a read failure. */
-static int verify_walk(sqlite3 *db, int64_t *count, int64_t *bad_seq,
-                       char *why, size_t whylen, uint8_t head[DIGEST_LEN],
-                       struct errbuf *e) {
-  uint8_t prev[DIGEST_LEN], d[DIGEST_LEN];
-  sqlite3_stmt *st = NULL;
-  int64_t expect = 1, applied = 0;
-  int rc;
-
-  *count = 0;
-  memset(prev, 0, sizeof prev);
-  rc = sqlite3_prepare_v2(db, "SELECT " EVLOG_COLUMNS
-                          " FROM events ORDER BY sequence", -1, &st, NULL);
-  if (rc != SQLITE_OK)
-    return db_err(db, rc, "reading the event log", e);
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct event_rec *ev;
-    cbor_item_t *item = NULL;
-    int bad = 0;
-
-    *bad_seq = expect;
-    if (evlog_rec_from_row(st, &ev) != 0) {
-      snprintf(why, whylen, "the row is malformed (a column has the wrong "
-               "type or length)");
-      bad = 1;
-    } else if (ev->sequence != expect) {
-      snprintf(why, whylen, "missing: the log jumps from %lld to %lld (a "
-               "row was deleted)",
-               (long long)(expect - 1), (long long)ev->sequence);
-      bad = 1;
-    } else {
-      evlog_payload_digest(ev->payload, ev->payload_len, d);
-      if (memcmp(d, ev->payload_digest, DIGEST_LEN) != 0) {
-        snprintf(why, whylen, "payload digest does not match the payload "
-                 "(the payload or its digest was edited)");
-        bad = 1;
-      } else if (evlog_chain_digest(expect > 1 ? prev : NULL, ev, d) != 0 ||
-                 memcmp(d, ev->chain_digest, DIGEST_LEN) != 0) {
-        snprintf(why, whylen, "chain digest does not match (a field of "
-                 "this row, or the previous chain digest, was edited)");
-        bad = 1;
-      } else if (ccbor_decode(ev->payload, ev->payload_len, &item, NULL) !=
-                 0) {
-        snprintf(why, whylen, "payload is not canonical CBOR");
-        bad = 1;
-      }
-      if (item != NULL)
-        cbor_decref(&item);
-    }
-    if (!bad)
-      memcpy(prev, ev->chain_digest, DIGEST_LEN);
-    free(ev);
-    if (bad) {
-      sqlite3_finalize(st);
-      return 1;
-    }
-    expect++;
-    (*count)++;
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE)
-    return db_err(db, rc, "reading the event log", e);
-  memcpy(head, prev, DIGEST_LEN);
-
-  rc = sqlite3_prepare_v2(db, "SELECT last_sequence FROM state WHERE id = 1",
-                          -1, &st, NULL);
-  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    applied = sqlite3_column_int64(st, 0);
-    rc = SQLITE_DONE;
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE)
-    return db_err(db, rc, "reading the state", e);
-  if (applied > *count) {
-    *bad_seq = *count + 1;
-    snprintf(why, whylen, "missing: the views were built up to %lld but the "
-             "log ends at %lld (rows were deleted from the end)",
-             (long long)applied, (long long)*count);
-    return 1;
-  }
-  return 0;
-}
+#define OPS_PATH_MAX 4096
 
 int ops_verify_log(const struct config *cfg) {
+  struct verify_report r;
   struct errbuf e = {{0}};
-  uint8_t head[DIGEST_LEN];
-  char path[4096], why[256], headhex[CADDR_BUFSIZE];
-  int64_t count = 0, bad_seq = 0;
-  sqlite3 *db = NULL;
+  char path[OPS_PATH_MAX], head[CADDR_BUFSIZE];
   uint64_t t0 = uv_hrtime();
   int fd = -1, rc;
 
@@ -121,29 +30,21 @@ int ops_verify_log(const struct config *cfg) {
     rc = err_set(&e, UV_ENOENT, "no database at %s: nothing to verify "
                  "(is --data right?)", path);
   if (rc == 0)
-    rc = db_open_ro(path, &db, &e);
-  if (rc == 0) {
-    rc = db_exec(db, "BEGIN", &e);
-    if (rc == 0) {
-      rc = verify_walk(db, &count, &bad_seq, why, sizeof why, head, &e);
-      sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    }
-  }
-  sqlite3_close(db);
+    rc = verify_log(path, &r, &e);
   datadir_unlock(fd);
-  if (rc < 0) {
+  if (rc != 0) {
     fprintf(stderr, "artifactstored: verify-log: %s\n", err_msg(&e, rc));
     return 1;
   }
-  if (rc == 1) {
-    printf("verify-log: FAILED at sequence %lld: %s\n", (long long)bad_seq,
-           why);
-    printf("events verified before it: %lld\n", (long long)count);
+  if (r.bad_sequence != 0) {
+    printf("verify-log: FAILED at sequence %lld: %s\n",
+           (long long)r.bad_sequence, r.why);
+    printf("events verified before it: %lld\n", (long long)r.verified);
     return 1;
   }
-  caddr_format_raw(CADDR_BLAKE3, head, headhex);
-  printf("verify-log: ok, %lld events verified in %.3f s\n", (long long)count,
-         (double)(uv_hrtime() - t0) / 1e9);
-  printf("chain head: %s\n", headhex);
+  caddr_format_raw(CADDR_BLAKE3, r.head, head);
+  printf("verify-log: ok, %lld events verified in %.3f s\n",
+         (long long)r.verified, (double)(uv_hrtime() - t0) / 1e9);
+  printf("chain head: %s\n", head);
   return 0;
 }

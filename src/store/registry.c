@@ -17,6 +17,7 @@
 #include "store/db.h"
 #include "store/jcs.h"
 #include "store/relpath.h"
+#include "store/utf8.h"
 #include "store/rows.h"
 #include "store/views.h"
 #include "store/wtx.h"
@@ -80,9 +81,17 @@ static bool registry_field(struct reg_result *res, const char *name,
     registry_err(res, REG_INVALID, "field \"%s\" is required", name);
     return false;
   }
-  if (strlen(v) > REGISTRY_FIELD_MAX) {
+  size_t n = strlen(v);
+  if (n > REGISTRY_FIELD_MAX) {
     registry_err(res, REG_INVALID, "field \"%s\" is longer than %d bytes",
                  name, REGISTRY_FIELD_MAX);
+    return false;
+  }
+  size_t ok = utf8_valid_prefix((const uint8_t *)v, n);
+  if (ok != n) {
+    registry_err(res, REG_INVALID,
+                 "field \"%s\" is not valid UTF-8 (bad byte at offset %zu)",
+                 name, ok);
     return false;
   }
   return true;

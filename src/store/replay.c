@@ -16,12 +16,19 @@
  * Seeded configuration (retention_classes) is included: both sides of a
  * comparison must agree on it too.  `events` is not a view and is not
  * included.
+ *
+ * replay_live rebuilds in place in one transaction; replay_scratch copies
+ * the database with the backup API into a scratch file, rebuilds there and
+ * deletes it, so the live database is only read.
  */
 #include "store/replay.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
 
 #include "blake3.h"
 #include "store/db.h"
@@ -185,5 +192,100 @@ out:
   sqlite3_finalize(st);
   views_close(v);
   *applied = n;
+  return rc;
+}
+
+static int replay_in_tx(sqlite3 *db, struct replay_report *r,
+                        bool digest_before, struct errbuf *e) {
+  uint64_t t0;
+  int rc;
+
+  if ((rc = db_exec(db, "BEGIN IMMEDIATE", e)) != 0)
+    return rc;
+  if (digest_before &&
+      (rc = replay_view_digest(db, r->before, NULL, e)) != 0)
+    goto fail;
+  t0 = uv_hrtime();
+  if ((rc = replay_rebuild(db, &r->applied, e)) != 0)
+    goto fail;
+  r->seconds = (double)(uv_hrtime() - t0) / 1e9;
+  if ((rc = replay_view_digest(db, r->after, NULL, e)) != 0)
+    goto fail;
+  return db_exec(db, "COMMIT", e);
+fail:
+  sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+int replay_live(const char *db_path, struct replay_report *r,
+                struct errbuf *e) {
+  sqlite3 *db;
+  int rc;
+
+  memset(r, 0, sizeof *r);
+  if ((rc = db_open_rw(db_path, &db, e)) != 0)
+    return rc;
+  rc = replay_in_tx(db, r, true, e);
+  sqlite3_close(db);
+  return rc;
+}
+
+static void replay_unlink_scratch(const char *path) {
+  static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+  char p[4200];
+
+  for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+    snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+    unlink(p);
+  }
+}
+
+int replay_scratch(const char *db_path, const char *scratch_path,
+                   struct replay_report *r, struct errbuf *e) {
+  sqlite3 *live = NULL, *db = NULL;
+  sqlite3_backup *b;
+  int rc;
+
+  memset(r, 0, sizeof *r);
+  if ((rc = db_open_ro(db_path, &live, e)) != 0)
+    return rc;
+  /* The live digest, read in one transaction. */
+  rc = db_exec(live, "BEGIN", e);
+  if (rc == 0)
+    rc = replay_view_digest(live, r->before, NULL, e);
+  sqlite3_exec(live, "COMMIT", NULL, NULL, NULL);
+  if (rc != 0)
+    goto out;
+
+  replay_unlink_scratch(scratch_path);
+  rc = sqlite3_open_v2(scratch_path, &db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK) {
+    rc = db_err(db, rc, "creating the scratch database", e);
+    goto out;
+  }
+  b = sqlite3_backup_init(db, "main", live, "main");
+  if (b == NULL) {
+    rc = db_err(db, sqlite3_errcode(db), "copying the database", e);
+    goto out;
+  }
+  rc = sqlite3_backup_step(b, -1);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) {
+    rc = db_err(db, rc, "copying the database", e);
+    goto out;
+  }
+  /* Scratch: durability does not matter, speed does. */
+  rc = db_exec(db, "PRAGMA journal_mode = MEMORY", e);
+  if (rc == 0)
+    rc = db_exec(db, "PRAGMA synchronous = OFF", e);
+  if (rc == 0)
+    rc = db_exec(db, "PRAGMA foreign_keys = ON", e);
+  if (rc == 0)
+    rc = replay_in_tx(db, r, false, e);
+out:
+  sqlite3_close(db);
+  sqlite3_close(live);
+  replay_unlink_scratch(scratch_path);
   return rc;
 }

@@ -21,4 +21,20 @@ int replay_view_digest(sqlite3 *db, uint8_t out[DIGEST_LEN], uint64_t *rows,
  * inside the caller's transaction.  *applied receives the event count. */
 int replay_rebuild(sqlite3 *db, uint64_t *applied, struct errbuf *e);
 
+struct replay_report {
+  uint8_t before[DIGEST_LEN];  /* view digest of the live database */
+  uint8_t after[DIGEST_LEN];   /* view digest after the rebuild */
+  uint64_t applied;            /* events applied */
+  double seconds;              /* rebuild time */
+};
+
+/* Rebuilds the views of the database at db_path in place, in one
+ * transaction (migrating it first, like the daemon would). */
+int replay_live(const char *db_path, struct replay_report *r,
+                struct errbuf *e);
+/* Copies the database at db_path to scratch_path (SQLite backup API),
+ * rebuilds the copy and deletes it: the live database is only read. */
+int replay_scratch(const char *db_path, const char *scratch_path,
+                   struct replay_report *r, struct errbuf *e);
+
 #endif

@@ -11,6 +11,10 @@
  * with uv_async_send.  Sends coalesce, so writer_async_cb drains everything.
  * The thread touches only jobs and its own connection, never handles.
  *
+ * While the loop runs a batch's result callbacks (`delivering`), the thread
+ * does not start the next batch: requests those callbacks submit are
+ * gathered into one batch instead of the first waking the thread alone.
+ *
  * Sequence numbers and the chain digest are kept in memory by the thread
  * (last_seq, last_chain) and restored when a job or a batch rolls back, so
  * the log stays gapless.
@@ -59,6 +63,7 @@ struct writer {
   struct wjob *done_head, *done_tail;
   struct evvec done_events;
   bool stopping, exited, held;
+  bool delivering;               /* the loop is running result callbacks */
   struct writer_stats stats;
   /* writer thread only */
   struct wtx tx;
@@ -316,7 +321,9 @@ static void writer_thread(void *arg) {
     uint64_t n = 0;
 
     uv_mutex_lock(&w->mu);
-    while ((w->head == NULL || w->held) && !w->stopping)
+    /* While the loop runs result callbacks, the requests they submit
+     * are gathered into the next batch instead of waking us one by one. */
+    while ((w->head == NULL || w->held || w->delivering) && !w->stopping)
       uv_cond_wait(&w->cv, &w->mu);
     batch = w->head;
     last = w->tail;
@@ -400,6 +407,7 @@ static void writer_async_cb(uv_async_t *a) {
   evs = w->done_events;
   memset(&w->done_events, 0, sizeof w->done_events);
   exited = w->exited;
+  w->delivering = done != NULL;
   uv_mutex_unlock(&w->mu);
 
   /* Events first: a caller told "done" can find them in the ring. */
@@ -414,6 +422,12 @@ static void writer_async_cb(uv_async_t *a) {
     free(j->res.file);
     free(j);
   }
+  uv_mutex_lock(&w->mu);
+  if (w->delivering) {
+    w->delivering = false;
+    uv_cond_signal(&w->cv);
+  }
+  uv_mutex_unlock(&w->mu);
   if (exited && !w->joined) {
     w->joined = true;
     uv_thread_join(&w->thread); /* it has returned or is returning */

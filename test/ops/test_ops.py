@@ -160,3 +160,31 @@ def test_newer_schema_is_refused(data):
 def test_missing_database(tmp_path):
     p = run("--verify-log", "--data", str(tmp_path), check=1)
     assert "no database at" in p.stderr
+
+
+def test_manifest_payload_shape_and_digest(data):
+    """Cross-checks with independent implementations: cbor2 decodes the
+    manifest to the documented shape and re-encodes it canonically to the
+    same bytes; b3sum of the bytes is the recorded manifest_digest."""
+    import cbor2
+    c = sqlite3.connect(str(data / "artifactstore.db"))
+    rows = c.execute(
+        "SELECT e.payload, e.payload_digest, p.manifest_digest, p.id "
+        "FROM packages p JOIN events e ON e.sequence = p.finalized_seq").fetchall()
+    assert len(rows) == 20
+    for payload, pdigest, mdigest, pid in rows:
+        m = cbor2.loads(payload)
+        assert set(m) == {"version", "package", "files"} and m["version"] == 1
+        assert set(m["package"]) == {"id", "name", "producer", "subject",
+                                     "retention_class", "metadata",
+                                     "created_at", "finalized_at"}
+        assert m["package"]["id"].replace("-", "") == pid.hex()
+        paths = [f["path"] for f in m["files"]]
+        assert len(paths) == 3 and paths == sorted(paths, key=lambda p: p.encode())
+        for f in m["files"]:
+            assert set(f) == {"path", "media_type", "size", "blake3", "sha256"}
+            assert f["blake3"].startswith("blake3:") and len(f["blake3"]) == 71
+        assert cbor2.dumps(m, canonical=True) == payload
+        b3 = subprocess.run(["b3sum", "--no-names"], input=payload,
+                            capture_output=True, check=True).stdout.split()[0]
+        assert bytes.fromhex(b3.decode()) == pdigest == mdigest
