@@ -129,8 +129,8 @@ static void download_open_cb(struct blob_reader *r, int status, uint64_t size,
     struct conn *c = d->c;
     http_set_ctx(c, NULL, NULL);
     http_problem(c, 503, "blob-unavailable", "Service Unavailable",
-                 "the bytes of this file cannot be read (%s); run "
-                 "artifactstored --verify",
+                 "the bytes of this file cannot be read (%s); the "
+                 "operator must restore the blob from a backup",
                  status != 0 ? uv_strerror(status) : "size differs");
     download_free(d);
     return;

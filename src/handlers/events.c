@@ -307,7 +307,9 @@ static void waiter_query_cb(struct query_result *res, void *arg) {
   if (!http_conn_alive(c)) {
     free(w);
   } else if (res->status != 0) {
-    hx_query_problem(c, res, "unknown-event");
+    http_problem(c, 503, "database-unavailable", "Service Unavailable",
+                 "reading the event log failed: %s",
+                 err_msg(&res->msg, res->status));
     free(w);
   } else if (res->count == 0 && q->wait_s > 0 && !w->hub->app->stopping) {
     /* nothing newer in the database: maybe committed meanwhile */

@@ -23,6 +23,12 @@
 #include "store/relpath.h"
 
 #define MEDIA_TYPE_MAX 255
+/* Body bytes are staged while the previous piece is hashed and written on
+ * the threadpool, so network reads and disk writes overlap.  A write is
+ * issued once UPLOAD_FLUSH bytes are staged; reading stops at
+ * UPLOAD_STAGE_MAX (the bound on body bytes in flight per upload). */
+#define UPLOAD_FLUSH (256 * 1024)
+#define UPLOAD_STAGE_MAX (1024 * 1024)
 
 struct upload {
   struct conn *c;
@@ -35,6 +41,8 @@ struct upload {
   bool has_expected;
   struct blob_info expected;
   struct blob_ingest *in;
+  char *stage;
+  size_t stage_len, stage_cap;
   bool write_pending, body_ended, aborted;
   unsigned ops; /* queries, finish, registry jobs in flight */
 };
@@ -43,6 +51,7 @@ static void upload_free(struct upload *u) {
   if (u->in != NULL)
     blob_ingest_abort(u->in);
   free(u->path);
+  free(u->stage);
   http_conn_release(u->c);
   free(u);
 }
@@ -269,6 +278,9 @@ static void upload_finish(struct upload *u) {
   }
 }
 
+/* Hands the staged bytes to the store (it copies them). */
+static int upload_flush(struct upload *u);
+
 static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
   struct upload *u = arg;
   (void)in;
@@ -278,10 +290,27 @@ static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
     upload_fail_blob(u, status);
     return;
   }
-  if (u->body_ended)
+  if (u->stage_len >= UPLOAD_FLUSH || (u->body_ended && u->stage_len > 0)) {
+    if (upload_flush(u) != 0)
+      return;
+  } else if (u->body_ended) {
     upload_finish(u);
-  else
-    http_body_continue(u->c);
+    return;
+  }
+  if (!u->body_ended)
+    http_body_continue(u->c); /* no-op unless reading was paused */
+}
+
+static int upload_flush(struct upload *u) {
+  int rc = blob_ingest_write(u->in, u->stage, u->stage_len, upload_write_cb,
+                             u);
+  if (rc != 0) {
+    upload_fail_blob(u, rc);
+    return rc;
+  }
+  u->stage_len = 0;
+  u->write_pending = true;
+  return 0;
 }
 
 /* --- stream ops --- */
@@ -289,6 +318,7 @@ static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
 static void upload_start(struct conn *c, const struct http_req *req) {
   struct upload *u = calloc(1, sizeof *u);
   struct errbuf e = {{0}};
+  bool zero_given = false;
   const char *h;
   int rc;
 
@@ -320,8 +350,10 @@ static void upload_start(struct conn *c, const struct http_req *req) {
                    "(RFC 9530)");
       goto fail;
     }
-    if (rc == 0)
+    if (rc == 0) {
       u->has_expected = true;
+      zero_given = sodium_is_zero(u->expected.digests.sha256, DIGEST_LEN);
+    }
   }
   if ((h = http_header(req, "x-content-address")) != NULL) {
     struct caddr a;
@@ -330,6 +362,8 @@ static void upload_start(struct conn *c, const struct http_req *req) {
                    "X-Content-Address: %s", err_msg(&e, UV_EINVAL));
       goto fail;
     }
+    if (sodium_is_zero(a.d, DIGEST_LEN))
+      zero_given = true;
     if (a.alg == CADDR_BLAKE3)
       memcpy(u->expected.digests.blake3, a.d, DIGEST_LEN);
     else
@@ -337,6 +371,12 @@ static void upload_start(struct conn *c, const struct http_req *req) {
     u->has_expected = true;
   }
   u->expected.size = BLOB_SIZE_UNKNOWN;
+  if (zero_given) {
+    /* the store reads all-zero as "not given"; no content hashes to it */
+    http_problem(c, 400, "digest-mismatch", "Digest Mismatch",
+                 "an all-zero digest matches no content; nothing was stored");
+    goto fail;
+  }
   h = http_header(req, "content-type");
   if (h == NULL)
     h = "application/octet-stream";
@@ -366,17 +406,29 @@ fail:
 
 static int upload_body(struct conn *c, const char *data, size_t len) {
   struct upload *u = http_ctx(c);
-  int rc;
 
   if (u == NULL || u->in == NULL)
     return 0;
-  rc = blob_ingest_write(u->in, data, len, upload_write_cb, u);
-  if (rc != 0) {
-    upload_fail_blob(u, rc);
-    return 0;
+  if (u->stage_len + len > u->stage_cap) {
+    /* pieces are at most one read: the stage grows to about
+     * UPLOAD_STAGE_MAX plus one read buffer, never more */
+    size_t cap = u->stage_cap != 0 ? u->stage_cap : UPLOAD_FLUSH;
+    while (cap < u->stage_len + len)
+      cap *= 2;
+    char *p = realloc(u->stage, cap);
+    if (p == NULL) {
+      upload_fail_blob(u, UV_ENOMEM);
+      return 0;
+    }
+    u->stage = p;
+    u->stage_cap = cap;
   }
-  u->write_pending = true;
-  return AS_AGAIN;
+  memcpy(u->stage + u->stage_len, data, len);
+  u->stage_len += len;
+  if (!u->write_pending && u->stage_len >= UPLOAD_FLUSH &&
+      upload_flush(u) != 0)
+    return 0;
+  return u->stage_len >= UPLOAD_STAGE_MAX ? AS_AGAIN : 0;
 }
 
 static void upload_end(struct conn *c) {
@@ -385,7 +437,11 @@ static void upload_end(struct conn *c) {
   if (u == NULL || u->in == NULL)
     return;
   u->body_ended = true;
-  if (!u->write_pending)
+  if (u->write_pending)
+    return; /* upload_write_cb goes on */
+  if (u->stage_len > 0)
+    upload_flush(u);
+  else
     upload_finish(u);
 }
 

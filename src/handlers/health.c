@@ -23,13 +23,16 @@ static void health_finish(struct health *h) {
     return;
   if (http_conn_alive(c)) {
     bool ok = h->db_status == 0 && h->blob_status == 0;
-    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}",
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}",
                           "status", ok ? "ok" : "unavailable",
                           "database", h->db_status == 0 ? "ok" : "unavailable",
                           "blob_store",
                           h->blob_status == 0 ? "ok" : "unavailable",
                           "free_bytes", (json_int_t)h->free_bytes,
-                          "last_sequence", (json_int_t)h->last_sequence);
+                          "last_sequence", (json_int_t)h->last_sequence,
+                          "waiters",
+                          (json_int_t)events_hub_waiters(
+                              handlers_app(c)->hub));
     hx_respond_json(c, ok ? 200 : 503, o, "Cache-Control: no-store\r\n");
   }
   http_conn_release(c);

@@ -35,6 +35,7 @@ static void conn_maybe_free(struct conn *c) {
     return;
   free(c->tail);
   free(c->hbuf);
+  free(c->hblock);
   free(c->body);
   server_conn_gone(c->srv, c);
   free(c);
@@ -275,6 +276,8 @@ static int on_message_begin(llhttp_t *p) {
   c->state = CONN_HEAD;
   c->t_start = uv_hrtime();
   c->hbuf_len = c->url_len = c->head_bytes = 0;
+  free(c->hblock); /* normally released with the previous response */
+  c->hblock = NULL;
   c->in_value = false;
   c->hoff[0][0] = 0;
   memset(&c->req, 0, sizeof c->req);
@@ -303,7 +306,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   if (c->req.nheaders >= HTTP_HEADERS_MAX)
     return conn_head_fail(c, 431);
   if (c->hoff[c->req.nheaders][0] == 0) /* offset 0 is the URL: unset */
-    c->hoff[c->req.nheaders][0] = (uint32_t)c->hbuf_len;
+    c->hoff[c->req.nheaders][0] = (uint16_t)c->hbuf_len;
   c->head_bytes += n;
   if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
     return conn_head_fail(c, 431);
@@ -316,7 +319,7 @@ static int on_header_field_complete(llhttp_t *p) {
   if (c->req.nheaders >= HTTP_HEADERS_MAX)
     return conn_head_fail(c, 431);
   if (c->hoff[c->req.nheaders][0] == 0) /* empty name cannot happen */
-    c->hoff[c->req.nheaders][0] = (uint32_t)c->hbuf_len;
+    c->hoff[c->req.nheaders][0] = (uint16_t)c->hbuf_len;
   c->head_bytes += 4; /* ": " and CRLF */
   return conn_hbuf_add(c, "", 1) == 0 ? 0 : conn_head_fail(c, 500);
 }
@@ -326,7 +329,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
   if (!c->in_value) {
     c->in_value = true;
-    c->hoff[c->req.nheaders][1] = (uint32_t)c->hbuf_len;
+    c->hoff[c->req.nheaders][1] = (uint16_t)c->hbuf_len;
   }
   c->head_bytes += n;
   if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
@@ -338,7 +341,7 @@ static int on_header_value_complete(llhttp_t *p) {
   struct conn *c = p->data;
 
   if (!c->in_value)
-    c->hoff[c->req.nheaders][1] = (uint32_t)c->hbuf_len;
+    c->hoff[c->req.nheaders][1] = (uint16_t)c->hbuf_len;
   c->in_value = false;
   if (conn_hbuf_add(c, "", 1) != 0)
     return conn_head_fail(c, 500);
@@ -348,14 +351,29 @@ static int on_header_value_complete(llhttp_t *p) {
   return 0;
 }
 
-/* Turns the offsets in hbuf into the request's pointers (hbuf is final). */
-static void conn_build_req(struct conn *c) {
+/* Moves the head into one exactly sized block (the headers array, then
+ * the text) and sets the request's pointers: a request waiting for a long
+ * time keeps only what it needs. */
+static int conn_build_req(struct conn *c) {
   struct http_req *r = &c->req;
+  size_t hsz = r->nheaders * sizeof(struct http_header);
+  char *text;
   const char *q;
 
+  c->hblock = malloc(hsz + c->hbuf_len + 1);
+  if (c->hblock == NULL)
+    return UV_ENOMEM;
+  text = c->hblock + hsz;
+  if (c->hbuf_len != 0)
+    memcpy(text, c->hbuf, c->hbuf_len);
+  text[c->hbuf_len] = '\0';
+  free(c->hbuf);
+  c->hbuf = NULL;
+  c->hbuf_cap = 0;
+  r->headers = (struct http_header *)(void *)c->hblock;
   r->method = llhttp_get_method(&c->parser);
   r->method_name = llhttp_method_name((llhttp_method_t)r->method);
-  r->url = c->hbuf != NULL ? c->hbuf : "";
+  r->url = text;
   q = memchr(r->url, '?', c->url_len);
   r->path.p = r->url;
   r->path.n = q != NULL ? (size_t)(q - r->url) : c->url_len;
@@ -363,11 +381,11 @@ static void conn_build_req(struct conn *c) {
   r->query.n = q != NULL ? c->url_len - r->path.n - 1 : 0;
   for (size_t i = 0; i < r->nheaders; i++) {
     struct http_header *h = &r->headers[i];
-    char *v = c->hbuf + c->hoff[i][1];
+    char *v = text + c->hoff[i][1];
     size_t vl = strlen(v);
     while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
       v[--vl] = '\0';
-    h->name = c->hbuf + c->hoff[i][0];
+    h->name = text + c->hoff[i][0];
     h->name_len = strlen(h->name);
     h->value = v;
     h->value_len = vl;
@@ -377,6 +395,7 @@ static void conn_build_req(struct conn *c) {
   r->content_length = r->has_length ? c->parser.content_length : 0;
   const char *ex = http_header(r, "expect");
   r->expect_continue = ex != NULL && strcasecmp(ex, "100-continue") == 0;
+  return 0;
 }
 
 static void conn_send_continue(struct conn *c);
@@ -388,7 +407,8 @@ static int on_headers_complete(llhttp_t *p) {
 
   if (c->url_len == 0)
     return conn_head_fail(c, 400);
-  conn_build_req(c);
+  if (conn_build_req(c) != 0)
+    return conn_head_fail(c, 500);
   has_body = r->chunked || r->content_length > 0;
   c->route = router_match(c->srv->o.routes, c->srv->o.nroutes, r->method,
                           r->path.p, r->path.n, r, &c->route_status,
@@ -685,6 +705,8 @@ void conn_response_done(struct conn *c) {
   free(c->hbuf);
   c->hbuf = NULL;
   c->hbuf_len = c->hbuf_cap = 0;
+  free(c->hblock);
+  c->hblock = NULL;
   free(c->body);
   c->body = NULL;
   c->body_len = c->body_cap = 0;

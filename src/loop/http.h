@@ -59,7 +59,7 @@ struct http_req {
   const char *url;            /* raw request target, NUL-terminated */
   struct http_span path;      /* url up to '?' */
   struct http_span query;     /* after '?', without it; n == 0 when none */
-  struct http_header headers[HTTP_HEADERS_MAX];
+  struct http_header *headers; /* nheaders entries */
   size_t nheaders;
   struct http_span params[HTTP_PARAMS_MAX]; /* route captures, raw bytes */
   size_t nparams;

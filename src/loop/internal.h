@@ -56,7 +56,8 @@ struct conn {
   char *hbuf;
   size_t hbuf_len, hbuf_cap;
   size_t url_len, head_bytes;
-  uint32_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf */
+  uint16_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf */
+  char *hblock;                /* after the head: headers array + text */
   bool in_value;
   int head_error;              /* 414 / 431 detected in a callback */
   struct http_req req;

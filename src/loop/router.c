@@ -76,6 +76,16 @@ const struct route *router_match(const struct route *routes, size_t n,
         used += (size_t)w;
     }
   }
+  /* HEAD is GET without the body (http_respond drops it) */
+  if (method == HTTP_HEAD)
+    for (size_t i = 0; i < n; i++)
+      if (routes[i].method == HTTP_GET &&
+          router_try(routes[i].pattern, path, len, caps, &ncaps)) {
+        memcpy(req->params, caps, ncaps * sizeof caps[0]);
+        req->nparams = ncaps;
+        *status = 0;
+        return &routes[i];
+      }
   *status = path_known ? 405 : 404;
   return NULL;
 }
