@@ -829,7 +829,9 @@ static int mode_fanout(const struct lc_opts *o) {
  * (answering "100 Continue" first when asked).  Bodiless requests get
  * "ok"; with --file, GET streams that file with sendfile(2), as a server
  * that does nothing else would.  Requests with a body get 201 and a JSON
- * id, so loadclient upload can run against it too.
+ * id, so loadclient upload can run against it too.  GET /v1/events... is
+ * parked until the next request with a body, which first answers every
+ * parked one with a fixed one-event page: the fan-out floor.
  */
 static void on_term(int sig) {
   (void)sig;
@@ -839,7 +841,65 @@ static void on_term(int sig) {
 struct srv {
   int file_fd;
   uint64_t file_size;
+  struct lc_conn **parked;     /* long-poll GETs waiting for a POST */
+  size_t nparked, capparked;
 };
+
+/* A typical one-event page: what each waiter receives. */
+static const char SRV_PAGE[] =
+    "{\"events\":[{\"sequence\":2,\"created_at\":\"2026-11-23T09:14:35.520838Z\","
+    "\"event_type\":\"v1.package.created\",\"subject_kind\":\"package\","
+    "\"subject_id\":\"01a207af-8e80-7163-a80d-6400f13f3563\",\"actor\":"
+    "\"anonymous\",\"payload\":{\"created_at\":1795425275520838,\"id\":"
+    "\"01a207af-8e80-7163-a80d-6400f13f3563\",\"metadata\":{},\"name\":"
+    "\"bench\",\"producer\":\"loadclient\",\"retention_class\":"
+    "\"transient\",\"subject\":\"bench\"},\"payload_digest\":\"blake3:"
+    "02ccc1a8eb13df91cdcbe5198256778dc8fea78e4767337077e3105b7058bdcd\","
+    "\"chain_digest\":\"blake3:1fe50d4e7fe0221af77555c6ef619595b2552ab7f4"
+    "6a3ccfccb06ff4c76b0151\"}],\"next\":2}";
+
+static int srv_flush(struct srv *s, struct lc_conn *c);
+
+static void srv_park(struct srv *s, struct lc_conn *c) {
+  if (s->nparked == s->capparked) {
+    size_t cap = s->capparked ? s->capparked * 2 : 1024;
+    struct lc_conn **v = realloc(s->parked, cap * sizeof *v);
+    if (v == NULL)
+      die("out of memory");
+    s->parked = v;
+    s->capparked = cap;
+  }
+  s->parked[s->nparked++] = c;
+  c->kind = KIND_WAITER;
+}
+
+static void srv_unpark(struct srv *s, struct lc_conn *c) {
+  for (size_t i = 0; i < s->nparked; i++)
+    if (s->parked[i] == c)
+      s->parked[i] = NULL;
+}
+
+/* A commit: every parked waiter gets the page, as the daemon's would. */
+static void srv_wake(struct srv *s) {
+  for (size_t i = 0; i < s->nparked; i++) {
+    struct lc_conn *w = s->parked[i];
+    int n, rc;
+    if (w == NULL)
+      continue;
+    n = snprintf(w->hdr, sizeof w->hdr,
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n\r\n%s",
+                 sizeof SRV_PAGE - 1, SRV_PAGE);
+    w->hdr_len = (size_t)n;
+    w->hdr_off = 0;
+    w->body_off = w->body_len = 0;
+    w->kind = KIND_GET;
+    rc = srv_flush(s, w);
+    if (rc > 0)
+      conn_watch(w, EPOLLIN | EPOLLOUT);
+  }
+  s->nparked = 0;
+}
 
 static const char SRV_CREATED[] =
     "{\"id\":\"00000000-0000-7000-8000-000000000000\"}";
@@ -897,6 +957,7 @@ static int srv_process(struct srv *s, struct lc_conn *c) {
       c->content_len -= (long long)take;
       if (c->content_len > 0)
         return 0;
+      srv_wake(s);
       n = snprintf(c->hdr, sizeof c->hdr,
                    "HTTP/1.1 201 Created\r\nContent-Type: application/json"
                    "\r\nContent-Length: %zu\r\n\r\n%s",
@@ -925,6 +986,9 @@ static int srv_process(struct srv *s, struct lc_conn *c) {
         c->hdr_len = 25;
       }
       c->content_len = cl;
+    } else if (get && c->rlen > 14 && memcmp(c->rbuf, "GET /v1/events", 14) == 0) {
+      srv_park(s, c);
+      c->hdr_len = 0;
     } else if (get && s->file_fd >= 0) {
       n = snprintf(c->hdr, sizeof c->hdr,
                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream"
@@ -1024,13 +1088,17 @@ static int mode_serve(const struct lc_opts *o) {
         if (c->hdr_off < c->hdr_len || c->body_off < c->body_len)
           break; /* blocked on output: let EPOLLOUT resume */
       }
-      if (dead)
+      if (dead) {
+        if (c->kind == KIND_WAITER)
+          srv_unpark(&s, c);
         conn_free(c);
+      }
     }
   }
   close(lfd);
   if (s.file_fd >= 0)
     close(s.file_fd);
+  free(s.parked);
   return 0;
 }
 
