@@ -22,6 +22,7 @@
 
 #include "handlers/handlers.h"
 #include "loop/http.h"
+#include "loop/logq.h"
 #include "store/datadir.h"
 
 #define DAEMON_MAX_CONNS 16384
@@ -43,13 +44,7 @@ struct daemon {
 };
 
 static void daemon_log(const char *msg, const char *detail) {
-  json_t *o = json_pack("{s:s, s:s}", "msg", msg, "detail", detail);
-  char *line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-  json_decref(o);
-  if (line != NULL) {
-    fprintf(stderr, "%s\n", line);
-    free(line);
-  }
+  logq_json(json_pack("{s:s, s:s}", "msg", msg, "detail", detail));
 }
 
 /* Each connection is a descriptor: use what the hard limit allows. */
@@ -142,17 +137,9 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   if ((rc = server_new(&d->loop, &o, &d->srv, e)))
     return rc;
   server_address(d->srv, addr, sizeof addr);
-  {
-    json_t *j = json_pack("{s:s, s:s, s:s, s:I}", "msg", "listening",
-                          "address", addr, "data", cfg->data_dir,
-                          "last_sequence", (json_int_t)st.last_sequence);
-    char *line = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    if (line != NULL) {
-      fprintf(stderr, "%s\n", line);
-      free(line);
-    }
-  }
+  logq_json(json_pack("{s:s, s:s, s:s, s:I}", "msg", "listening",
+                      "address", addr, "data", cfg->data_dir,
+                      "last_sequence", (json_int_t)st.last_sequence));
   uv_signal_init(&d->loop, &d->sigint);
   uv_signal_init(&d->loop, &d->sigterm);
   d->sigint.data = d->sigterm.data = d;
@@ -194,7 +181,9 @@ int daemon_run(const struct config *cfg) {
     fprintf(stderr, "artifactstored: %s\n", err_msg(&e, rc));
     daemon_abandon(d);
   } else {
-    uv_run(&d->loop, UV_RUN_DEFAULT);
+    logq_start(&d->loop);
+    uv_run(&d->loop, UV_RUN_DEFAULT); /* until stopped and drained */
+    logq_stop();
     reader_close(d->app.reader);
     blob_store_close(d->app.blobs);
     status = 0;

@@ -694,7 +694,7 @@ void conn_response_done(struct conn *c) {
   resp_log(c);
   if (c->abort_cb != NULL) /* the handler forgot: treat as abandoned */
     conn_abort_handler(c);
-  if (c->early && !c->reject) {
+  if (c->early || c->reject) {
     conn_linger(c);
     return;
   }

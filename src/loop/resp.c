@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "loop/internal.h"
+#include "loop/logq.h"
 
 #define RESP_HEAD_MAX 4096
 #define PROBLEM_DETAIL_MAX 512
@@ -271,7 +272,6 @@ void resp_log(struct conn *c) {
   char path[512];
   size_t n;
   json_t *o;
-  char *line;
   double ms;
 
   if (!c->srv->o.log_requests)
@@ -287,10 +287,5 @@ void resp_log(struct conn *c) {
                 "path", path, "status", c->status, "bytes",
                 (json_int_t)c->bytes_out, "duration_ms", ms, "actor",
                 c->actor[0] != '\0' ? c->actor : "anonymous");
-  line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
-  json_decref(o);
-  if (line != NULL) {
-    fprintf(stderr, "%s\n", line);
-    free(line);
-  }
+  logq_json(o);
 }

@@ -202,3 +202,26 @@ def test_health(daemon):
     assert h["free_bytes"] > 0 and h["last_sequence"] == 0
     api.create()
     assert api.json("GET", "/health")["last_sequence"] == 1
+
+
+def test_pipelined_requests(daemon):
+    from conftest import RawSock
+    body = b'{"name":"p","producer":"pipe","subject":"s","retention_class":"transient"}'
+    s = RawSock(daemon.host, daemon.port)
+    s.send(b"POST /v1/packages HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+           + b"GET /health HTTP/1.1\r\n\r\n"
+           + b"GET /v1/events?since=0 HTTP/1.1\r\n\r\n"
+           + b"GET /nope HTTP/1.1\r\n\r\n"
+           + b"GET /v1/packages?producer=pipe HTTP/1.1\r\n\r\n")
+    st, h, data = s.response()
+    assert st == 201
+    pid = json.loads(data)["id"]
+    st, h, data = s.response()
+    assert st == 200 and json.loads(data)["last_sequence"] == 1
+    st, h, data = s.response()
+    assert [e["subject_id"] for e in json.loads(data)["events"]] == [pid]
+    st, h, data = s.response()
+    assert st == 404
+    st, h, data = s.response()
+    assert [p["id"] for p in json.loads(data)["packages"]] == [pid]
+    s.close()

@@ -125,3 +125,18 @@ def test_sigterm_graceful(tmp_path, data_dir):
     assert [f["path"] for f in files] == ["late.bin"]
     assert api.req("GET", f"/v1/files/{files[0]['id']}")[2] == body
     assert d.stop() == 0
+
+
+def test_ipv6_listen(tmp_path, data_dir):
+    argv = daemon_argv(data_dir)
+    argv[argv.index("--listen") + 1] = "[::1]:0"
+    d = Proc(argv, tmp_path, "v6").start()
+    try:
+        assert d.host == "::1"
+        s = RawSock("::1", d.port)
+        s.send(b"GET /health HTTP/1.1\r\n\r\n")
+        st, h, body = s.response()
+        assert st == 200 and json.loads(body)["status"] == "ok"
+        s.close()
+    finally:
+        assert d.stop() == 0

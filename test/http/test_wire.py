@@ -302,3 +302,34 @@ def test_many_connections(loopsrv):
     for s in conns:
         assert s.response()[::2] == (200, b"hello\n")
         s.close()
+
+
+def test_random_garbage(loopsrv):
+    """Hostile bytes of every shape: each connection gets an answer or a
+    close, never a crash or a hang."""
+    import random
+    rnd = random.Random(1234)
+    seeds = [b"GET /hello HTTP/1.1\r\n\r\n",
+             b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde",
+             b"PUT /sink/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n"]
+    for i in range(300):
+        base = bytearray(rnd.choice(seeds))
+        for _ in range(rnd.randint(1, 6)):
+            op = rnd.random()
+            pos = rnd.randrange(len(base))
+            if op < 0.4:
+                base[pos] = rnd.randrange(256)
+            elif op < 0.7:
+                base[pos:pos] = bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 8)))
+            else:
+                del base[pos:pos + rnd.randint(1, 4)]
+        s = RawSock(loopsrv.host, loopsrv.port, timeout=5)
+        s.send(bytes(base))
+        s.s.shutdown(socket.SHUT_WR)
+        try:
+            while s.recv(65536):
+                pass
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+    still_answers(loopsrv)

@@ -1,0 +1,92 @@
+"""The request log never blocks the loop.
+
+The daemon's stderr is a pipe that nobody reads until the end.  A pipe
+holds 64 KiB; each request line is ~130 bytes, so without the non-blocking
+log queue the loop would block in write(2) after ~500 requests and every
+later request would hang.  With it, all requests are answered, lines
+beyond the queue's bound are dropped and counted, and the lines that were
+kept are well-formed JSON.
+"""
+import fcntl
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import time
+
+from conftest import daemon_argv
+
+REQUESTS = 3000
+
+
+def _read_listening(fd, deadline):
+    buf = b""
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            buf += os.read(fd, 4096)
+            for line in buf.split(b"\n")[:-1]:
+                rec = json.loads(line)
+                if rec.get("msg") == "listening":
+                    return rec["address"].rpartition(":")[2]
+    raise AssertionError("no listening line: %r" % buf)
+
+
+def test_undrained_stderr_does_not_block(data_dir):
+    r, w = os.pipe()
+    proc = subprocess.Popen(daemon_argv(data_dir), stdout=subprocess.DEVNULL,
+                            stderr=w)
+    os.close(w)
+    try:
+        port = int(_read_listening(r, time.time() + 20))
+        # From here on nobody reads the pipe until every request is done.
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        req = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+        answered = 0
+        buf = b""
+        for _ in range(REQUESTS):
+            s.sendall(req)
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(65536)
+                assert chunk, "connection closed"
+                buf += chunk
+            head, _, rest = buf.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200"), head
+            length = int([h.split(b":")[1] for h in head.split(b"\r\n")
+                          if h.lower().startswith(b"content-length")][0])
+            while len(rest) < length:
+                rest += s.recv(65536)
+            buf = rest[length:]
+            answered += 1
+        s.close()
+        assert answered == REQUESTS
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        # Drain while it exits so its final synchronous flush can finish.
+        fcntl.fcntl(r, fcntl.F_SETFL, os.O_NONBLOCK)
+        out = b""
+        deadline = time.time() + 30
+        while proc.poll() is None and time.time() < deadline:
+            sel, _, _ = select.select([r], [], [], 0.1)
+            if sel:
+                try:
+                    out += os.read(r, 1 << 20)
+                except BlockingIOError:
+                    pass
+        while True:
+            try:
+                chunk = os.read(r, 1 << 20)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(r)
+    assert proc.returncode == 0, out[-2000:]
+    recs = [json.loads(line) for line in out.splitlines() if line]
+    reqs = [x for x in recs if x.get("msg") == "request"]
+    assert reqs, "no request lines at all"
+    assert all(x["status"] == 200 for x in reqs)
+    assert recs[-1] == {"msg": "stopped", "detail": "clean"}
