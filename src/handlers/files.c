@@ -79,10 +79,20 @@ static struct conn *upload_detach(struct upload *u) {
 
 /* Repr-Digest: sha-256=:<base64>: among other dictionary members. */
 static int upload_repr_digest(const char *v, uint8_t out[DIGEST_LEN]) {
-  const char *p = strstr(v, "sha-256=:");
+  const char *p = v;
   const char *end;
   size_t n;
 
+  /* the member name must start the field or follow a ',' (and spaces):
+   * "xsha-256=:" is another member */
+  while ((p = strstr(p, "sha-256=:")) != NULL) {
+    const char *q = p;
+    while (q > v && (q[-1] == ' ' || q[-1] == '\t'))
+      q--;
+    if (q == v || q[-1] == ',')
+      break;
+    p++;
+  }
   if (p == NULL)
     return AS_AGAIN; /* no sha-256 member: nothing to check */
   p += 9;
