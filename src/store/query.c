@@ -31,6 +31,7 @@ enum qkind {
   Q_PACKAGE_LIST,
   Q_FILES_LIST,
   Q_FILE_GET,
+  Q_FILE_AT_PATH,
   Q_BLOB_GET,
   Q_MANIFEST_GET,
   Q_EVENTS_SINCE,
@@ -53,6 +54,7 @@ struct qjob {
   struct uuid id;
   struct caddr addr;
   struct pkg_filter filter;   /* strings point after the struct */
+  const char *path;           /* Q_FILE_AT_PATH: after the struct */
   int64_t since;
   unsigned limit;
   query_cb cb;
@@ -378,6 +380,38 @@ static int q_files_list(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   return rc;
 }
 
+/* A point lookup on the (package_id, path) unique index: an upload asks
+ * this before reading its body, whatever the size of the package. */
+static int q_file_at_path(sqlite3 *db, struct qjob *j, struct errbuf *e) {
+  sqlite3_stmt *st = NULL;
+  void **v;
+  size_t n;
+  int rc;
+
+  rc = q_prepare(db, ROWS_FILE_SELECT "WHERE f.package_id = ?1 AND f.path = ?2",
+                 &st, e);
+  if (rc != 0)
+    return rc;
+  rc = sqlite3_bind_blob(st, 1, j->id.b, UUID_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 2, j->path, -1, SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return db_err(db, rc, "binding", e);
+  }
+  rc = q_collect(db, st, q_file_row, 1, &v, &n, NULL, e);
+  sqlite3_finalize(st);
+  if (rc != 0)
+    return rc;
+  if (n == 0) {
+    free(v);
+    return UV_ENOENT;
+  }
+  j->res->file = v[0];
+  free(v);
+  return 0;
+}
+
 static int q_blob_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   const char *sql = j->addr.alg == CADDR_BLAKE3
                         ? ROWS_FILE_SELECT "WHERE f.blake3 = ?1 "
@@ -482,6 +516,8 @@ static int q_run(sqlite3 *db, struct qjob *j, struct errbuf *e) {
     return q_files_list(db, j, e);
   case Q_FILE_GET:
     return rows_file_get(db, &j->id, &res->file, e);
+  case Q_FILE_AT_PATH:
+    return q_file_at_path(db, j, e);
   case Q_BLOB_GET:
     return q_blob_get(db, j, e);
   case Q_MANIFEST_GET:
@@ -574,6 +610,19 @@ int query_files_list(struct reader *r, const struct uuid *package_id,
 int query_file_get(struct reader *r, const struct uuid *file_id, query_cb cb,
                    void *arg) {
   return q_by_id(r, Q_FILE_GET, file_id, cb, arg);
+}
+
+int query_file_at_path(struct reader *r, const struct uuid *package_id,
+                       const char *path, query_cb cb, void *arg) {
+  size_t n = strlen(path) + 1;
+  struct qjob *j = q_new(r, Q_FILE_AT_PATH, n, cb, arg);
+
+  if (j == NULL)
+    return UV_ENOMEM;
+  j->id = *package_id;
+  memcpy(j + 1, path, n);
+  j->path = (const char *)(j + 1);
+  return q_submit(j);
 }
 
 int query_manifest_get(struct reader *r, const struct uuid *package_id,

@@ -58,6 +58,10 @@ int query_files_list(struct reader *r, const struct uuid *package_id,
                      query_cb cb, void *arg);
 int query_file_get(struct reader *r, const struct uuid *file_id, query_cb cb,
                    void *arg);
+/* The file at path in the package (a point lookup); UV_ENOENT when the
+ * package has no file there (the package itself is not checked). */
+int query_file_at_path(struct reader *r, const struct uuid *package_id,
+                       const char *path, query_cb cb, void *arg);
 /* The file row of any file holding these bytes (blake3 or sha256 address);
  * UV_ENOENT when no file references them. */
 int query_blob_get(struct reader *r, const struct caddr *addr, query_cb cb,
