@@ -10,6 +10,7 @@
  * the cursor is base64url (no padding) of 0x01 || the last id returned.
  */
 #include "store/query.h"
+#include "store/jcs.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ enum qkind {
   Q_FILE_AT_PATH,
   Q_BLOB_GET,
   Q_MANIFEST_GET,
+  Q_MANIFEST_JSON,
   Q_EVENTS_SINCE,
   Q_HEALTH,
 };
@@ -435,12 +437,16 @@ static int q_blob_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   return 0;
 }
 
+/* The manifest is the payload of the package's v1.package.finalized event;
+ * its address is that event's payload_digest.  The JCS projection is made
+ * here, on the threadpool: a manifest grows with the package. */
 static int q_manifest_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   sqlite3_stmt *st = NULL;
+  struct query_result *res = j->res;
   int rc;
 
   rc = q_prepare(db,
-                 "SELECT p.status, e.payload FROM packages p "
+                 "SELECT p.status, e.payload, e.payload_digest FROM packages p "
                  "LEFT JOIN events e ON e.sequence = p.finalized_seq "
                  "WHERE p.id = ?1",
                  &st, e);
@@ -456,18 +462,28 @@ static int q_manifest_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   } else if (sqlite3_column_int(st, 0) != PKG_FINALIZED) {
     rc = err_set(e, UV_EAGAIN,
                  "the package is not finalized yet: it has no manifest");
-  } else if (sqlite3_column_type(st, 1) != SQLITE_BLOB) {
+  } else if (sqlite3_column_type(st, 1) != SQLITE_BLOB ||
+             sqlite3_column_bytes(st, 2) != DIGEST_LEN) {
     rc = err_set(e, UV_EPROTO, "the manifest event is missing: run "
                  "artifactstored --verify-log");
   } else {
+    const uint8_t *cbor = sqlite3_column_blob(st, 1);
     size_t n = (size_t)sqlite3_column_bytes(st, 1);
-    j->res->bytes = malloc(n > 0 ? n : 1);
-    if (j->res->bytes == NULL) {
-      rc = err_set(e, UV_ENOMEM, "out of memory");
+
+    memcpy(res->digest, sqlite3_column_blob(st, 2), DIGEST_LEN);
+    if (j->kind == Q_MANIFEST_JSON) {
+      char *text = NULL;
+      rc = jcs_from_cbor_bytes(cbor, n, &text, &res->bytes_len, e);
+      res->bytes = (uint8_t *)text;
     } else {
-      memcpy(j->res->bytes, sqlite3_column_blob(st, 1), n);
-      j->res->bytes_len = n;
-      rc = 0;
+      res->bytes = malloc(n > 0 ? n : 1);
+      if (res->bytes == NULL) {
+        rc = err_set(e, UV_ENOMEM, "out of memory");
+      } else {
+        memcpy(res->bytes, cbor, n);
+        res->bytes_len = n;
+        rc = 0;
+      }
     }
   }
   sqlite3_finalize(st);
@@ -521,6 +537,7 @@ static int q_run(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   case Q_BLOB_GET:
     return q_blob_get(db, j, e);
   case Q_MANIFEST_GET:
+  case Q_MANIFEST_JSON:
     return q_manifest_get(db, j, e);
   case Q_EVENTS_SINCE:
     return q_events_since(db, j, e);
@@ -628,6 +645,11 @@ int query_file_at_path(struct reader *r, const struct uuid *package_id,
 int query_manifest_get(struct reader *r, const struct uuid *package_id,
                        query_cb cb, void *arg) {
   return q_by_id(r, Q_MANIFEST_GET, package_id, cb, arg);
+}
+
+int query_manifest_json(struct reader *r, const struct uuid *package_id,
+                        query_cb cb, void *arg) {
+  return q_by_id(r, Q_MANIFEST_JSON, package_id, cb, arg);
 }
 
 int query_blob_get(struct reader *r, const struct caddr *addr, query_cb cb,
