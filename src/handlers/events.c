@@ -227,24 +227,57 @@ static int events_cbor(const struct event_rec *const *evs, size_t n,
   return b->failed ? UV_ENOMEM : 0;
 }
 
-static void events_respond(struct conn *c, bool cbor, int64_t since,
-                           const struct event_rec *const *evs, size_t n) {
-  struct sbuf b = {0};
-  int64_t next = n > 0 ? evs[n - 1]->sequence : since;
-  char extra[96];
+/* A rendered page.  During one events_hub_notify() pass the ring does not
+ * change, so every waiter with the same cursor, count and representation
+ * gets the same bytes: they are rendered once and reused (after a commit
+ * nearly all parked waiters sit at the same cursor). */
+struct page {
+  bool valid;
+  bool cbor;
+  int64_t since;
+  size_t n;
   int rc;
+  struct sbuf b;
+};
+
+static void page_render(struct page *pg, bool cbor, int64_t since,
+                        const struct event_rec *const *evs, size_t n) {
+  int64_t next = n > 0 ? evs[n - 1]->sequence : since;
+
+  free(pg->b.p);
+  memset(pg, 0, sizeof *pg);
+  pg->cbor = cbor;
+  pg->since = since;
+  pg->n = n;
+  pg->rc = cbor ? events_cbor(evs, n, &pg->b) : events_json(evs, n, next,
+                                                            &pg->b);
+  pg->valid = true;
+}
+
+static void page_send(struct conn *c, const struct page *pg,
+                      const struct event_rec *const *evs) {
+  int64_t next = pg->n > 0 ? evs[pg->n - 1]->sequence : pg->since;
+  char extra[96];
 
   snprintf(extra, sizeof extra,
            "X-Next-Cursor: %lld\r\nCache-Control: no-store\r\n",
            (long long)next);
-  rc = cbor ? events_cbor(evs, n, &b) : events_json(evs, n, next, &b);
-  if (rc != 0)
+  if (pg->rc != 0)
     http_problem(c, 500, "internal", "Internal Server Error",
                  "could not render the events");
   else
-    http_respond(c, 200, cbor ? "application/cbor-seq" : "application/json",
-                 extra, b.p != NULL ? b.p : "", b.n);
-  free(b.p);
+    http_respond(c, 200,
+                 pg->cbor ? "application/cbor-seq" : "application/json",
+                 extra, pg->b.p != NULL ? pg->b.p : "", pg->b.n);
+}
+
+static void events_respond(struct conn *c, bool cbor, int64_t since,
+                           const struct event_rec *const *evs, size_t n) {
+  struct page pg = {0};
+
+  page_render(&pg, cbor, since, evs, n);
+  page_send(c, &pg, evs);
+  free(pg.b.p);
 }
 
 /* --- waiting --- */
@@ -260,8 +293,11 @@ static void waiter_abort_cb(struct conn *c, void *ctx) {
 }
 
 /* Answers from the ring when it can.  0 answered (w freed), AS_AGAIN when
- * there is nothing yet, UV_ENOENT when the ring does not reach back. */
-static int waiter_try_ring(struct waiter *w, bool empty_ok) {
+ * there is nothing yet, UV_ENOENT when the ring does not reach back.
+ * memo (NULL, or two pages: JSON and CBOR) reuses what an earlier waiter
+ * of the same notify pass rendered. */
+static int waiter_try_ring_memo(struct waiter *w, bool empty_ok,
+                                struct page *memo) {
   struct app *app = w->hub->app;
   const struct event_rec *evs[EVENTS_LIMIT_MAX];
   size_t n = 0;
@@ -274,9 +310,20 @@ static int waiter_try_ring(struct waiter *w, bool empty_ok) {
   hub_unlink(w);
   http_timer(w->c, 0, NULL);
   http_set_ctx(w->c, NULL, NULL);
-  events_respond(w->c, w->cbor, w->since, evs, n);
+  if (memo == NULL) {
+    events_respond(w->c, w->cbor, w->since, evs, n);
+  } else {
+    struct page *pg = &memo[w->cbor ? 1 : 0];
+    if (!pg->valid || pg->since != w->since || pg->n != n)
+      page_render(pg, w->cbor, w->since, evs, n);
+    page_send(w->c, pg, evs);
+  }
   free(w);
   return 0;
+}
+
+static int waiter_try_ring(struct waiter *w, bool empty_ok) {
+  return waiter_try_ring_memo(w, empty_ok, NULL);
 }
 
 static void waiter_timeout_cb(struct conn *c) {
@@ -349,10 +396,11 @@ static void waiter_query(struct waiter *w, int64_t wait_s) {
 
 void events_hub_notify(struct events_hub *h) {
   struct waiter *w, *next;
+  struct page memo[2] = {{0}, {0}};
 
   for (w = h->head; w != NULL; w = next) {
     next = w->next;
-    if (waiter_try_ring(w, false) == UV_ENOENT) {
+    if (waiter_try_ring_memo(w, false, memo) == UV_ENOENT) {
       /* fell out of the ring (a huge batch): read SQLite instead */
       hub_unlink(w);
       http_timer(w->c, 0, NULL);
@@ -360,6 +408,8 @@ void events_hub_notify(struct events_hub *h) {
       waiter_query(w, 0);
     }
   }
+  free(memo[0].b.p);
+  free(memo[1].b.p);
 }
 
 void events_hub_flush(struct events_hub *h) {

@@ -79,10 +79,20 @@ static struct conn *upload_detach(struct upload *u) {
 
 /* Repr-Digest: sha-256=:<base64>: among other dictionary members. */
 static int upload_repr_digest(const char *v, uint8_t out[DIGEST_LEN]) {
-  const char *p = strstr(v, "sha-256=:");
+  const char *p = v;
   const char *end;
   size_t n;
 
+  /* the member name must start the field or follow a ',' (and spaces):
+   * "xsha-256=:" is another member */
+  while ((p = strstr(p, "sha-256=:")) != NULL) {
+    const char *q = p;
+    while (q > v && (q[-1] == ' ' || q[-1] == '\t'))
+      q--;
+    if (q == v || q[-1] == ',')
+      break;
+    p++;
+  }
   if (p == NULL)
     return AS_AGAIN; /* no sha-256 member: nothing to check */
   p += 9;
@@ -131,7 +141,7 @@ static void upload_begin_body(struct upload *u) {
   http_body_continue(u->c);
 }
 
-static void upload_files_cb(struct query_result *res, void *arg) {
+static void upload_path_cb(struct query_result *res, void *arg) {
   struct upload *u = arg;
 
   u->ops--;
@@ -140,20 +150,18 @@ static void upload_files_cb(struct query_result *res, void *arg) {
     upload_free(u);
     return;
   }
-  if (res->status != 0) {
-    hx_query_problem(upload_detach(u), res, "unknown-package");
+  if (res->status == 0) {
+    http_problem(upload_detach(u), 409, "duplicate-path", "Duplicate Path",
+                 "the package already has a file at this path");
     query_result_free(res);
     upload_free(u);
     return;
   }
-  for (size_t i = 0; i < res->count; i++) {
-    if (strcmp(res->files[i]->path, u->path) == 0) {
-      http_problem(upload_detach(u), 409, "duplicate-path", "Duplicate Path",
-                   "the package already has a file at this path");
-      query_result_free(res);
-      upload_free(u);
-      return;
-    }
+  if (res->status != UV_ENOENT) {
+    hx_query_problem(upload_detach(u), res, "unknown-package");
+    query_result_free(res);
+    upload_free(u);
+    return;
   }
   query_result_free(res);
   upload_begin_body(u);
@@ -178,7 +186,8 @@ static void upload_package_cb(struct query_result *res, void *arg) {
   } else {
     query_result_free(res);
     u->ops++;
-    rc = query_files_list(u->app->reader, &u->pkg, upload_files_cb, u);
+    rc = query_file_at_path(u->app->reader, &u->pkg, u->path, upload_path_cb,
+                            u);
     if (rc != 0) {
       u->ops--;
       http_problem(upload_detach(u), 503, "database-unavailable",

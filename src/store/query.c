@@ -10,6 +10,7 @@
  * the cursor is base64url (no padding) of 0x01 || the last id returned.
  */
 #include "store/query.h"
+#include "store/jcs.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -31,8 +32,10 @@ enum qkind {
   Q_PACKAGE_LIST,
   Q_FILES_LIST,
   Q_FILE_GET,
+  Q_FILE_AT_PATH,
   Q_BLOB_GET,
   Q_MANIFEST_GET,
+  Q_MANIFEST_JSON,
   Q_EVENTS_SINCE,
   Q_HEALTH,
 };
@@ -53,6 +56,7 @@ struct qjob {
   struct uuid id;
   struct caddr addr;
   struct pkg_filter filter;   /* strings point after the struct */
+  const char *path;           /* Q_FILE_AT_PATH: after the struct */
   int64_t since;
   unsigned limit;
   query_cb cb;
@@ -378,6 +382,38 @@ static int q_files_list(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   return rc;
 }
 
+/* A point lookup on the (package_id, path) unique index: an upload asks
+ * this before reading its body, whatever the size of the package. */
+static int q_file_at_path(sqlite3 *db, struct qjob *j, struct errbuf *e) {
+  sqlite3_stmt *st = NULL;
+  void **v;
+  size_t n;
+  int rc;
+
+  rc = q_prepare(db, ROWS_FILE_SELECT "WHERE f.package_id = ?1 AND f.path = ?2",
+                 &st, e);
+  if (rc != 0)
+    return rc;
+  rc = sqlite3_bind_blob(st, 1, j->id.b, UUID_LEN, SQLITE_STATIC);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_bind_text(st, 2, j->path, -1, SQLITE_STATIC);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(st);
+    return db_err(db, rc, "binding", e);
+  }
+  rc = q_collect(db, st, q_file_row, 1, &v, &n, NULL, e);
+  sqlite3_finalize(st);
+  if (rc != 0)
+    return rc;
+  if (n == 0) {
+    free(v);
+    return UV_ENOENT;
+  }
+  j->res->file = v[0];
+  free(v);
+  return 0;
+}
+
 static int q_blob_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   const char *sql = j->addr.alg == CADDR_BLAKE3
                         ? ROWS_FILE_SELECT "WHERE f.blake3 = ?1 "
@@ -401,12 +437,16 @@ static int q_blob_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   return 0;
 }
 
+/* The manifest is the payload of the package's v1.package.finalized event;
+ * its address is that event's payload_digest.  The JCS projection is made
+ * here, on the threadpool: a manifest grows with the package. */
 static int q_manifest_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   sqlite3_stmt *st = NULL;
+  struct query_result *res = j->res;
   int rc;
 
   rc = q_prepare(db,
-                 "SELECT p.status, e.payload FROM packages p "
+                 "SELECT p.status, e.payload, e.payload_digest FROM packages p "
                  "LEFT JOIN events e ON e.sequence = p.finalized_seq "
                  "WHERE p.id = ?1",
                  &st, e);
@@ -422,18 +462,28 @@ static int q_manifest_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   } else if (sqlite3_column_int(st, 0) != PKG_FINALIZED) {
     rc = err_set(e, UV_EAGAIN,
                  "the package is not finalized yet: it has no manifest");
-  } else if (sqlite3_column_type(st, 1) != SQLITE_BLOB) {
+  } else if (sqlite3_column_type(st, 1) != SQLITE_BLOB ||
+             sqlite3_column_bytes(st, 2) != DIGEST_LEN) {
     rc = err_set(e, UV_EPROTO, "the manifest event is missing: run "
                  "artifactstored --verify-log");
   } else {
+    const uint8_t *cbor = sqlite3_column_blob(st, 1);
     size_t n = (size_t)sqlite3_column_bytes(st, 1);
-    j->res->bytes = malloc(n > 0 ? n : 1);
-    if (j->res->bytes == NULL) {
-      rc = err_set(e, UV_ENOMEM, "out of memory");
+
+    memcpy(res->digest, sqlite3_column_blob(st, 2), DIGEST_LEN);
+    if (j->kind == Q_MANIFEST_JSON) {
+      char *text = NULL;
+      rc = jcs_from_cbor_bytes(cbor, n, &text, &res->bytes_len, e);
+      res->bytes = (uint8_t *)text;
     } else {
-      memcpy(j->res->bytes, sqlite3_column_blob(st, 1), n);
-      j->res->bytes_len = n;
-      rc = 0;
+      res->bytes = malloc(n > 0 ? n : 1);
+      if (res->bytes == NULL) {
+        rc = err_set(e, UV_ENOMEM, "out of memory");
+      } else {
+        memcpy(res->bytes, cbor, n);
+        res->bytes_len = n;
+        rc = 0;
+      }
     }
   }
   sqlite3_finalize(st);
@@ -482,9 +532,12 @@ static int q_run(sqlite3 *db, struct qjob *j, struct errbuf *e) {
     return q_files_list(db, j, e);
   case Q_FILE_GET:
     return rows_file_get(db, &j->id, &res->file, e);
+  case Q_FILE_AT_PATH:
+    return q_file_at_path(db, j, e);
   case Q_BLOB_GET:
     return q_blob_get(db, j, e);
   case Q_MANIFEST_GET:
+  case Q_MANIFEST_JSON:
     return q_manifest_get(db, j, e);
   case Q_EVENTS_SINCE:
     return q_events_since(db, j, e);
@@ -576,9 +629,27 @@ int query_file_get(struct reader *r, const struct uuid *file_id, query_cb cb,
   return q_by_id(r, Q_FILE_GET, file_id, cb, arg);
 }
 
+int query_file_at_path(struct reader *r, const struct uuid *package_id,
+                       const char *path, query_cb cb, void *arg) {
+  size_t n = strlen(path) + 1;
+  struct qjob *j = q_new(r, Q_FILE_AT_PATH, n, cb, arg);
+
+  if (j == NULL)
+    return UV_ENOMEM;
+  j->id = *package_id;
+  memcpy(j + 1, path, n);
+  j->path = (const char *)(j + 1);
+  return q_submit(j);
+}
+
 int query_manifest_get(struct reader *r, const struct uuid *package_id,
                        query_cb cb, void *arg) {
   return q_by_id(r, Q_MANIFEST_GET, package_id, cb, arg);
+}
+
+int query_manifest_json(struct reader *r, const struct uuid *package_id,
+                        query_cb cb, void *arg) {
+  return q_by_id(r, Q_MANIFEST_JSON, package_id, cb, arg);
 }
 
 int query_blob_get(struct reader *r, const struct caddr *addr, query_cb cb,

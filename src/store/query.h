@@ -27,8 +27,9 @@ struct query_result {
   struct event_rec **events;   /* list */
   size_t count;                /* entries in the list */
   char *next_cursor;           /* packages paging: opaque, NULL at the end */
-  uint8_t *bytes;              /* manifest CBOR */
+  uint8_t *bytes;              /* manifest: CBOR, or JCS text (NUL-ended) */
   size_t bytes_len;
+  uint8_t digest[DIGEST_LEN];  /* manifest: its address (blake3 of CBOR) */
   int64_t last_sequence;       /* health, events */
 };
 
@@ -58,6 +59,10 @@ int query_files_list(struct reader *r, const struct uuid *package_id,
                      query_cb cb, void *arg);
 int query_file_get(struct reader *r, const struct uuid *file_id, query_cb cb,
                    void *arg);
+/* The file at path in the package (a point lookup); UV_ENOENT when the
+ * package has no file there (the package itself is not checked). */
+int query_file_at_path(struct reader *r, const struct uuid *package_id,
+                       const char *path, query_cb cb, void *arg);
 /* The file row of any file holding these bytes (blake3 or sha256 address);
  * UV_ENOENT when no file references them. */
 int query_blob_get(struct reader *r, const struct caddr *addr, query_cb cb,
@@ -66,6 +71,11 @@ int query_blob_get(struct reader *r, const struct caddr *addr, query_cb cb,
  * package does not exist, UV_EAGAIN when it is not finalized). */
 int query_manifest_get(struct reader *r, const struct uuid *package_id,
                        query_cb cb, void *arg);
+/* The same manifest projected to JCS (res->bytes is the JSON text); the
+ * conversion runs on the threadpool.  res->digest is still the address of
+ * the CBOR bytes. */
+int query_manifest_json(struct reader *r, const struct uuid *package_id,
+                        query_cb cb, void *arg);
 int query_events_since(struct reader *r, int64_t since, unsigned limit,
                        query_cb cb, void *arg);
 /* last_sequence and a trivial read: status != 0 when the database is

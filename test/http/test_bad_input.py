@@ -174,6 +174,11 @@ def test_digest_mismatch(api, daemon):
                                   headers={"Repr-Digest": bad})
             assert st == 400
             problem(data, 400, "invalid-digest-header")
+        # sha-256 as the second member of the dictionary is still checked
+        st, h, data = api.req("PUT", f"/v1/packages/{pid}/files/a", body=body,
+                              headers={"Repr-Digest": f"sha-512=:AAAA:,sha-256=:{wrong}:"})
+        assert st == 400
+        problem(data, 400, "digest-mismatch")
         st, h, data = api.req("PUT", f"/v1/packages/{pid}/files/a", body=body,
                               headers={"X-Content-Address": "blake3:XYZ"})
         assert st == 400
@@ -184,6 +189,10 @@ def test_digest_mismatch(api, daemon):
     good = base64.b64encode(__import__("hashlib").sha256(body).digest()).decode()
     st, h, data = api.req("PUT", f"/v1/packages/{pid}/files/a", body=body,
                           headers={"Repr-Digest": f"sha-512=:AAAA:, sha-256=:{good}:"})
+    assert st == 201, data
+    # "xsha-256" is another dictionary member, not sha-256: not checked
+    st, h, data = api.req("PUT", f"/v1/packages/{pid}/files/b", body=body,
+                          headers={"Repr-Digest": f"xsha-256=:{wrong}:"})
     assert st == 201, data
 
 

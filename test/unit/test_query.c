@@ -5,6 +5,7 @@
  */
 #include "store/caddr.h"
 #include "store/ccbor.h"
+#include "store/jcs.h"
 #include "store/query.h"
 #include "store_fixture.h"
 
@@ -215,6 +216,26 @@ int main(void) {
     v = ccbor_map_get(cbor_array_handle(files)[0], "blake3");
     ASSERT_MEMEQ(cbor_string_handle(v), "blake3:1111", 11);
     cbor_decref(&m);
+  }
+  {
+    /* The JSON form: JCS of the same bytes, same address. */
+    uint8_t *cbor = malloc(res->bytes_len);
+    size_t cbor_len = res->bytes_len;
+    char *want = NULL;
+    size_t want_len = 0;
+    ASSERT(cbor != NULL);
+    memcpy(cbor, res->bytes, cbor_len);
+    ASSERT_MEMEQ(res->digest, a.manifest_digest, DIGEST_LEN);
+    query_result_free(res);
+    ASSERT_EQ(query_manifest_json(r, &a.ids[0], got_cb, &g), 0);
+    res = wait_result(&loop, &g);
+    ASSERT_EQ(res->status, 0);
+    ASSERT_MEMEQ(res->digest, a.manifest_digest, DIGEST_LEN);
+    ASSERT_EQ(jcs_from_cbor_bytes(cbor, cbor_len, &want, &want_len, NULL), 0);
+    ASSERT_EQ(res->bytes_len, want_len);
+    ASSERT_MEMEQ(res->bytes, want, want_len);
+    free(want);
+    free(cbor);
   }
   query_result_free(res);
 
