@@ -81,7 +81,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
 
   memset(cfg, 0, sizeof *cfg);
   cfg->cmd = CMD_DAEMON;
-  strcpy(cfg->listen_host, CONFIG_DEFAULT_HOST);
+  snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s", CONFIG_DEFAULT_HOST);
   cfg->listen_port = CONFIG_DEFAULT_PORT;
   cfg->data_dir = CONFIG_DEFAULT_DATA;
 
