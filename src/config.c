@@ -55,7 +55,9 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
     return err_set(e, UV_EINVAL, "--listen \"%s\": host is empty or too long", s);
   errno = 0;
   p = strtol(port, &end, 10);
-  if (*port == '\0' || *end != '\0' || errno != 0 || p < 0 || p > 65535)
+  /* digits only: strtol alone would take " 80" and "+80" */
+  if (*port < '0' || *port > '9' || *end != '\0' || errno != 0 || p < 0 ||
+      p > 65535)
     return err_set(e, UV_EINVAL,
                    "--listen \"%s\": port must be a number from 0 to 65535", s);
   memcpy(cfg->listen_host, host, hlen);
@@ -81,7 +83,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
 
   memset(cfg, 0, sizeof *cfg);
   cfg->cmd = CMD_DAEMON;
-  strcpy(cfg->listen_host, CONFIG_DEFAULT_HOST);
+  snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s", CONFIG_DEFAULT_HOST);
   cfg->listen_port = CONFIG_DEFAULT_PORT;
   cfg->data_dir = CONFIG_DEFAULT_DATA;
 

@@ -1,0 +1,81 @@
+/* test_config.c: command-line parsing (src/config.c). */
+#include "config.h"
+#include "unit/test.h"
+
+static int parse(struct config *cfg, struct errbuf *e, const char *a1,
+                 const char *a2, const char *a3, const char *a4) {
+  char *argv[6] = {"artifactstored", (char *)a1, (char *)a2, (char *)a3,
+                   (char *)a4, NULL};
+  int argc = 1;
+  while (argc < 5 && argv[argc] != NULL)
+    argc++;
+  e->msg[0] = '\0';
+  return config_parse(argc, argv, cfg, e);
+}
+
+static void test_defaults(void) {
+  struct config cfg;
+  struct errbuf e;
+
+  ASSERT_EQ(parse(&cfg, &e, NULL, NULL, NULL, NULL), 0);
+  ASSERT_EQ(cfg.cmd, CMD_DAEMON);
+  ASSERT_STREQ(cfg.listen_host, "127.0.0.1");
+  ASSERT_EQ(cfg.listen_port, 8080);
+  ASSERT_STREQ(cfg.data_dir, "./var");
+  ASSERT(!cfg.check);
+}
+
+static void test_listen_forms(void) {
+  struct config cfg;
+  struct errbuf e;
+
+  ASSERT_EQ(parse(&cfg, &e, "--listen", "0.0.0.0:9000", "--data", "/srv/a"), 0);
+  ASSERT_STREQ(cfg.listen_host, "0.0.0.0");
+  ASSERT_EQ(cfg.listen_port, 9000);
+  ASSERT_STREQ(cfg.data_dir, "/srv/a");
+  ASSERT_EQ(parse(&cfg, &e, "--listen", "[::1]:0", NULL, NULL), 0);
+  ASSERT_STREQ(cfg.listen_host, "::1");
+  ASSERT_EQ(cfg.listen_port, 0);
+  ASSERT_EQ(parse(&cfg, &e, "--listen", "localhost:65535", NULL, NULL), 0);
+  ASSERT_EQ(cfg.listen_port, 65535);
+
+  static const char *bad[] = {"127.0.0.1", ":80", "h:", "h:65536", "h:-1",
+                              "h:80x", "[::1]80", "[::1", "h: 80", "h:+80",
+                              "h:0x50"};
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+    ASSERT_EQ(parse(&cfg, &e, "--listen", bad[i], NULL, NULL), UV_EINVAL);
+    ASSERT(strstr(e.msg, "--listen") != NULL);
+  }
+}
+
+static void test_commands(void) {
+  struct config cfg;
+  struct errbuf e;
+
+  ASSERT_EQ(parse(&cfg, &e, "--replay", "--check", "--data", "d"), 0);
+  ASSERT_EQ(cfg.cmd, CMD_REPLAY);
+  ASSERT(cfg.check);
+  ASSERT_EQ(parse(&cfg, &e, "--verify-log", NULL, NULL, NULL), 0);
+  ASSERT_EQ(cfg.cmd, CMD_VERIFY_LOG);
+  ASSERT_EQ(parse(&cfg, &e, "--version", NULL, NULL, NULL), 0);
+  ASSERT_EQ(cfg.cmd, CMD_VERSION);
+
+  ASSERT_EQ(parse(&cfg, &e, "--replay", "--verify-log", NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "exclusive") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--check", NULL, NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "--check only goes with --replay") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--bogus", NULL, NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "--bogus") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "stray", NULL, NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "stray") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--data", "", NULL, NULL), UV_EINVAL);
+  ASSERT_EQ(parse(&cfg, &e, "--listen", NULL, NULL, NULL), UV_EINVAL);
+}
+
+int main(void) {
+  test_defaults();
+  test_listen_forms();
+  test_commands();
+  printf("config: ok\n");
+  return 0;
+}
