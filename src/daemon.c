@@ -96,6 +96,8 @@ static void daemon_signal_cb(uv_signal_t *h, int signum) {
   d->app.stopping = true;
   daemon_log("stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
   events_hub_flush(d->app.hub);
+  health_monitor_stop(d->app.health);
+  d->app.health = NULL;
   server_stop(d->srv, DAEMON_GRACE_MS, daemon_server_done_cb, d);
 }
 
@@ -107,6 +109,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   char addr[300];
   int rc;
 
+  d->app.loop = &d->loop;
   if ((rc = blob_store_open_local(&d->loop, cfg->data_dir, &d->app.blobs, e)))
     return rc;
   if ((rc = datadir_path(cfg->data_dir, DAEMON_DB_FILE, db, sizeof db, e)))
@@ -122,6 +125,8 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   if ((rc = events_hub_new(&d->app, &d->app.hub)))
     return err_set(e, rc, "out of memory");
   writer_set_commit_cb(d->app.writer, daemon_commit_cb, d);
+  if ((rc = health_monitor_start(&d->app, &d->app.health)))
+    return err_set(e, rc, "cannot start the health monitor");
 
   memset(&o, 0, sizeof o);
   o.host = cfg->listen_host;
@@ -150,6 +155,8 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
 
 /* Start-up failed part-way: release what was opened, in reverse. */
 static void daemon_abandon(struct daemon *d) {
+  health_monitor_stop(d->app.health);
+  d->app.health = NULL;
   if (d->app.writer != NULL) {
     writer_close(d->app.writer, NULL, NULL);
     uv_run(&d->loop, UV_RUN_DEFAULT);

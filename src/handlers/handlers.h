@@ -20,6 +20,7 @@
 #define HANDLERS_ACTOR "anonymous" /* until tokens identify callers */
 
 struct events_hub;
+struct health_monitor;
 
 struct app {
   uv_loop_t *loop;
@@ -28,6 +29,7 @@ struct app {
   struct reader *reader;
   struct evring *ring;
   struct events_hub *hub;
+  struct health_monitor *health; /* NULL: /health checks on demand */
   bool stopping;
 };
 
@@ -74,6 +76,11 @@ void blobs_get_file(struct conn *c, const struct http_req *req);
 void blobs_get_blob(struct conn *c, const struct http_req *req);
 void manifest_get(struct conn *c, const struct http_req *req);
 void events_get(struct conn *c, const struct http_req *req);
+
+/* health.c: the periodic checks GET /health answers from.  stop closes
+ * the timer; the monitor frees itself once its last check returns. */
+int health_monitor_start(struct app *app, struct health_monitor **out);
+void health_monitor_stop(struct health_monitor *m);
 
 /* events.c: the long-poll hub */
 int events_hub_new(struct app *app, struct events_hub **out);
