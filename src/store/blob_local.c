@@ -40,6 +40,8 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <stdatomic.h>
+
 #include <sodium.h>
 
 #include "store/blob_local_int.h"
@@ -60,19 +62,28 @@ enum ingest_state {
   INGEST_FAILED,
 };
 
+/* Jobs per pending piece: one hashes it, one writes it. */
+#define LOCAL_PIECE_JOBS 2
+
 struct local_ingest {
   struct blob_ingest base;
   struct local_store *s;
-  uv_work_t work;
+  uv_work_t work;      /* the piece's write job; also finish and cleanup */
+  uv_work_t hash_work; /* the piece's hash job */
   enum ingest_state state;
-  int aborted;      /* abort came while a write job ran */
-  int fd;           /* -1 until the first job creates the temp file */
-  int status;       /* result of the last job */
-  int inject;       /* test hook: fail this write with this code */
-  struct dual_hasher *h;
-  uint64_t size;    /* bytes hashed and written so far */
-  unsigned char *buf;
-  size_t len, cap;
+  int aborted;      /* abort came while a piece was pending */
+  int fd;           /* -1 until the first write job creates the temp file */
+  int status;       /* result of the last piece or of finish */
+  int write_status, hash_status; /* the pending piece's two jobs */
+  int inject_write, inject_hash; /* test hooks: fail that job with a code */
+  atomic_int jobs_left; /* pool side: the last job to end settles a piece */
+  int jobs_done;    /* loop side: the piece's after-work callbacks seen */
+  struct dual_hasher *h; /* touched by hash jobs (and finish) only */
+  uint64_t size;    /* bytes written so far; touched by write jobs only */
+  const unsigned char *piece; /* the pending bytes; read-only for the jobs */
+  size_t len;
+  unsigned char *buf; /* blob_ingest_write's copy of the caller's bytes */
+  size_t cap;
   blob_write_cb write_cb;
   blob_commit_cb commit_cb;
   void *arg;
@@ -220,32 +231,56 @@ static int local_ingest_start(struct blob_store *bs, uint64_t expected_size,
   return 0;
 }
 
+/* Runs on the pool in whichever of the piece's two jobs ends last: the
+ * other one no longer touches `in`, so a failure can drop the temp file
+ * here, in a job, as every failure does. */
+static void piece_settle(struct local_ingest *in) {
+  if (in->write_status != 0 || in->hash_status != 0)
+    temp_drop(in);
+}
+
+static void piece_job_end(struct local_ingest *in) {
+  /* seq_cst: the last job sees everything the other one wrote */
+  if (atomic_fetch_sub(&in->jobs_left, 1) == 1)
+    piece_settle(in);
+}
+
+static void hash_work(uv_work_t *w) {
+  struct local_ingest *in = container_of(w, struct local_ingest, hash_work);
+
+  in->hash_status = in->inject_hash;
+  if (in->hash_status == 0)
+    dual_hasher_update(in->h, in->piece, in->len);
+  piece_job_end(in);
+}
+
 static void write_work(uv_work_t *w) {
   struct local_ingest *in = container_of(w, struct local_ingest, work);
   int rc = 0;
 
   if (in->fd < 0)
     rc = temp_create(in);
-  if (rc == 0 && in->inject != 0)
-    rc = in->inject;
-  if (rc == 0) {
-    dual_hasher_update(in->h, in->buf, in->len);
-    rc = write_all(in->fd, in->buf, in->len, in->size);
-  }
+  if (rc == 0 && in->inject_write != 0)
+    rc = in->inject_write;
+  if (rc == 0)
+    rc = write_all(in->fd, in->piece, in->len, in->size);
   if (rc == 0)
     in->size += in->len;
-  else
-    temp_drop(in);
-  in->status = rc;
+  in->write_status = rc;
+  piece_job_end(in);
 }
 
-static void write_done(uv_work_t *w, int status) {
-  struct local_ingest *in = container_of(w, struct local_ingest, work);
+/* Both jobs' after-work callbacks land here; the second completes the
+ * piece. */
+static void piece_done(struct local_ingest *in) {
   blob_write_cb cb = in->write_cb;
   void *arg = in->arg;
 
-  (void)status; /* never cancelled */
+  if (++in->jobs_done < LOCAL_PIECE_JOBS)
+    return;
+  in->status = in->write_status != 0 ? in->write_status : in->hash_status;
   in->state = in->status == 0 ? INGEST_IDLE : INGEST_FAILED;
+  in->piece = NULL;
   if (in->aborted) {
     ingest_cleanup(in);
     return;
@@ -253,10 +288,48 @@ static void write_done(uv_work_t *w, int status) {
   cb(&in->base, in->status, arg); /* may finish or abort `in` */
 }
 
+static void hash_done(uv_work_t *w, int status) {
+  (void)status; /* never cancelled */
+  piece_done(container_of(w, struct local_ingest, hash_work));
+}
+
+static void write_done(uv_work_t *w, int status) {
+  (void)status; /* never cancelled */
+  piece_done(container_of(w, struct local_ingest, work));
+}
+
+/* Queues the hash and the write of in->piece: the two jobs read the same
+ * bytes and share nothing else, so they run side by side. */
+static int piece_queue(struct local_ingest *in) {
+  uv_loop_t *loop = in->s->base.loop;
+  int rc;
+
+  in->inject_write = in->s->fail_next;
+  in->s->fail_next = 0;
+  in->inject_hash = in->s->fail_next_hash;
+  in->s->fail_next_hash = 0;
+  in->write_status = 0;
+  in->hash_status = 0;
+  in->jobs_done = 0;
+  atomic_store(&in->jobs_left, LOCAL_PIECE_JOBS);
+  rc = uv_queue_work(loop, &in->hash_work, hash_work, hash_done);
+  if (rc != 0)
+    return rc;
+  in->state = INGEST_WRITING;
+  rc = uv_queue_work(loop, &in->work, write_work, write_done);
+  if (rc != 0) {
+    /* cannot happen with valid callbacks; the hash job still completes
+     * the piece, which fails, and abort removes the temp file */
+    in->write_status = rc;
+    in->jobs_done++;
+    atomic_fetch_sub(&in->jobs_left, 1);
+  }
+  return 0;
+}
+
 static int local_ingest_write(struct blob_ingest *bi, const void *data,
                               size_t len, blob_write_cb cb, void *arg) {
   struct local_ingest *in = container_of(bi, struct local_ingest, base);
-  int rc;
 
   if (in->state == INGEST_FAILED)
     return in->status;
@@ -273,15 +346,11 @@ static int local_ingest_write(struct blob_ingest *bi, const void *data,
   }
   if (len > 0)
     memcpy(in->buf, data, len);
+  in->piece = in->buf;
   in->len = len;
   in->write_cb = cb;
   in->arg = arg;
-  in->inject = in->s->fail_next;
-  in->s->fail_next = 0;
-  rc = uv_queue_work(in->s->base.loop, &in->work, write_work, write_done);
-  if (rc == 0)
-    in->state = INGEST_WRITING;
-  return rc;
+  return piece_queue(in);
 }
 
 /* A stored blob is immutable, so a regular file of the right size under
@@ -549,4 +618,8 @@ fail:
 
 void blob_local_fail_next_write(struct blob_store *s, int code) {
   blob_local_store(s)->fail_next = code;
+}
+
+void blob_local_fail_next_hash(struct blob_store *s, int code) {
+  blob_local_store(s)->fail_next_hash = code;
 }

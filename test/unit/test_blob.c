@@ -98,6 +98,7 @@ struct put {
   size_t chunk;          /* 0: random sizes up to 256 KiB */
   size_t abort_at;       /* abort once this many bytes are written */
   int abort_pending;     /* abort right after queueing the first write */
+  int fail_hash_at;      /* inject a hash failure into this write (1-based) */
   const struct blob_info *expected;
   struct blob_ingest *in;
   int writes, commits, write_status, status;
@@ -136,14 +137,19 @@ static void put_write_cb(struct blob_ingest *in, int status, void *arg) {
   put_next(p);
 }
 
+static uint64_t put_body_end; /* bench: when the last write completed */
+
 static void put_next(struct put *p) {
   if (p->off == p->len) {
+    put_body_end = uv_hrtime();
     ASSERT_EQ(blob_ingest_finish(p->in, p->expected, put_commit_cb, p), 0);
     return;
   }
   p->n = p->chunk ? p->chunk : 1 + rng() % (256 * 1024);
   if (p->n > p->len - p->off)
     p->n = p->len - p->off;
+  if (p->fail_hash_at != 0 && p->writes + 1 == p->fail_hash_at)
+    blob_local_fail_next_hash(store, UV_EIO);
   ASSERT_EQ(blob_ingest_write(p->in, p->data + p->off, p->n, put_write_cb, p),
             0);
   /* One write pending at a time. */
@@ -465,6 +471,39 @@ static void test_write_failure(void) {
   /* the injected fault is consumed: the same bytes store fine now */
   put_ok(data, len, 65536, &info);
   ASSERT_EQ(info.existed, 0);
+
+  /* the hash job of a later piece fails while its write job succeeds:
+   * the piece fails, the ingest too, and the temp file is gone */
+  data[0] ^= 1;
+  digest_blake3(data, len, b3);
+  p = (struct put){.data = data, .len = len, .chunk = 65536,
+                   .fail_hash_at = 3};
+  put_start(&p);
+  run_loop();
+  ASSERT_EQ(p.writes, 3);
+  ASSERT_EQ(p.write_status, UV_EIO);
+  ASSERT_EQ(p.commits, 0);
+  expect_absent(b3);
+  ASSERT_EQ(tmp_count(), 0);
+
+  /* both jobs of the first piece fail */
+  blob_local_fail_next_write(store, UV_ENOSPC);
+  blob_local_fail_next_hash(store, UV_EIO);
+  p = (struct put){.data = data, .len = len, .chunk = 65536};
+  put_start(&p);
+  run_loop();
+  ASSERT_EQ(p.writes, 1);
+  ASSERT_EQ(p.write_status, UV_ENOSPC); /* the write job's error wins */
+  ASSERT_EQ(tmp_count(), 0);
+
+  /* a hash failure on a pending piece that is then aborted */
+  blob_local_fail_next_hash(store, UV_EIO);
+  p = (struct put){.data = data, .len = len, .chunk = 65536,
+                   .abort_pending = 1};
+  put_start(&p);
+  run_loop();
+  ASSERT_EQ(p.writes, 0);
+  ASSERT_EQ(tmp_count(), 0);
   free(data);
 }
 
@@ -634,9 +673,11 @@ static void bench(unsigned mib, unsigned chunk_kib) {
   run_loop();
   t1 = uv_hrtime();
   ASSERT_EQ(p.status, 0);
-  printf("ingested %u MiB in %.3f s: %.1f MB/s (%zu KiB chunks)\n", mib,
+  printf("ingested %u MiB in %.3f s: %.1f MB/s (%zu KiB chunks); "
+         "writes %.3f s, finish %.3f s\n", mib,
          (double)(t1 - t0) / 1e9, (double)len / 1e6 / ((double)(t1 - t0) / 1e9),
-         chunk / 1024);
+         chunk / 1024, (double)(put_body_end - t0) / 1e9,
+         (double)(t1 - put_body_end) / 1e9);
   free(big);
   free(data);
 }
