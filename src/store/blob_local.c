@@ -62,6 +62,9 @@ enum ingest_state {
   INGEST_FAILED,
 };
 
+/* Written bytes are handed to write-back in windows of this size, so the
+ * final fsync finds little left to write. */
+#define LOCAL_WRITEBACK_BYTES (8 * 1024 * 1024)
 /* Jobs per pending piece: one hashes it, one writes it. */
 #define LOCAL_PIECE_JOBS 2
 
@@ -80,6 +83,7 @@ struct local_ingest {
   int jobs_done;    /* loop side: the piece's after-work callbacks seen */
   struct dual_hasher *h; /* touched by hash jobs (and finish) only */
   uint64_t size;    /* bytes written so far; touched by write jobs only */
+  uint64_t flushed; /* of those, handed to write-back; write jobs only */
   const unsigned char *piece; /* the pending bytes; read-only for the jobs */
   size_t len;
   unsigned char *buf; /* blob_ingest_write's copy of the caller's bytes */
@@ -160,6 +164,19 @@ static int write_all(int fd, const unsigned char *p, size_t len, uint64_t off) {
     off += (uint64_t)n;
   }
   return 0;
+}
+
+/* Starts write-back of what was written since the last call, without
+ * waiting for it: the upload goes on while the disk writes, and the final
+ * fsync (which stays, and reports any write-back error) has only the tail
+ * left.  A filesystem that cannot do this is not an error. */
+static int writeback_start(int fd, uint64_t off, uint64_t len) {
+  if (sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) == 0)
+    return 0;
+  if (errno == EINVAL || errno == ESPIPE || errno == ENOSYS ||
+      errno == EOPNOTSUPP)
+    return 0;
+  return -errno;
 }
 
 /* ---------------------------------------------------------------------
@@ -266,6 +283,10 @@ static void write_work(uv_work_t *w) {
     rc = write_all(in->fd, in->piece, in->len, in->size);
   if (rc == 0)
     in->size += in->len;
+  if (rc == 0 && in->size - in->flushed >= LOCAL_WRITEBACK_BYTES) {
+    rc = writeback_start(in->fd, in->flushed, in->size - in->flushed);
+    in->flushed = in->size;
+  }
   in->write_status = rc;
   piece_job_end(in);
 }
