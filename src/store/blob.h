@@ -66,6 +66,18 @@ int blob_ingest_start(struct blob_store *s, uint64_t expected_size,
  * disk (status 0) or failed.  A failed ingest must still be aborted. */
 int blob_ingest_write(struct blob_ingest *in, const void *data, size_t len,
                       blob_write_cb cb, void *arg);
+/* Like blob_ingest_write, but hands buf over instead of copying it: buf
+ * must come from malloc() and belongs to the store from this call on,
+ * whatever it returns (also on UV_EBUSY or an error).  The caller must
+ * not touch it again unless blob_ingest_reclaim gives it back; the store
+ * frees it otherwise.  buf may be NULL when len is 0. */
+int blob_ingest_write_take(struct blob_ingest *in, void *buf, size_t len,
+                           blob_write_cb cb, void *arg);
+/* Gives back the buffer of the last blob_ingest_write_take once that
+ * write has completed (typically from its callback), so a caller can
+ * fill it again instead of allocating: ownership returns to the caller.
+ * NULL when there is none (already reclaimed, or a write is pending). */
+void *blob_ingest_reclaim(struct blob_ingest *in);
 /* Finishes: final digests, fsync, rename into place (or drop as duplicate),
  * fsync directory.  When expected (non-NULL) is given, the digests are
  * compared first and a mismatch fails with UV_EBADMSG, storing nothing.

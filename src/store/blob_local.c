@@ -86,6 +86,8 @@ struct local_ingest {
   uint64_t flushed; /* of those, handed to write-back; write jobs only */
   const unsigned char *piece; /* the pending bytes; read-only for the jobs */
   size_t len;
+  unsigned char *taken; /* the piece's buffer when it was handed over */
+  unsigned char *spare; /* the last taken buffer, done with: reclaimable */
   unsigned char *buf; /* blob_ingest_write's copy of the caller's bytes */
   size_t cap;
   blob_write_cb write_cb;
@@ -187,6 +189,8 @@ static void ingest_free(struct local_ingest *in) {
   assert(in->fd < 0 && in->tmp_path[0] == '\0');
   blob_store_release(&in->s->base);
   dual_hasher_free(in->h);
+  free(in->taken);
+  free(in->spare);
   free(in->buf);
   free(in);
 }
@@ -302,6 +306,11 @@ static void piece_done(struct local_ingest *in) {
   in->status = in->write_status != 0 ? in->write_status : in->hash_status;
   in->state = in->status == 0 ? INGEST_IDLE : INGEST_FAILED;
   in->piece = NULL;
+  if (in->taken != NULL) { /* both jobs are done with it */
+    free(in->spare);
+    in->spare = in->taken;
+    in->taken = NULL;
+  }
   if (in->aborted) {
     ingest_cleanup(in);
     return;
@@ -348,16 +357,24 @@ static int piece_queue(struct local_ingest *in) {
   return 0;
 }
 
-static int local_ingest_write(struct blob_ingest *bi, const void *data,
-                              size_t len, blob_write_cb cb, void *arg) {
-  struct local_ingest *in = container_of(bi, struct local_ingest, base);
-
+/* 0 when a piece of len bytes may be queued now. */
+static int piece_check(const struct local_ingest *in, size_t len) {
   if (in->state == INGEST_FAILED)
     return in->status;
   if (in->state != INGEST_IDLE)
     return UV_EBUSY;
   if (in->size + len < in->size)
     return UV_EFBIG;
+  return 0;
+}
+
+static int local_ingest_write(struct blob_ingest *bi, const void *data,
+                              size_t len, blob_write_cb cb, void *arg) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  int rc = piece_check(in, len);
+
+  if (rc != 0)
+    return rc;
   if (len > in->cap) {
     unsigned char *p = realloc(in->buf, len);
     if (p == NULL)
@@ -372,6 +389,40 @@ static int local_ingest_write(struct blob_ingest *bi, const void *data,
   in->write_cb = cb;
   in->arg = arg;
   return piece_queue(in);
+}
+
+static int local_ingest_write_take(struct blob_ingest *bi, void *buf,
+                                   size_t len, blob_write_cb cb, void *arg) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  int rc = piece_check(in, len);
+
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  assert(in->taken == NULL);
+  in->taken = buf;
+  in->piece = buf;
+  in->len = len;
+  in->write_cb = cb;
+  in->arg = arg;
+  rc = piece_queue(in);
+  if (rc != 0) {
+    free(in->taken);
+    in->taken = NULL;
+    in->piece = NULL;
+  }
+  return rc;
+}
+
+static void *local_ingest_reclaim(struct blob_ingest *bi) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  void *p = in->spare;
+
+  if (in->state == INGEST_WRITING)
+    return NULL; /* a pending piece's buffer is the jobs' */
+  in->spare = NULL;
+  return p;
 }
 
 /* A stored blob is immutable, so a regular file of the right size under
@@ -519,6 +570,8 @@ static const struct blob_ops local_ops = {
   .store_close = local_store_close,
   .ingest_start = local_ingest_start,
   .ingest_write = local_ingest_write,
+  .ingest_write_take = local_ingest_write_take,
+  .ingest_reclaim = local_ingest_reclaim,
   .ingest_finish = local_ingest_finish,
   .ingest_abort = local_ingest_abort,
   .reader_open = blob_local_reader_open,
