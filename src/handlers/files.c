@@ -5,9 +5,9 @@
  * An upload is checked before its body is read (path, digest headers,
  * package open, path free, enough space), which is also when
  * `Expect: 100-continue` is answered.  The body then streams into the
- * blob store with one write in flight: the connection stops reading until
- * the store has hashed and written the previous piece, so memory per
- * upload is one read buffer whatever the size.  At the end the blob is
+ * blob store with one write in flight: the connection stages the next
+ * piece meanwhile and stops reading when that is full, so memory per
+ * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.  At the end the blob is
  * made durable (checked against Repr-Digest / X-Content-Address when
  * given), the v1.file.ingested event is committed, and only then 201.
  * A client that goes away before the end aborts the ingest: the temp file

@@ -9,6 +9,10 @@
  *
  * All calls are made on the loop thread and complete on the loop thread
  * through their callback.  Disk I/O and hashing run on the uv threadpool.
+ * Ingest takes one piece at a time, copied (blob_ingest_write) or handed
+ * over without a copy (blob_ingest_write_take, then blob_ingest_reclaim to
+ * reuse the buffer); the local backend hashes and writes a piece on two
+ * pool jobs side by side, so an upload uses at most two pool threads.
  *
  * Local layout:
  *   <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>   immutable blob files

@@ -8,18 +8,28 @@
  * Every path is built here from a 32-byte BLAKE3 digest, never from a
  * string a client sent.
  *
- * Ingest: each blob_ingest_write copies its chunk and queues one
- * threadpool job that creates the temp file on first use (O_EXCL, 0600,
- * name from libsodium's randombytes), hashes the chunk and pwrite()s it.
- * One job per ingest at a time is the backpressure the HTTP layer waits
- * on.  Finish is one more job: final digests, comparison with what the
+ * Ingest: each piece, copied by blob_ingest_write or handed over by
+ * blob_ingest_write_take, is two threadpool jobs over the same immutable
+ * bytes, running side by side: the hash job feeds the dual hasher; the
+ * write job creates the temp file on first use (O_EXCL, 0600, name from
+ * libsodium's randombytes), pwrite()s, and every LOCAL_WRITEBACK_BYTES
+ * starts write-back with sync_file_range(SYNC_FILE_RANGE_WRITE) so the
+ * final fsync has little left.  The jobs share nothing but the piece; the
+ * one that ends last (atomic counter) drops the temp file when either
+ * failed, and the piece completes on the loop when both after-work
+ * callbacks have run.  One piece per ingest at a time keeps the hash jobs
+ * in order, bounds an upload to two pool threads, and is the backpressure
+ * the HTTP layer waits on.  A handed-over buffer is kept, once written,
+ * for blob_ingest_reclaim, and freed otherwise.
+ * Finish is one more job: final digests, comparison with what the
  * client announced, fchmod 0440, fsync, then into place with
  * renameat2(RENAME_NOREPLACE) so concurrent uploads of the same bytes
  * race safely: the loser sees EEXIST and drops its temp file (dedupe).
  * An existing file of the wrong size is corrupt and gets replaced.  The
  * leaf directory is fsynced, and a fan-out directory's parent too when the
  * fan-out directory was just created.  Every failure removes the temp file
- * in the job that saw it; abort removes it on the threadpool as well.
+ * in a job (for a piece, the last of its two); abort removes it on the
+ * threadpool as well.
  *
  * Readers, verify, delete and health are in blob_local_serve.c.  The one
  * call made on the loop thread is fstatvfs() on the held tmp/ descriptor
