@@ -5,9 +5,9 @@
  * An upload is checked before its body is read (path, digest headers,
  * package open, path free, enough space), which is also when
  * `Expect: 100-continue` is answered.  The body then streams into the
- * blob store with one write in flight: the connection stops reading until
- * the store has hashed and written the previous piece, so memory per
- * upload is one read buffer whatever the size.  At the end the blob is
+ * blob store with one write in flight: the connection stages the next
+ * piece meanwhile and stops reading when that is full, so memory per
+ * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.  At the end the blob is
  * made durable (checked against Repr-Digest / X-Content-Address when
  * given), the v1.file.ingested event is committed, and only then 201.
  * A client that goes away before the end aborts the ingest: the temp file
@@ -25,10 +25,16 @@
 #define MEDIA_TYPE_MAX 255
 /* Body bytes are staged while the previous piece is hashed and written on
  * the threadpool, so network reads and disk writes overlap.  A write is
- * issued once UPLOAD_FLUSH bytes are staged; reading stops at
- * UPLOAD_STAGE_MAX (the bound on body bytes in flight per upload). */
+ * issued once UPLOAD_FLUSH bytes are staged, handing the stage buffer to
+ * the store (no copy) and starting a new one; reading stops at
+ * UPLOAD_STAGE_MAX.  A stage is allocated once at its final size: up to
+ * UPLOAD_STAGE_MAX plus one more body piece (one read, UPLOAD_READ_SLACK),
+ * and taken back (blob_ingest_reclaim) once written, so an upload
+ * alternates between two stages (about 2.1 MiB), the one filling and the
+ * one the store is writing, without allocating per piece. */
 #define UPLOAD_FLUSH (256 * 1024)
 #define UPLOAD_STAGE_MAX (1024 * 1024)
+#define UPLOAD_READ_SLACK (64 * 1024)
 
 struct upload {
   struct conn *c;
@@ -38,11 +44,14 @@ struct upload {
   size_t path_len;
   char media[MEDIA_TYPE_MAX + 1];
   uint64_t expected_size;
+  uint64_t received; /* body bytes so far */
   bool has_expected;
   struct blob_info expected;
   struct blob_ingest *in;
   char *stage;
   size_t stage_len, stage_cap;
+  char *spare;            /* a written stage, given back by the store */
+  size_t spare_cap, out_cap; /* its size; the size of the one handed over */
   bool write_pending, body_ended, aborted;
   unsigned ops; /* queries, finish, registry jobs in flight */
 };
@@ -52,6 +61,7 @@ static void upload_free(struct upload *u) {
     blob_ingest_abort(u->in);
   free(u->path);
   free(u->stage);
+  free(u->spare);
   http_conn_release(u->c);
   free(u);
 }
@@ -287,17 +297,20 @@ static void upload_finish(struct upload *u) {
   }
 }
 
-/* Hands the staged bytes to the store (it copies them). */
+/* Hands the stage buffer over to the store, which frees it. */
 static int upload_flush(struct upload *u);
 
 static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
   struct upload *u = arg;
-  (void)in;
 
   u->write_pending = false;
   if (status != 0) {
     upload_fail_blob(u, status);
     return;
+  }
+  if (u->spare == NULL) {
+    u->spare = blob_ingest_reclaim(in);
+    u->spare_cap = u->spare != NULL ? u->out_cap : 0;
   }
   if (u->stage_len >= UPLOAD_FLUSH || (u->body_ended && u->stage_len > 0)) {
     if (upload_flush(u) != 0)
@@ -311,14 +324,55 @@ static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
 }
 
 static int upload_flush(struct upload *u) {
-  int rc = blob_ingest_write(u->in, u->stage, u->stage_len, upload_write_cb,
-                             u);
+  char *piece = u->stage;
+  size_t len = u->stage_len;
+  int rc;
+
+  u->stage = NULL; /* the store's now, whatever happens */
+  u->out_cap = u->stage_cap;
+  u->stage_len = u->stage_cap = 0;
+  rc = blob_ingest_write_take(u->in, piece, len, upload_write_cb, u);
   if (rc != 0) {
     upload_fail_blob(u, rc);
     return rc;
   }
-  u->stage_len = 0;
   u->write_pending = true;
+  return 0;
+}
+
+/* Room for len more bytes in the stage.  A new stage gets its final size
+ * at once (see UPLOAD_READ_SLACK), or less when the announced size says
+ * fewer bytes remain; it only grows when a piece is larger than a read. */
+static int upload_stage_room(struct upload *u, size_t len) {
+  size_t need = u->stage_len + len, cap = u->stage_cap;
+  char *p;
+
+  if (need <= cap)
+    return 0;
+  if (cap == 0 && u->spare != NULL) {
+    u->stage = u->spare;
+    u->stage_cap = cap = u->spare_cap;
+    u->spare = NULL;
+    u->spare_cap = 0;
+    if (need <= cap)
+      return 0;
+  }
+  if (cap == 0) {
+    cap = UPLOAD_STAGE_MAX + UPLOAD_READ_SLACK;
+    if (u->expected_size != BLOB_SIZE_UNKNOWN &&
+        u->expected_size >= u->received &&
+        u->expected_size - u->received < cap)
+      cap = (size_t)(u->expected_size - u->received);
+  } else {
+    cap *= 2;
+  }
+  if (cap < need)
+    cap = need;
+  p = realloc(u->stage, cap);
+  if (p == NULL)
+    return UV_ENOMEM;
+  u->stage = p;
+  u->stage_cap = cap;
   return 0;
 }
 
@@ -418,22 +472,13 @@ static int upload_body(struct conn *c, const char *data, size_t len) {
 
   if (u == NULL || u->in == NULL)
     return 0;
-  if (u->stage_len + len > u->stage_cap) {
-    /* pieces are at most one read: the stage grows to about
-     * UPLOAD_STAGE_MAX plus one read buffer, never more */
-    size_t cap = u->stage_cap != 0 ? u->stage_cap : UPLOAD_FLUSH;
-    while (cap < u->stage_len + len)
-      cap *= 2;
-    char *p = realloc(u->stage, cap);
-    if (p == NULL) {
-      upload_fail_blob(u, UV_ENOMEM);
-      return 0;
-    }
-    u->stage = p;
-    u->stage_cap = cap;
+  if (upload_stage_room(u, len) != 0) {
+    upload_fail_blob(u, UV_ENOMEM);
+    return 0;
   }
   memcpy(u->stage + u->stage_len, data, len);
   u->stage_len += len;
+  u->received += len;
   if (!u->write_pending && u->stage_len >= UPLOAD_FLUSH &&
       upload_flush(u) != 0)
     return 0;

@@ -7,6 +7,7 @@
 #include "store/blob_impl.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 void blob_store_init(struct blob_store *s, const struct blob_ops *ops,
@@ -66,6 +67,27 @@ int blob_ingest_write(struct blob_ingest *in, const void *data, size_t len,
   if (in == NULL || cb == NULL || (data == NULL && len > 0))
     return UV_EINVAL;
   return in->store->ops->ingest_write(in, data, len, cb, arg);
+}
+
+int blob_ingest_write_take(struct blob_ingest *in, void *buf, size_t len,
+                           blob_write_cb cb, void *arg) {
+  int rc;
+
+  if (in == NULL || cb == NULL || (buf == NULL && len > 0)) {
+    free(buf);
+    return UV_EINVAL;
+  }
+  if (in->store->ops->ingest_write_take != NULL)
+    return in->store->ops->ingest_write_take(in, buf, len, cb, arg);
+  rc = in->store->ops->ingest_write(in, buf, len, cb, arg);
+  free(buf); /* copied, or refused */
+  return rc;
+}
+
+void *blob_ingest_reclaim(struct blob_ingest *in) {
+  if (in == NULL || in->store->ops->ingest_reclaim == NULL)
+    return NULL;
+  return in->store->ops->ingest_reclaim(in);
 }
 
 int blob_ingest_finish(struct blob_ingest *in, const struct blob_info *expected,

@@ -9,6 +9,10 @@
  *
  * All calls are made on the loop thread and complete on the loop thread
  * through their callback.  Disk I/O and hashing run on the uv threadpool.
+ * Ingest takes one piece at a time, copied (blob_ingest_write) or handed
+ * over without a copy (blob_ingest_write_take, then blob_ingest_reclaim to
+ * reuse the buffer); the local backend hashes and writes a piece on two
+ * pool jobs side by side, so an upload uses at most two pool threads.
  *
  * Local layout:
  *   <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>   immutable blob files
@@ -66,6 +70,18 @@ int blob_ingest_start(struct blob_store *s, uint64_t expected_size,
  * disk (status 0) or failed.  A failed ingest must still be aborted. */
 int blob_ingest_write(struct blob_ingest *in, const void *data, size_t len,
                       blob_write_cb cb, void *arg);
+/* Like blob_ingest_write, but hands buf over instead of copying it: buf
+ * must come from malloc() and belongs to the store from this call on,
+ * whatever it returns (also on UV_EBUSY or an error).  The caller must
+ * not touch it again unless blob_ingest_reclaim gives it back; the store
+ * frees it otherwise.  buf may be NULL when len is 0. */
+int blob_ingest_write_take(struct blob_ingest *in, void *buf, size_t len,
+                           blob_write_cb cb, void *arg);
+/* Gives back the buffer of the last blob_ingest_write_take once that
+ * write has completed (typically from its callback), so a caller can
+ * fill it again instead of allocating: ownership returns to the caller.
+ * NULL when there is none (already reclaimed, or a write is pending). */
+void *blob_ingest_reclaim(struct blob_ingest *in);
 /* Finishes: final digests, fsync, rename into place (or drop as duplicate),
  * fsync directory.  When expected (non-NULL) is given, the digests are
  * compared first and a mismatch fails with UV_EBADMSG, storing nothing.

@@ -20,6 +20,11 @@ struct blob_ops {
                       struct blob_ingest **out, struct errbuf *e);
   int (*ingest_write)(struct blob_ingest *in, const void *data, size_t len,
                       blob_write_cb cb, void *arg);
+  /* Optional, both: without them blob.c copies through ingest_write and
+   * nothing is reclaimed. */
+  int (*ingest_write_take)(struct blob_ingest *in, void *buf, size_t len,
+                           blob_write_cb cb, void *arg);
+  void *(*ingest_reclaim)(struct blob_ingest *in);
   int (*ingest_finish)(struct blob_ingest *in,
                        const struct blob_info *expected, blob_commit_cb cb,
                        void *arg);

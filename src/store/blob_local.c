@@ -8,18 +8,28 @@
  * Every path is built here from a 32-byte BLAKE3 digest, never from a
  * string a client sent.
  *
- * Ingest: each blob_ingest_write copies its chunk and queues one
- * threadpool job that creates the temp file on first use (O_EXCL, 0600,
- * name from libsodium's randombytes), hashes the chunk and pwrite()s it.
- * One job per ingest at a time is the backpressure the HTTP layer waits
- * on.  Finish is one more job: final digests, comparison with what the
+ * Ingest: each piece, copied by blob_ingest_write or handed over by
+ * blob_ingest_write_take, is two threadpool jobs over the same immutable
+ * bytes, running side by side: the hash job feeds the dual hasher; the
+ * write job creates the temp file on first use (O_EXCL, 0600, name from
+ * libsodium's randombytes), pwrite()s, and every LOCAL_WRITEBACK_BYTES
+ * starts write-back with sync_file_range(SYNC_FILE_RANGE_WRITE) so the
+ * final fsync has little left.  The jobs share nothing but the piece; the
+ * one that ends last (atomic counter) drops the temp file when either
+ * failed, and the piece completes on the loop when both after-work
+ * callbacks have run.  One piece per ingest at a time keeps the hash jobs
+ * in order, bounds an upload to two pool threads, and is the backpressure
+ * the HTTP layer waits on.  A handed-over buffer is kept, once written,
+ * for blob_ingest_reclaim, and freed otherwise.
+ * Finish is one more job: final digests, comparison with what the
  * client announced, fchmod 0440, fsync, then into place with
  * renameat2(RENAME_NOREPLACE) so concurrent uploads of the same bytes
  * race safely: the loser sees EEXIST and drops its temp file (dedupe).
  * An existing file of the wrong size is corrupt and gets replaced.  The
  * leaf directory is fsynced, and a fan-out directory's parent too when the
  * fan-out directory was just created.  Every failure removes the temp file
- * in the job that saw it; abort removes it on the threadpool as well.
+ * in a job (for a piece, the last of its two); abort removes it on the
+ * threadpool as well.
  *
  * Readers, verify, delete and health are in blob_local_serve.c.  The one
  * call made on the loop thread is fstatvfs() on the held tmp/ descriptor
@@ -39,6 +49,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <stdatomic.h>
 
 #include <sodium.h>
 
@@ -60,19 +72,34 @@ enum ingest_state {
   INGEST_FAILED,
 };
 
+/* Written bytes are handed to write-back in windows of this size, so the
+ * final fsync finds little left to write. */
+#define LOCAL_WRITEBACK_BYTES (8 * 1024 * 1024)
+/* Jobs per pending piece: one hashes it, one writes it. */
+#define LOCAL_PIECE_JOBS 2
+
 struct local_ingest {
   struct blob_ingest base;
   struct local_store *s;
-  uv_work_t work;
+  uv_work_t work;      /* the piece's write job; also finish and cleanup */
+  uv_work_t hash_work; /* the piece's hash job */
   enum ingest_state state;
-  int aborted;      /* abort came while a write job ran */
-  int fd;           /* -1 until the first job creates the temp file */
-  int status;       /* result of the last job */
-  int inject;       /* test hook: fail this write with this code */
-  struct dual_hasher *h;
-  uint64_t size;    /* bytes hashed and written so far */
-  unsigned char *buf;
-  size_t len, cap;
+  int aborted;      /* abort came while a piece was pending */
+  int fd;           /* -1 until the first write job creates the temp file */
+  int status;       /* result of the last piece or of finish */
+  int write_status, hash_status; /* the pending piece's two jobs */
+  int inject_write, inject_hash; /* test hooks: fail that job with a code */
+  atomic_int jobs_left; /* pool side: the last job to end settles a piece */
+  int jobs_done;    /* loop side: the piece's after-work callbacks seen */
+  struct dual_hasher *h; /* touched by hash jobs (and finish) only */
+  uint64_t size;    /* bytes written so far; touched by write jobs only */
+  uint64_t flushed; /* of those, handed to write-back; write jobs only */
+  const unsigned char *piece; /* the pending bytes; read-only for the jobs */
+  size_t len;
+  unsigned char *taken; /* the piece's buffer when it was handed over */
+  unsigned char *spare; /* the last taken buffer, done with: reclaimable */
+  unsigned char *buf; /* blob_ingest_write's copy of the caller's bytes */
+  size_t cap;
   blob_write_cb write_cb;
   blob_commit_cb commit_cb;
   void *arg;
@@ -151,6 +178,19 @@ static int write_all(int fd, const unsigned char *p, size_t len, uint64_t off) {
   return 0;
 }
 
+/* Starts write-back of what was written since the last call, without
+ * waiting for it: the upload goes on while the disk writes, and the final
+ * fsync (which stays, and reports any write-back error) has only the tail
+ * left.  A filesystem that cannot do this is not an error. */
+static int writeback_start(int fd, uint64_t off, uint64_t len) {
+  if (sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) == 0)
+    return 0;
+  if (errno == EINVAL || errno == ESPIPE || errno == ENOSYS ||
+      errno == EOPNOTSUPP)
+    return 0;
+  return -errno;
+}
+
 /* ---------------------------------------------------------------------
  * Ingest
  * ------------------------------------------------------------------ */
@@ -159,6 +199,8 @@ static void ingest_free(struct local_ingest *in) {
   assert(in->fd < 0 && in->tmp_path[0] == '\0');
   blob_store_release(&in->s->base);
   dual_hasher_free(in->h);
+  free(in->taken);
+  free(in->spare);
   free(in->buf);
   free(in);
 }
@@ -220,32 +262,65 @@ static int local_ingest_start(struct blob_store *bs, uint64_t expected_size,
   return 0;
 }
 
+/* Runs on the pool in whichever of the piece's two jobs ends last: the
+ * other one no longer touches `in`, so a failure can drop the temp file
+ * here, in a job, as every failure does. */
+static void piece_settle(struct local_ingest *in) {
+  if (in->write_status != 0 || in->hash_status != 0)
+    temp_drop(in);
+}
+
+static void piece_job_end(struct local_ingest *in) {
+  /* seq_cst: the last job sees everything the other one wrote */
+  if (atomic_fetch_sub(&in->jobs_left, 1) == 1)
+    piece_settle(in);
+}
+
+static void hash_work(uv_work_t *w) {
+  struct local_ingest *in = container_of(w, struct local_ingest, hash_work);
+
+  in->hash_status = in->inject_hash;
+  if (in->hash_status == 0)
+    dual_hasher_update(in->h, in->piece, in->len);
+  piece_job_end(in);
+}
+
 static void write_work(uv_work_t *w) {
   struct local_ingest *in = container_of(w, struct local_ingest, work);
   int rc = 0;
 
   if (in->fd < 0)
     rc = temp_create(in);
-  if (rc == 0 && in->inject != 0)
-    rc = in->inject;
-  if (rc == 0) {
-    dual_hasher_update(in->h, in->buf, in->len);
-    rc = write_all(in->fd, in->buf, in->len, in->size);
-  }
+  if (rc == 0 && in->inject_write != 0)
+    rc = in->inject_write;
+  if (rc == 0)
+    rc = write_all(in->fd, in->piece, in->len, in->size);
   if (rc == 0)
     in->size += in->len;
-  else
-    temp_drop(in);
-  in->status = rc;
+  if (rc == 0 && in->size - in->flushed >= LOCAL_WRITEBACK_BYTES) {
+    rc = writeback_start(in->fd, in->flushed, in->size - in->flushed);
+    in->flushed = in->size;
+  }
+  in->write_status = rc;
+  piece_job_end(in);
 }
 
-static void write_done(uv_work_t *w, int status) {
-  struct local_ingest *in = container_of(w, struct local_ingest, work);
+/* Both jobs' after-work callbacks land here; the second completes the
+ * piece. */
+static void piece_done(struct local_ingest *in) {
   blob_write_cb cb = in->write_cb;
   void *arg = in->arg;
 
-  (void)status; /* never cancelled */
+  if (++in->jobs_done < LOCAL_PIECE_JOBS)
+    return;
+  in->status = in->write_status != 0 ? in->write_status : in->hash_status;
   in->state = in->status == 0 ? INGEST_IDLE : INGEST_FAILED;
+  in->piece = NULL;
+  if (in->taken != NULL) { /* both jobs are done with it */
+    free(in->spare);
+    in->spare = in->taken;
+    in->taken = NULL;
+  }
   if (in->aborted) {
     ingest_cleanup(in);
     return;
@@ -253,17 +328,63 @@ static void write_done(uv_work_t *w, int status) {
   cb(&in->base, in->status, arg); /* may finish or abort `in` */
 }
 
-static int local_ingest_write(struct blob_ingest *bi, const void *data,
-                              size_t len, blob_write_cb cb, void *arg) {
-  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+static void hash_done(uv_work_t *w, int status) {
+  (void)status; /* never cancelled */
+  piece_done(container_of(w, struct local_ingest, hash_work));
+}
+
+static void write_done(uv_work_t *w, int status) {
+  (void)status; /* never cancelled */
+  piece_done(container_of(w, struct local_ingest, work));
+}
+
+/* Queues the hash and the write of in->piece: the two jobs read the same
+ * bytes and share nothing else, so they run side by side. */
+static int piece_queue(struct local_ingest *in) {
+  uv_loop_t *loop = in->s->base.loop;
   int rc;
 
+  in->inject_write = in->s->fail_next;
+  in->s->fail_next = 0;
+  in->inject_hash = in->s->fail_next_hash;
+  in->s->fail_next_hash = 0;
+  in->write_status = 0;
+  in->hash_status = 0;
+  in->jobs_done = 0;
+  atomic_store(&in->jobs_left, LOCAL_PIECE_JOBS);
+  rc = uv_queue_work(loop, &in->hash_work, hash_work, hash_done);
+  if (rc != 0)
+    return rc;
+  in->state = INGEST_WRITING;
+  rc = uv_queue_work(loop, &in->work, write_work, write_done);
+  if (rc != 0) {
+    /* cannot happen with valid callbacks; the hash job still completes
+     * the piece, which fails, and abort removes the temp file */
+    in->write_status = rc;
+    in->jobs_done++;
+    atomic_fetch_sub(&in->jobs_left, 1);
+  }
+  return 0;
+}
+
+/* 0 when a piece of len bytes may be queued now. */
+static int piece_check(const struct local_ingest *in, size_t len) {
   if (in->state == INGEST_FAILED)
     return in->status;
   if (in->state != INGEST_IDLE)
     return UV_EBUSY;
   if (in->size + len < in->size)
     return UV_EFBIG;
+  return 0;
+}
+
+static int local_ingest_write(struct blob_ingest *bi, const void *data,
+                              size_t len, blob_write_cb cb, void *arg) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  int rc = piece_check(in, len);
+
+  if (rc != 0)
+    return rc;
   if (len > in->cap) {
     unsigned char *p = realloc(in->buf, len);
     if (p == NULL)
@@ -273,15 +394,45 @@ static int local_ingest_write(struct blob_ingest *bi, const void *data,
   }
   if (len > 0)
     memcpy(in->buf, data, len);
+  in->piece = in->buf;
   in->len = len;
   in->write_cb = cb;
   in->arg = arg;
-  in->inject = in->s->fail_next;
-  in->s->fail_next = 0;
-  rc = uv_queue_work(in->s->base.loop, &in->work, write_work, write_done);
-  if (rc == 0)
-    in->state = INGEST_WRITING;
+  return piece_queue(in);
+}
+
+static int local_ingest_write_take(struct blob_ingest *bi, void *buf,
+                                   size_t len, blob_write_cb cb, void *arg) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  int rc = piece_check(in, len);
+
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  assert(in->taken == NULL);
+  in->taken = buf;
+  in->piece = buf;
+  in->len = len;
+  in->write_cb = cb;
+  in->arg = arg;
+  rc = piece_queue(in);
+  if (rc != 0) {
+    free(in->taken);
+    in->taken = NULL;
+    in->piece = NULL;
+  }
   return rc;
+}
+
+static void *local_ingest_reclaim(struct blob_ingest *bi) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  void *p = in->spare;
+
+  if (in->state == INGEST_WRITING)
+    return NULL; /* a pending piece's buffer is the jobs' */
+  in->spare = NULL;
+  return p;
 }
 
 /* A stored blob is immutable, so a regular file of the right size under
@@ -429,6 +580,8 @@ static const struct blob_ops local_ops = {
   .store_close = local_store_close,
   .ingest_start = local_ingest_start,
   .ingest_write = local_ingest_write,
+  .ingest_write_take = local_ingest_write_take,
+  .ingest_reclaim = local_ingest_reclaim,
   .ingest_finish = local_ingest_finish,
   .ingest_abort = local_ingest_abort,
   .reader_open = blob_local_reader_open,
@@ -549,4 +702,8 @@ fail:
 
 void blob_local_fail_next_write(struct blob_store *s, int code) {
   blob_local_store(s)->fail_next = code;
+}
+
+void blob_local_fail_next_hash(struct blob_store *s, int code) {
+  blob_local_store(s)->fail_next_hash = code;
 }

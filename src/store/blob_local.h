@@ -13,4 +13,8 @@
  * file was created, as if write(2) had returned it. 0 cancels. */
 void blob_local_fail_next_write(struct blob_store *s, int code);
 
+/* TEST ONLY.  The next piece queued on any ingest of store s has its hash
+ * job fail with code, while its write job runs normally. 0 cancels. */
+void blob_local_fail_next_hash(struct blob_store *s, int code);
+
 #endif

@@ -19,6 +19,7 @@ struct local_store {
   char *tmp_dir;    /* <data>/tmp */
   int tmp_fd;       /* held for the fstatvfs precheck */
   int fail_next;    /* test hook: injected error for the next write */
+  int fail_next_hash; /* test hook: injected error for the next hash */
 };
 
 static inline struct local_store *blob_local_store(struct blob_store *s) {
