@@ -177,28 +177,28 @@ int replay_rebuild(sqlite3 *db, uint64_t *applied, struct errbuf *e) {
     goto out;
   }
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct event_rec *ev;
-    if ((rc = evlog_rec_from_row(st, &ev)) != 0) {
+    struct event_rec ev; /* points into the row: no copy */
+    if ((rc = evlog_rec_view_row(st, &ev)) != 0) {
       err_set(e, rc, "event log row after sequence %lld is malformed: run "
               "--verify-log", (long long)(expect - 1));
       goto out;
     }
-    if (ev->sequence != expect) {
+    if (ev.sequence != expect) {
       rc = err_set(e, UV_EPROTO,
                    "event log has a gap: sequence %lld is missing (next is "
                    "%lld): run --verify-log",
-                   (long long)expect, (long long)ev->sequence);
-      free(ev);
+                   (long long)expect, (long long)ev.sequence);
       goto out;
     }
-    rc = views_apply(v, ev, e);
-    free(ev);
-    if (rc != 0)
+    if ((rc = views_apply_event(v, &ev, e)) != 0)
       goto out;
     expect++;
     n++;
   }
   rc = rc == SQLITE_DONE ? 0 : db_err(db, rc, "reading the event log", e);
+  /* One stamp for the whole rebuild, inside its transaction. */
+  if (rc == 0 && n > 0)
+    rc = views_stamp(v, expect - 1, e);
 out:
   sqlite3_finalize(st);
   views_close(v);

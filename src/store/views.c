@@ -313,11 +313,10 @@ static int views_package_finalized(struct views *v,
   return 0;
 }
 
-int views_apply(struct views *v, const struct event_rec *ev,
-                struct errbuf *e) {
+int views_apply_event(struct views *v, const struct event_rec *ev,
+                      struct errbuf *e) {
   cbor_item_t *p = NULL;
   struct errbuf sub = {{0}};
-  sqlite3_stmt *st;
   int rc;
 
   rc = ccbor_decode(ev->payload, ev->payload_len, &p, &sub);
@@ -341,11 +340,22 @@ int views_apply(struct views *v, const struct event_rec *ev,
                  (long long)ev->sequence, ev->event_type);
   }
   cbor_decref(&p);
-  if (rc != 0)
-    return rc;
-  rc = SQLITE_OK;
+  return rc;
+}
+
+int views_stamp(struct views *v, int64_t sequence, struct errbuf *e) {
+  sqlite3_stmt *st;
+  int rc = SQLITE_OK;
+
   st = views_stmt(v, VS_STATE, &rc);
   if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 1, ev->sequence);
+    rc = sqlite3_bind_int64(st, 1, sequence);
   return views_run(v, st, rc, "stamping the applied sequence", e);
+}
+
+int views_apply(struct views *v, const struct event_rec *ev,
+                struct errbuf *e) {
+  int rc = views_apply_event(v, ev, e);
+
+  return rc != 0 ? rc : views_stamp(v, ev->sequence, e);
 }
