@@ -8,7 +8,8 @@
  *   v1.package.finalized  packages: finalized, finalized_at from the
  *                         manifest, manifest_digest = the event's
  *                         payload_digest (the payload is the manifest)
- * Every event stamps state.last_sequence.
+ * views_apply stamps state.last_sequence; callers applying many events
+ * in one transaction (replay, the writer's batches) stamp once instead.
  */
 #include "store/views.h"
 

@@ -214,7 +214,8 @@ int wtx_emit(struct wtx *tx, const char *event_type, const char *subject_kind,
     sqlite3_reset(st);
   if (rc != SQLITE_DONE)
     return db_err(tx->db, rc, "appending an event", e);
-  if ((rc = views_apply(tx->views, &ev, e)) != 0)
+  /* state.last_sequence is stamped once per batch (writer_run_batch). */
+  if ((rc = views_apply_event(tx->views, &ev, e)) != 0)
     return rc;
   rec = evlog_rec_new(&ev);
   if (rec == NULL || evvec_push(&tx->events, rec) != 0) {
@@ -299,7 +300,12 @@ static void writer_run_batch(struct writer *w, struct wjob *batch) {
   if (rc == 0) {
     for (struct wjob *j = batch; j != NULL; j = j->next)
       writer_run_job(w, j);
-    rc = db_exec(tx->db, "COMMIT", &e);
+    /* One stamp for the batch, after its last request, in its
+     * transaction: the views stay exactly at the log's end. */
+    if (tx->last_seq != seq0)
+      rc = views_stamp(tx->views, tx->last_seq, &e);
+    if (rc == 0)
+      rc = db_exec(tx->db, "COMMIT", &e);
     if (rc != 0)
       sqlite3_exec(tx->db, "ROLLBACK", NULL, NULL, NULL);
   }
