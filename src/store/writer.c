@@ -11,9 +11,11 @@
  * with uv_async_send.  Sends coalesce, so writer_async_cb drains everything.
  * The thread touches only jobs and its own connection, never handles.
  *
- * While the loop runs a batch's result callbacks (`delivering`), the thread
- * does not start the next batch: requests those callbacks submit are
- * gathered into one batch instead of the first waking the thread alone.
+ * Until the loop has run a batch's result callbacks (`done` handed over,
+ * then `delivering`), the thread does not start the next batch: requests
+ * those callbacks submit are gathered into one batch instead of the first
+ * waking the thread alone, and submit wakes the thread only when it could
+ * take the job.
  *
  * Sequence numbers and the chain digest are kept in memory by the thread
  * (last_seq, last_chain) and restored when a job or a batch rolls back, so
@@ -327,9 +329,14 @@ static void writer_thread(void *arg) {
     uint64_t n = 0;
 
     uv_mutex_lock(&w->mu);
-    /* While the loop runs result callbacks, the requests they submit
-     * are gathered into the next batch instead of waking us one by one. */
-    while ((w->head == NULL || w->held || w->delivering) && !w->stopping)
+    /* Until the loop has run the previous batch's result callbacks
+     * (done is handed over, then delivering), the requests they submit
+     * are gathered into the next batch instead of waking us one by one,
+     * and a batch that was split once does not stay split in two halves
+     * that each pay a commit. */
+    while ((w->head == NULL || w->held || w->delivering ||
+            w->done_head != NULL) &&
+           !w->stopping)
       uv_cond_wait(&w->cv, &w->mu);
     batch = w->head;
     last = w->tail;
@@ -609,12 +616,19 @@ static int writer_submit(struct writer *w, struct wjob *j, reg_cb cb,
   j->cb = cb;
   j->arg = arg;
   uv_mutex_lock(&w->mu);
+  /* Wake the thread only when it can take the job: not while it is held
+   * or the loop is delivering (the end of either signals), and not for
+   * a queue it has been told about already.  Requests submitted from
+   * result callbacks then cost no futile wake-up each. */
+  bool wake = w->head == NULL && !w->held && !w->delivering &&
+              w->done_head == NULL;
   if (w->tail != NULL)
     w->tail->next = j;
   else
     w->head = j;
   w->tail = j;
-  uv_cond_signal(&w->cv);
+  if (wake)
+    uv_cond_signal(&w->cv);
   uv_mutex_unlock(&w->mu);
   return 0;
 }
