@@ -330,8 +330,10 @@ int replay_scratch(const char *db_path, const char *scratch_path,
     rc = db_err(db, rc, "copying the database", e);
     goto out;
   }
-  /* Scratch: durability does not matter, speed does. */
-  rc = db_exec(db, "PRAGMA journal_mode = MEMORY", e);
+  /* Scratch: durability does not matter, speed does.  No rollback
+   * journal either (a failed rebuild cannot roll back, but the scratch
+   * file is deleted whatever happens).  Never on the live database. */
+  rc = db_exec(db, "PRAGMA journal_mode = OFF", e);
   if (rc == 0)
     rc = db_exec(db, "PRAGMA synchronous = OFF", e);
   if (rc == 0)
