@@ -13,6 +13,8 @@
 #define DB_FILE "artifactstore.db"   /* inside the data directory */
 #define DB_BUSY_TIMEOUT_MS 5000
 #define DB_CACHE_KIB "32768"        /* page cache of the writer */
+#define DB_SUBJOURNAL_SPILL (256 * 1024) /* bytes of savepoint journal kept
+                                          * in memory (see db.c) */
 
 struct schema_migration {
   int version;                       /* 1, 2, ... = PRAGMA user_version */

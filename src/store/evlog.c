@@ -111,29 +111,33 @@ static int evlog_col_blob(sqlite3_stmt *st, int col, void *out, size_t n) {
   return 0;
 }
 
+int evlog_rec_view_row(sqlite3_stmt *st, struct event_rec *f) {
+  int rc;
+
+  memset(f, 0, sizeof *f);
+  f->sequence = sqlite3_column_int64(st, 0);
+  f->created_at = sqlite3_column_int64(st, 1);
+  f->event_type = (const char *)sqlite3_column_text(st, 2);
+  f->subject_kind = (const char *)sqlite3_column_text(st, 3);
+  f->actor = (const char *)sqlite3_column_text(st, 5);
+  if (f->event_type == NULL || f->subject_kind == NULL || f->actor == NULL)
+    return UV_EPROTO;
+  if ((rc = evlog_col_blob(st, 4, f->subject_id.b, UUID_LEN)) != 0 ||
+      (rc = evlog_col_blob(st, 7, f->payload_digest, DIGEST_LEN)) != 0 ||
+      (rc = evlog_col_blob(st, 8, f->chain_digest, DIGEST_LEN)) != 0)
+    return rc;
+  f->payload = sqlite3_column_blob(st, 6);
+  f->payload_len = (size_t)sqlite3_column_bytes(st, 6);
+  return 0;
+}
+
 int evlog_rec_from_row(sqlite3_stmt *st, struct event_rec **out) {
   struct event_rec f;
-  const char *type, *kind, *actor;
   int rc;
 
   *out = NULL;
-  memset(&f, 0, sizeof f);
-  f.sequence = sqlite3_column_int64(st, 0);
-  f.created_at = sqlite3_column_int64(st, 1);
-  type = (const char *)sqlite3_column_text(st, 2);
-  kind = (const char *)sqlite3_column_text(st, 3);
-  actor = (const char *)sqlite3_column_text(st, 5);
-  if (type == NULL || kind == NULL || actor == NULL)
-    return UV_EPROTO;
-  f.event_type = type;
-  f.subject_kind = kind;
-  f.actor = actor;
-  if ((rc = evlog_col_blob(st, 4, f.subject_id.b, UUID_LEN)) != 0 ||
-      (rc = evlog_col_blob(st, 7, f.payload_digest, DIGEST_LEN)) != 0 ||
-      (rc = evlog_col_blob(st, 8, f.chain_digest, DIGEST_LEN)) != 0)
+  if ((rc = evlog_rec_view_row(st, &f)) != 0)
     return rc;
-  f.payload = sqlite3_column_blob(st, 6);
-  f.payload_len = (size_t)sqlite3_column_bytes(st, 6);
   *out = evlog_rec_alloc(&f, (size_t)sqlite3_column_bytes(st, 2),
                          (size_t)sqlite3_column_bytes(st, 3),
                          (size_t)sqlite3_column_bytes(st, 5));

@@ -34,5 +34,8 @@ struct event_rec *evlog_rec_new(const struct event_rec *fields);
 /* Reads the current row of a statement selecting EVLOG_COLUMNS.  0,
  * UV_ENOMEM or UV_EPROTO (a malformed row). */
 int evlog_rec_from_row(sqlite3_stmt *st, struct event_rec **out);
+/* Like evlog_rec_from_row without copying: *out points into the
+ * statement's column memory, valid until it steps or resets (replay). */
+int evlog_rec_view_row(sqlite3_stmt *st, struct event_rec *out);
 
 #endif

@@ -8,7 +8,8 @@
  *   v1.package.finalized  packages: finalized, finalized_at from the
  *                         manifest, manifest_digest = the event's
  *                         payload_digest (the payload is the manifest)
- * Every event stamps state.last_sequence.
+ * views_apply stamps state.last_sequence; callers applying many events
+ * in one transaction (replay, the writer's batches) stamp once instead.
  */
 #include "store/views.h"
 
@@ -17,6 +18,7 @@
 
 #include "store/caddr.h"
 #include "store/ccbor.h"
+#include "store/cview.h"
 #include "store/db.h"
 #include "store/jcs.h"
 
@@ -99,6 +101,8 @@ static int views_run(struct views *v, sqlite3_stmt *st, int rc,
 
 /* ---- payload access ---------------------------------------------------- */
 
+/* Payload fields are read in place (cview.h): no item tree per event. */
+
 struct views_text {
   const char *s;
   size_t n;
@@ -112,49 +116,69 @@ static int views_bad(const struct event_rec *ev, const char *key,
                  (long long)ev->sequence, ev->event_type, key);
 }
 
-static int views_text(const cbor_item_t *map, const char *key,
+/* Reads the fields keys[0..n) of map m into out; a malformed map names
+ * the event. */
+static int views_fields(const struct cview *m, const char *const *keys,
+                        size_t n, struct cview *out,
+                        const struct event_rec *ev, struct errbuf *e) {
+  if (cview_map(m, keys, n, out) != 0)
+    return err_set(e, UV_EPROTO,
+                   "event %lld (%s): payload is not a canonical CBOR map",
+                   (long long)ev->sequence, ev->event_type);
+  return 0;
+}
+
+static int views_text(const struct cview *v, const char *key,
                       const struct event_rec *ev, struct views_text *out,
                       struct errbuf *e) {
-  const cbor_item_t *it = ccbor_map_get(map, key);
-
-  if (it == NULL || !cbor_isa_string(it) || !cbor_string_is_definite(it))
+  if (cview_text(v, &out->s, &out->n) != 0)
     return views_bad(ev, key, e);
-  out->s = (const char *)cbor_string_handle(it);
-  out->n = cbor_string_length(it);
   return 0;
 }
 
-static int views_int(const cbor_item_t *map, const char *key,
+static int views_int(const struct cview *v, const char *key,
                      const struct event_rec *ev, int64_t *out,
                      struct errbuf *e) {
-  const cbor_item_t *it = ccbor_map_get(map, key);
-
-  if (it == NULL || ccbor_get_int(it, out) != 0)
+  if (cview_int(v, out) != 0)
     return views_bad(ev, key, e);
   return 0;
 }
 
-static int views_uuid(const cbor_item_t *map, const char *key,
+static int views_uuid(const struct cview *v, const char *key,
                       const struct event_rec *ev, struct uuid *out,
                       struct errbuf *e) {
   struct views_text t;
 
-  if (views_text(map, key, ev, &t, e) != 0 || uuid_parse(t.s, t.n, out) != 0)
+  if (views_text(v, key, ev, &t, e) != 0 || uuid_parse(t.s, t.n, out) != 0)
     return views_bad(ev, key, e);
   return 0;
 }
 
-static int views_digest(const cbor_item_t *map, const char *key,
+static int views_digest(const struct cview *v, const char *key,
                         enum caddr_alg alg, const struct event_rec *ev,
                         uint8_t out[DIGEST_LEN], struct errbuf *e) {
   struct views_text t;
   struct caddr a;
 
-  if (views_text(map, key, ev, &t, e) != 0 ||
+  if (views_text(v, key, ev, &t, e) != 0 ||
       caddr_parse(t.s, t.n, &a, NULL) != 0 || a.alg != alg)
     return views_bad(ev, key, e);
   memcpy(out, a.d, DIGEST_LEN);
   return 0;
+}
+
+/* The metadata object as JCS text (malloc'd): the one nested value a
+ * handler needs whole, decoded strictly. */
+static int views_metadata(const struct cview *v, const struct event_rec *ev,
+                          char **json, size_t *len, struct errbuf *e) {
+  cbor_item_t *meta = NULL;
+  int rc;
+
+  if (!cview_is_map(v) || ccbor_decode(v->p, v->n, &meta, NULL) != 0)
+    return views_bad(ev, "metadata", e);
+  rc = jcs_from_cbor(meta, json, len, e);
+  cbor_decref(&meta);
+  return rc;
 }
 
 static int views_bind_text(sqlite3_stmt *st, int col,
@@ -165,9 +189,14 @@ static int views_bind_text(sqlite3_stmt *st, int col,
 /* ---- handlers ----------------------------------------------------------- */
 
 static int views_package_created(struct views *v, const struct event_rec *ev,
-                                 const cbor_item_t *p, struct errbuf *e) {
+                                 const struct cview *p, struct errbuf *e) {
+  enum { F_ID, F_NAME, F_PRODUCER, F_SUBJECT, F_CLASS, F_CREATED, F_META,
+         F_COUNT };
+  static const char *const keys[F_COUNT] = {
+      "id", "name", "producer", "subject", "retention_class", "created_at",
+      "metadata"};
+  struct cview f[F_COUNT];
   struct views_text name, producer, subject, cls;
-  const cbor_item_t *meta;
   struct uuid id;
   int64_t created_at;
   char *meta_json = NULL;
@@ -175,17 +204,15 @@ static int views_package_created(struct views *v, const struct event_rec *ev,
   sqlite3_stmt *st;
   int rc;
 
-  if ((rc = views_uuid(p, "id", ev, &id, e)) != 0 ||
-      (rc = views_text(p, "name", ev, &name, e)) != 0 ||
-      (rc = views_text(p, "producer", ev, &producer, e)) != 0 ||
-      (rc = views_text(p, "subject", ev, &subject, e)) != 0 ||
-      (rc = views_text(p, "retention_class", ev, &cls, e)) != 0 ||
-      (rc = views_int(p, "created_at", ev, &created_at, e)) != 0)
+  if ((rc = views_fields(p, keys, F_COUNT, f, ev, e)) != 0 ||
+      (rc = views_uuid(&f[F_ID], "id", ev, &id, e)) != 0 ||
+      (rc = views_text(&f[F_NAME], "name", ev, &name, e)) != 0 ||
+      (rc = views_text(&f[F_PRODUCER], "producer", ev, &producer, e)) != 0 ||
+      (rc = views_text(&f[F_SUBJECT], "subject", ev, &subject, e)) != 0 ||
+      (rc = views_text(&f[F_CLASS], "retention_class", ev, &cls, e)) != 0 ||
+      (rc = views_int(&f[F_CREATED], "created_at", ev, &created_at, e)) != 0)
     return rc;
-  meta = ccbor_map_get(p, "metadata");
-  if (meta == NULL || !cbor_isa_map(meta))
-    return views_bad(ev, "metadata", e);
-  if ((rc = jcs_from_cbor(meta, &meta_json, &meta_len, e)) != 0)
+  if ((rc = views_metadata(&f[F_META], ev, &meta_json, &meta_len, e)) != 0)
     return rc;
 
   rc = SQLITE_OK;
@@ -229,7 +256,11 @@ static int views_package_created(struct views *v, const struct event_rec *ev,
 }
 
 static int views_file_ingested(struct views *v, const struct event_rec *ev,
-                               const cbor_item_t *p, struct errbuf *e) {
+                               const struct cview *p, struct errbuf *e) {
+  enum { F_ID, F_PKG, F_PATH, F_MEDIA, F_SIZE, F_B3, F_SHA, F_COUNT };
+  static const char *const keys[F_COUNT] = {
+      "id", "package_id", "path", "media_type", "size", "blake3", "sha256"};
+  struct cview f[F_COUNT];
   struct views_text path, media;
   struct uuid id, pkg;
   struct digest_pair d;
@@ -237,13 +268,16 @@ static int views_file_ingested(struct views *v, const struct event_rec *ev,
   sqlite3_stmt *st;
   int rc;
 
-  if ((rc = views_uuid(p, "id", ev, &id, e)) != 0 ||
-      (rc = views_uuid(p, "package_id", ev, &pkg, e)) != 0 ||
-      (rc = views_text(p, "path", ev, &path, e)) != 0 ||
-      (rc = views_text(p, "media_type", ev, &media, e)) != 0 ||
-      (rc = views_int(p, "size", ev, &size, e)) != 0 ||
-      (rc = views_digest(p, "blake3", CADDR_BLAKE3, ev, d.blake3, e)) != 0 ||
-      (rc = views_digest(p, "sha256", CADDR_SHA256, ev, d.sha256, e)) != 0)
+  if ((rc = views_fields(p, keys, F_COUNT, f, ev, e)) != 0 ||
+      (rc = views_uuid(&f[F_ID], "id", ev, &id, e)) != 0 ||
+      (rc = views_uuid(&f[F_PKG], "package_id", ev, &pkg, e)) != 0 ||
+      (rc = views_text(&f[F_PATH], "path", ev, &path, e)) != 0 ||
+      (rc = views_text(&f[F_MEDIA], "media_type", ev, &media, e)) != 0 ||
+      (rc = views_int(&f[F_SIZE], "size", ev, &size, e)) != 0 ||
+      (rc = views_digest(&f[F_B3], "blake3", CADDR_BLAKE3, ev, d.blake3,
+                         e)) != 0 ||
+      (rc = views_digest(&f[F_SHA], "sha256", CADDR_SHA256, ev, d.sha256,
+                         e)) != 0)
     return rc;
   if (size < 0)
     return views_bad(ev, "size", e);
@@ -280,17 +314,22 @@ static int views_file_ingested(struct views *v, const struct event_rec *ev,
 
 static int views_package_finalized(struct views *v,
                                    const struct event_rec *ev,
-                                   const cbor_item_t *p, struct errbuf *e) {
-  const cbor_item_t *pkg = ccbor_map_get(p, "package");
+                                   const struct cview *p, struct errbuf *e) {
+  static const char *const top[] = {"package"};
+  static const char *const keys[] = {"id", "finalized_at"};
+  struct cview pkg, f[2];
   struct uuid id;
   int64_t finalized_at;
   sqlite3_stmt *st;
   int rc;
 
-  if (pkg == NULL || !cbor_isa_map(pkg))
+  if ((rc = views_fields(p, top, 1, &pkg, ev, e)) != 0)
+    return rc;
+  if (!cview_is_map(&pkg))
     return views_bad(ev, "package", e);
-  if ((rc = views_uuid(pkg, "id", ev, &id, e)) != 0 ||
-      (rc = views_int(pkg, "finalized_at", ev, &finalized_at, e)) != 0)
+  if ((rc = views_fields(&pkg, keys, 2, f, ev, e)) != 0 ||
+      (rc = views_uuid(&f[0], "id", ev, &id, e)) != 0 ||
+      (rc = views_int(&f[1], "finalized_at", ev, &finalized_at, e)) != 0)
     return rc;
   rc = SQLITE_OK;
   st = views_stmt(v, VS_PKG_FINALIZE, &rc);
@@ -313,39 +352,35 @@ static int views_package_finalized(struct views *v,
   return 0;
 }
 
-int views_apply(struct views *v, const struct event_rec *ev,
-                struct errbuf *e) {
-  cbor_item_t *p = NULL;
-  struct errbuf sub = {{0}};
-  sqlite3_stmt *st;
-  int rc;
+int views_apply_event(struct views *v, const struct event_rec *ev,
+                      struct errbuf *e) {
+  struct cview p = {ev->payload, ev->payload_len};
 
-  rc = ccbor_decode(ev->payload, ev->payload_len, &p, &sub);
-  if (rc != 0)
-    return err_set(e, UV_EPROTO, "event %lld (%s): payload: %s",
-                   (long long)ev->sequence, ev->event_type,
-                   err_msg(&sub, rc));
-  if (!cbor_isa_map(p)) {
-    rc = err_set(e, UV_EPROTO, "event %lld (%s): payload is not a map",
-                 (long long)ev->sequence, ev->event_type);
-  } else if (strcmp(ev->event_type, EV_PACKAGE_CREATED) == 0) {
-    rc = views_package_created(v, ev, p, e);
-  } else if (strcmp(ev->event_type, EV_FILE_INGESTED) == 0) {
-    rc = views_file_ingested(v, ev, p, e);
-  } else if (strcmp(ev->event_type, EV_PACKAGE_FINALIZED) == 0) {
-    rc = views_package_finalized(v, ev, p, e);
-  } else {
-    rc = err_set(e, UV_EPROTO,
+  if (strcmp(ev->event_type, EV_PACKAGE_CREATED) == 0)
+    return views_package_created(v, ev, &p, e);
+  if (strcmp(ev->event_type, EV_FILE_INGESTED) == 0)
+    return views_file_ingested(v, ev, &p, e);
+  if (strcmp(ev->event_type, EV_PACKAGE_FINALIZED) == 0)
+    return views_package_finalized(v, ev, &p, e);
+  return err_set(e, UV_EPROTO,
                  "event %lld has type \"%s\", which this artifactstored does "
                  "not know: run a newer version",
                  (long long)ev->sequence, ev->event_type);
-  }
-  cbor_decref(&p);
-  if (rc != 0)
-    return rc;
-  rc = SQLITE_OK;
+}
+
+int views_stamp(struct views *v, int64_t sequence, struct errbuf *e) {
+  sqlite3_stmt *st;
+  int rc = SQLITE_OK;
+
   st = views_stmt(v, VS_STATE, &rc);
   if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 1, ev->sequence);
+    rc = sqlite3_bind_int64(st, 1, sequence);
   return views_run(v, st, rc, "stamping the applied sequence", e);
+}
+
+int views_apply(struct views *v, const struct event_rec *ev,
+                struct errbuf *e) {
+  int rc = views_apply_event(v, ev, e);
+
+  return rc != 0 ? rc : views_stamp(v, ev->sequence, e);
 }

@@ -30,5 +30,12 @@ void views_close(struct views *v);
  * package; other errors are the database's. */
 int views_apply(struct views *v, const struct event_rec *ev,
                 struct errbuf *e);
+/* views_apply in two steps, for callers applying many events in one
+ * transaction: views_apply_event changes the views without stamping;
+ * views_stamp records the highest applied sequence.  The caller stamps
+ * before the transaction (or savepoint) that applied them commits. */
+int views_apply_event(struct views *v, const struct event_rec *ev,
+                      struct errbuf *e);
+int views_stamp(struct views *v, int64_t sequence, struct errbuf *e);
 
 #endif

@@ -11,9 +11,11 @@
  * with uv_async_send.  Sends coalesce, so writer_async_cb drains everything.
  * The thread touches only jobs and its own connection, never handles.
  *
- * While the loop runs a batch's result callbacks (`delivering`), the thread
- * does not start the next batch: requests those callbacks submit are
- * gathered into one batch instead of the first waking the thread alone.
+ * Until the loop has run a batch's result callbacks (`done` handed over,
+ * then `delivering`), the thread does not start the next batch: requests
+ * those callbacks submit are gathered into one batch instead of the first
+ * waking the thread alone, and submit wakes the thread only when it could
+ * take the job.
  *
  * Sequence numbers and the chain digest are kept in memory by the thread
  * (last_seq, last_chain) and restored when a job or a batch rolls back, so
@@ -214,7 +216,8 @@ int wtx_emit(struct wtx *tx, const char *event_type, const char *subject_kind,
     sqlite3_reset(st);
   if (rc != SQLITE_DONE)
     return db_err(tx->db, rc, "appending an event", e);
-  if ((rc = views_apply(tx->views, &ev, e)) != 0)
+  /* state.last_sequence is stamped once per batch (writer_run_batch). */
+  if ((rc = views_apply_event(tx->views, &ev, e)) != 0)
     return rc;
   rec = evlog_rec_new(&ev);
   if (rec == NULL || evvec_push(&tx->events, rec) != 0) {
@@ -299,7 +302,12 @@ static void writer_run_batch(struct writer *w, struct wjob *batch) {
   if (rc == 0) {
     for (struct wjob *j = batch; j != NULL; j = j->next)
       writer_run_job(w, j);
-    rc = db_exec(tx->db, "COMMIT", &e);
+    /* One stamp for the batch, after its last request, in its
+     * transaction: the views stay exactly at the log's end. */
+    if (tx->last_seq != seq0)
+      rc = views_stamp(tx->views, tx->last_seq, &e);
+    if (rc == 0)
+      rc = db_exec(tx->db, "COMMIT", &e);
     if (rc != 0)
       sqlite3_exec(tx->db, "ROLLBACK", NULL, NULL, NULL);
   }
@@ -321,9 +329,14 @@ static void writer_thread(void *arg) {
     uint64_t n = 0;
 
     uv_mutex_lock(&w->mu);
-    /* While the loop runs result callbacks, the requests they submit
-     * are gathered into the next batch instead of waking us one by one. */
-    while ((w->head == NULL || w->held || w->delivering) && !w->stopping)
+    /* Until the loop has run the previous batch's result callbacks
+     * (done is handed over, then delivering), the requests they submit
+     * are gathered into the next batch instead of waking us one by one,
+     * and a batch that was split once does not stay split in two halves
+     * that each pay a commit. */
+    while ((w->head == NULL || w->held || w->delivering ||
+            w->done_head != NULL) &&
+           !w->stopping)
       uv_cond_wait(&w->cv, &w->mu);
     batch = w->head;
     last = w->tail;
@@ -603,12 +616,19 @@ static int writer_submit(struct writer *w, struct wjob *j, reg_cb cb,
   j->cb = cb;
   j->arg = arg;
   uv_mutex_lock(&w->mu);
+  /* Wake the thread only when it can take the job: not while it is held
+   * or the loop is delivering (the end of either signals), and not for
+   * a queue it has been told about already.  Requests submitted from
+   * result callbacks then cost no futile wake-up each. */
+  bool wake = w->head == NULL && !w->held && !w->delivering &&
+              w->done_head == NULL;
   if (w->tail != NULL)
     w->tail->next = j;
   else
     w->head = j;
   w->tail = j;
-  uv_cond_signal(&w->cv);
+  if (wake)
+    uv_cond_signal(&w->cv);
   uv_mutex_unlock(&w->mu);
   return 0;
 }
