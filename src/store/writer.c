@@ -52,6 +52,7 @@ struct wtx {
   uint8_t last_chain[DIGEST_LEN];
   struct evvec events;           /* emitted in the current batch */
   struct uuid last_id;           /* newest id made (wtx_new_id) */
+  unsigned test_rollback_after;  /* writer_test_rollback, this batch */
 };
 
 struct writer {
@@ -65,6 +66,7 @@ struct writer {
   struct wjob *done_head, *done_tail;
   struct evvec done_events;
   bool stopping, exited, held;
+  unsigned test_rollback_after; /* test hook: see writer_test_rollback */
   bool delivering;               /* the loop is running result callbacks */
   struct writer_stats stats;
   /* writer thread only */
@@ -101,8 +103,11 @@ static int evvec_append(struct evvec *dst, struct evvec *src) {
   for (size_t i = 0; i < src->n; i++) {
     if (evvec_push(dst, src->v[i]) != 0) {
       /* Out of memory: the ring misses these events (readers fall back
-       * to SQLite); the events themselves are committed. */
-      evvec_truncate(src, 0);
+       * to SQLite); the events themselves are committed.  v[0..i) now
+       * belong to dst: free only the rest. */
+      for (size_t k = i; k < src->n; k++)
+        free(src->v[k]);
+      src->n = 0;
       return UV_ENOMEM;
     }
   }
@@ -290,6 +295,24 @@ static void writer_run_job(struct writer *w, struct wjob *j) {
   memcpy(tx->last_chain, chain0, DIGEST_LEN);
 }
 
+/* After a failed batch: take the log's end from what is committed, not
+ * from what we believe, so the next sequence follows the real last row. */
+static void writer_resync_tail(struct wtx *tx) {
+  sqlite3_stmt *st = NULL;
+
+  if (sqlite3_prepare_v2(tx->db,
+                         "SELECT sequence, chain_digest FROM events "
+                         "ORDER BY sequence DESC LIMIT 1",
+                         -1, &st, NULL) != SQLITE_OK)
+    return;
+  if (sqlite3_step(st) == SQLITE_ROW &&
+      sqlite3_column_bytes(st, 1) == DIGEST_LEN) {
+    tx->last_seq = sqlite3_column_int64(st, 0);
+    memcpy(tx->last_chain, sqlite3_column_blob(st, 1), DIGEST_LEN);
+  }
+  sqlite3_finalize(st);
+}
+
 static void writer_run_batch(struct writer *w, struct wjob *batch) {
   struct wtx *tx = &w->tx;
   int64_t seq0 = tx->last_seq;
@@ -300,15 +323,35 @@ static void writer_run_batch(struct writer *w, struct wjob *batch) {
   memcpy(chain0, tx->last_chain, DIGEST_LEN);
   rc = db_exec(tx->db, "BEGIN IMMEDIATE", &e);
   if (rc == 0) {
-    for (struct wjob *j = batch; j != NULL; j = j->next)
+    for (struct wjob *j = batch; j != NULL; j = j->next) {
+      /* Some errors (IOERR, FULL, NOMEM) make SQLite roll back the whole
+       * transaction, savepoints and all.  Then nothing of this batch is
+       * in the database any more, and a SAVEPOINT now would open a
+       * transaction of its own that RELEASE commits: stop here and fail
+       * every request of the batch. */
+      if (sqlite3_get_autocommit(tx->db)) {
+        rc = err_set(&e, UV_EIO,
+                     "the database rolled back the batch (%s); nothing of it "
+                     "was stored",
+                     sqlite3_errmsg(tx->db));
+        break;
+      }
       writer_run_job(w, j);
+      if (tx->test_rollback_after != 0 && --tx->test_rollback_after == 0)
+        sqlite3_exec(tx->db, "ROLLBACK", NULL, NULL, NULL); /* as IOERR does */
+    }
+    if (rc == 0 && sqlite3_get_autocommit(tx->db))
+      rc = err_set(&e, UV_EIO,
+                   "the database rolled back the batch (%s); nothing of it "
+                   "was stored",
+                   sqlite3_errmsg(tx->db));
     /* One stamp for the batch, after its last request, in its
      * transaction: the views stay exactly at the log's end. */
-    if (tx->last_seq != seq0)
+    if (rc == 0 && tx->last_seq != seq0)
       rc = views_stamp(tx->views, tx->last_seq, &e);
     if (rc == 0)
       rc = db_exec(tx->db, "COMMIT", &e);
-    if (rc != 0)
+    if (rc != 0 && !sqlite3_get_autocommit(tx->db))
       sqlite3_exec(tx->db, "ROLLBACK", NULL, NULL, NULL);
   }
   if (rc != 0) {
@@ -318,6 +361,7 @@ static void writer_run_batch(struct writer *w, struct wjob *batch) {
     evvec_truncate(&tx->events, 0);
     tx->last_seq = seq0;
     memcpy(tx->last_chain, chain0, DIGEST_LEN);
+    writer_resync_tail(tx);
   }
 }
 
@@ -341,6 +385,8 @@ static void writer_thread(void *arg) {
     batch = w->head;
     last = w->tail;
     w->head = w->tail = NULL;
+    w->tx.test_rollback_after = w->test_rollback_after;
+    w->test_rollback_after = 0;
     uv_mutex_unlock(&w->mu);
     if (batch == NULL)
       break; /* stopping, and everything queued is done */
@@ -577,6 +623,12 @@ void writer_hold(struct writer *w, bool hold) {
   uv_mutex_lock(&w->mu);
   w->held = hold;
   uv_cond_signal(&w->cv);
+  uv_mutex_unlock(&w->mu);
+}
+
+void writer_test_rollback(struct writer *w, unsigned after) {
+  uv_mutex_lock(&w->mu);
+  w->test_rollback_after = after;
   uv_mutex_unlock(&w->mu);
 }
 

@@ -71,6 +71,10 @@ void writer_get_stats(struct writer *w, struct writer_stats *out);
 /* Test hook: while held, the thread takes no new work; releasing it lets
  * the thread take everything queued meanwhile as one batch. */
 void writer_hold(struct writer *w, bool hold);
+/* Test hook: in the next batch, after its `after`-th request, roll the
+ * whole transaction back the way SQLite does on an I/O error or a full
+ * disk.  0 turns it off. */
+void writer_test_rollback(struct writer *w, unsigned after);
 
 struct pkg_create_req {
   const char *name, *producer, *subject, *retention_class;

@@ -304,6 +304,77 @@ static void test_batch_with_failures(void) {
   fixture_rm(&f);
 }
 
+/* ---- SQLite rolls back the whole batch (IOERR, FULL, NOMEM) ------------- */
+
+/* When SQLite rolls back the transaction in the middle of a batch, no
+ * request of that batch may be stored or acknowledged, the next SAVEPOINT
+ * must not open (and commit) a transaction of its own, and the next
+ * request takes the next sequence: no gap, chain intact. */
+static void test_batch_rolled_back_by_sqlite(void) {
+  struct fixture f;
+  uv_loop_t loop;
+  struct writer *w;
+  struct outcome o;
+  struct slot s[8];
+  struct writer_stats st;
+
+  fixture_init(&f, "rollback");
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  w = fixture_writer_open(&loop, &f);
+  memset(&o, 0, sizeof o);
+  for (int i = 0; i < 8; i++)
+    s[i] = (struct slot){&o, i};
+
+  create(w, "transient", NULL, &s[0]);
+  fixture_run_until(&loop, &o.done, 1);
+  ASSERT_EQ(o.err[0], REG_OK);
+  ASSERT_EQ(o.seq[0], 1);
+
+  writer_hold(w, true);
+  for (int i = 1; i <= 4; i++)
+    create(w, "transient", NULL, &s[i]);
+  writer_test_rollback(w, 2); /* after the second request of the batch */
+  writer_hold(w, false);
+  fixture_run_until(&loop, &o.done, 5);
+  for (int i = 1; i <= 4; i++) {
+    ASSERT_EQ(o.err[i], REG_INTERNAL);
+    ASSERT(strstr(o.msg[i], "rolled back") != NULL);
+  }
+
+  create(w, "transient", NULL, &s[5]);
+  fixture_run_until(&loop, &o.done, 6);
+  ASSERT_EQ(o.err[5], REG_OK);
+  ASSERT_EQ(o.seq[5], 2);
+  writer_get_stats(w, &st);
+  ASSERT_EQ(st.last_sequence, 2);
+  fixture_writer_close(&loop, w);
+
+  {
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    ASSERT_EQ(sqlite3_open(f.db, &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT (SELECT count(*) FROM events), "
+                                 "(SELECT max(sequence) FROM events), "
+                                 "(SELECT count(*) FROM packages), "
+                                 "(SELECT last_sequence FROM state)",
+                                 -1, &q, NULL),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+    ASSERT_EQ(sqlite3_column_int(q, 0), 2);
+    ASSERT_EQ(sqlite3_column_int(q, 1), 2);
+    ASSERT_EQ(sqlite3_column_int(q, 2), 2);
+    ASSERT_EQ(sqlite3_column_int(q, 3), 2);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+  }
+  /* Reopening checks the chain's tail against the state row. */
+  w = fixture_writer_open(&loop, &f);
+  fixture_writer_close(&loop, w);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+  fixture_rm(&f);
+}
+
 /* ---- reopening continues the chain; newer schema refused ----------------- */
 
 static void test_reopen_and_newer_schema(void) {
@@ -379,6 +450,7 @@ static void test_reopen_and_newer_schema(void) {
 int main(void) {
   test_concurrent_submitters();
   test_batch_with_failures();
+  test_batch_rolled_back_by_sqlite();
   test_reopen_and_newer_schema();
   return 0;
 }
