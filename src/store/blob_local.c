@@ -125,11 +125,14 @@ static int fsync_path(const char *dir) {
   return rc;
 }
 
-/* mkdir that tolerates an existing directory; fsyncs parent when new. */
+/* mkdir that tolerates an existing directory, then fsyncs the parent
+ * either way: a directory another upload has just created is not durable
+ * until its creator's fsync returns, and ours may be the rename that is
+ * acknowledged first (or the creator's fsync may have failed). */
 static int mkdir_durable(const char *dir, const char *parent) {
-  if (mkdir(dir, LOCAL_DIR_MODE) == 0)
-    return fsync_path(parent);
-  return errno == EEXIST ? 0 : -errno;
+  if (mkdir(dir, LOCAL_DIR_MODE) != 0 && errno != EEXIST)
+    return -errno;
+  return fsync_path(parent);
 }
 
 static int temp_create(struct local_ingest *in) {
@@ -684,6 +687,13 @@ int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
     rc = dir_ensure(s->tmp_dir, e);
   if (rc != 0)
     goto fail;
+  /* the directory entries of blobs/, blobs/blake3 and tmp/ themselves,
+   * on a fresh data directory (start-up: blocking is fine here) */
+  if ((rc = fsync_path(data_dir)) != 0 || (rc = fsync_path(s->root)) != 0) {
+    rc = err_set(e, rc, "cannot fsync the directories of %s: %s", data_dir,
+                 uv_strerror(rc));
+    goto fail;
+  }
   s->tmp_fd = open(s->tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (s->tmp_fd < 0) {
     rc = err_set(e, -errno, "cannot open %s: %s", s->tmp_dir, strerror(errno));
