@@ -195,21 +195,32 @@ void packages_get(struct conn *c, const struct http_req *req) {
 static char *packages_param(struct conn *c, const struct http_req *req,
                             const char *key, bool *bad) {
   struct http_span s;
-  char *out;
+  char *raw, *out = NULL;
   size_t n;
+  int rc;
 
   if (!http_query_get(req, key, &s))
     return NULL;
-  if (http_pct_decode(s.p, s.n, &out, &n) != 0 || strlen(out) != n) {
+  /* form encoding: '+' is a space, but only before decoding ("%2B" is a
+   * plus) */
+  raw = malloc(s.n + 1);
+  if (raw == NULL) {
+    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    *bad = true;
+    return NULL;
+  }
+  for (size_t i = 0; i < s.n; i++)
+    raw[i] = s.p[i] == '+' ? ' ' : s.p[i];
+  raw[s.n] = '\0';
+  rc = http_pct_decode(raw, s.n, &out, &n);
+  free(raw);
+  if (rc != 0 || strlen(out) != n) {
     free(out);
     http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
                  "query parameter %s is not valid percent-encoding", key);
     *bad = true;
     return NULL;
   }
-  for (char *p = out; *p != '\0'; p++) /* form encoding */
-    if (*p == '+')
-      *p = ' ';
   return out;
 }
 

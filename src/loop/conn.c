@@ -303,6 +303,10 @@ static int on_url_complete(llhttp_t *p) {
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   struct conn *c = p->data;
 
+  /* trailers of a chunked body come after the head was built: ignored */
+  if (c->state != CONN_HEAD)
+    return 0;
+
   if (c->req.nheaders >= HTTP_HEADERS_MAX)
     return conn_head_fail(c, 431);
   if (c->hoff[c->req.nheaders][0] == 0) /* offset 0 is the URL: unset */
@@ -316,6 +320,10 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
 static int on_header_field_complete(llhttp_t *p) {
   struct conn *c = p->data;
 
+  /* trailers of a chunked body come after the head was built: ignored */
+  if (c->state != CONN_HEAD)
+    return 0;
+
   if (c->req.nheaders >= HTTP_HEADERS_MAX)
     return conn_head_fail(c, 431);
   if (c->hoff[c->req.nheaders][0] == 0) /* empty name cannot happen */
@@ -326,6 +334,10 @@ static int on_header_field_complete(llhttp_t *p) {
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   struct conn *c = p->data;
+
+  /* trailers of a chunked body come after the head was built: ignored */
+  if (c->state != CONN_HEAD)
+    return 0;
 
   if (!c->in_value) {
     c->in_value = true;
@@ -339,6 +351,10 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
 static int on_header_value_complete(llhttp_t *p) {
   struct conn *c = p->data;
+
+  /* trailers of a chunked body come after the head was built: ignored */
+  if (c->state != CONN_HEAD)
+    return 0;
 
   if (!c->in_value)
     c->hoff[c->req.nheaders][1] = (uint16_t)c->hbuf_len;
@@ -370,6 +386,7 @@ static int conn_build_req(struct conn *c) {
   free(c->hbuf);
   c->hbuf = NULL;
   c->hbuf_cap = 0;
+  c->hbuf_len = 0;
   r->headers = (struct http_header *)(void *)c->hblock;
   r->method = llhttp_get_method(&c->parser);
   r->method_name = llhttp_method_name((llhttp_method_t)r->method);
