@@ -95,10 +95,11 @@ static void daemon_signal_cb(uv_signal_t *h, int signum) {
   d->stopping = true;
   d->app.stopping = true;
   daemon_log("stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
-  events_hub_flush(d->app.hub);
   health_monitor_stop(d->app.health);
   d->app.health = NULL;
+  /* stopping first, so the flushed long-poll answers say Connection: close */
   server_stop(d->srv, DAEMON_GRACE_MS, daemon_server_done_cb, d);
+  events_hub_flush(d->app.hub);
 }
 
 static int daemon_open(struct daemon *d, const struct config *cfg,

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
+#include "loop/logq.h"
 #include "store/caddr.h"
 
 #define DOWNLOAD_CHUNK (512 * 1024)
@@ -77,9 +78,8 @@ static void download_read_cb(struct blob_reader *r, ssize_t nread, void *arg) {
   }
   if (nread <= 0) {
     /* Headers are out: the only honest signal left is closing early. */
-    fprintf(stderr,
-            "{\"msg\":\"blob read failed\",\"error\":\"%s\"}\n",
-            nread < 0 ? uv_strerror((int)nread) : "short blob");
+    logq_json(json_pack("{s:s, s:s}", "msg", "blob read failed", "error",
+                        nread < 0 ? uv_strerror((int)nread) : "short blob"));
     http_set_ctx(d->c, NULL, NULL);
     http_abort(d->c); /* Content-Length unmet: the client sees truncation */
     download_free(d);
@@ -88,8 +88,18 @@ static void download_read_cb(struct blob_reader *r, ssize_t nread, void *arg) {
   d->off += (uint64_t)nread;
   d->busy = true;
   if (http_resp_write(d->c, d->buf, (size_t)nread, download_written_cb, d) !=
-      0)
-    d->busy = false; /* closing: abort_cb frees */
+      0) {
+    /* out of memory or the socket failed: nothing will call us again, so
+     * close the connection ourselves (the client sees truncation) */
+    d->busy = false;
+    if (d->aborted) {
+      download_free(d);
+      return;
+    }
+    http_set_ctx(d->c, NULL, NULL);
+    http_abort(d->c);
+    download_free(d);
+  }
 }
 
 static void download_next(struct download *d) {
@@ -135,8 +145,16 @@ static void download_open_cb(struct blob_reader *r, int status, uint64_t size,
     download_free(d);
     return;
   }
+  /* busy across the head: if writing it fails the connection closes and
+   * abort_cb only marks us, so we free here, once */
+  d->busy = true;
   http_resp_head(d->c, d->status, d->file->media_type, d->extra,
                  d->end - d->off);
+  d->busy = false;
+  if (d->aborted) {
+    download_free(d);
+    return;
+  }
   download_next(d);
 }
 

@@ -600,7 +600,9 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
       const char *pos = llhttp_get_error_pos(&c->parser);
       len -= (size_t)(pos - data);
       data = pos;
-      if (c->resume_wanted && !c->early) {
+      /* a body piece was consumed during execute: go on, but never past
+       * the end of a message (the handler owns the request then) */
+      if (c->resume_wanted && !c->early && c->state == CONN_BODY) {
         c->resume_wanted = false;
         c->paused = false;
         llhttp_resume(&c->parser);
