@@ -115,12 +115,26 @@ int evlog_rec_view_row(sqlite3_stmt *st, struct event_rec *f) {
   int rc;
 
   memset(f, 0, sizeof *f);
+  /* Exactly the stored types: SQLite would convert a TEXT "123" or a REAL
+   * to an integer, or TEXT to a blob, and an edit like that must not
+   * verify.  Text that holds a NUL would be hashed only up to it. */
+  if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
+      sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+      sqlite3_column_type(st, 2) != SQLITE_TEXT ||
+      sqlite3_column_type(st, 3) != SQLITE_TEXT ||
+      sqlite3_column_type(st, 5) != SQLITE_TEXT ||
+      sqlite3_column_type(st, 6) != SQLITE_BLOB)
+    return UV_EPROTO;
   f->sequence = sqlite3_column_int64(st, 0);
   f->created_at = sqlite3_column_int64(st, 1);
   f->event_type = (const char *)sqlite3_column_text(st, 2);
   f->subject_kind = (const char *)sqlite3_column_text(st, 3);
   f->actor = (const char *)sqlite3_column_text(st, 5);
   if (f->event_type == NULL || f->subject_kind == NULL || f->actor == NULL)
+    return UV_EPROTO;
+  if (strlen(f->event_type) != (size_t)sqlite3_column_bytes(st, 2) ||
+      strlen(f->subject_kind) != (size_t)sqlite3_column_bytes(st, 3) ||
+      strlen(f->actor) != (size_t)sqlite3_column_bytes(st, 5))
     return UV_EPROTO;
   if ((rc = evlog_col_blob(st, 4, f->subject_id.b, UUID_LEN)) != 0 ||
       (rc = evlog_col_blob(st, 7, f->payload_digest, DIGEST_LEN)) != 0 ||

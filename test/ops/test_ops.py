@@ -126,6 +126,20 @@ def test_verify_log_edited_field(data):
     assert "FAILED at sequence 12: chain digest" in p.stdout
 
 
+@pytest.mark.parametrize("edit", [
+    "actor = actor || char(0) || 'x'",          # hidden after a NUL
+    "event_type = event_type || char(0)",
+    "payload = CAST(payload AS TEXT)",          # same bytes, other type
+])
+def test_verify_log_type_and_nul_edits(data, edit):
+    c = db(data)
+    c.execute(f"UPDATE events SET {edit} WHERE sequence = 21")
+    c.commit()
+    c.close()
+    p = run("--verify-log", "--data", str(data), check=1)
+    assert "FAILED at sequence 21" in p.stdout, p.stdout
+
+
 @pytest.mark.parametrize("seq", [1, 77, EVENTS])
 def test_verify_log_deleted_row(data, seq):
     c = db(data)
