@@ -85,47 +85,29 @@ static void hub_unlink(struct waiter *w) {
 
 /* --- rendering --- */
 
-struct sbuf {
-  char *p;
-  size_t n, cap;
+/* Page text is built with a sticky error: the first failed append makes
+ * every later one a no-op and the render report UV_ENOMEM once. */
+struct out {
+  struct sbuf b;
   bool failed;
 };
 
-static void sb_add(struct sbuf *b, const void *data, size_t n) {
-  if (b->failed)
-    return;
-  if (b->n + n > b->cap) {
-    size_t cap = b->cap != 0 ? b->cap : 1024;
-    while (cap < b->n + n)
-      cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (np == NULL) {
-      b->failed = true;
-      return;
-    }
-    b->p = np;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->n, data, n);
-  b->n += n;
+static void sb_add(struct out *o, const void *data, size_t n) {
+  if (!o->failed && sbuf_put(&o->b, data, n) != 0)
+    o->failed = true;
 }
 
-static void sb_str(struct sbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_str(struct out *o, const char *s) { sb_add(o, s, strlen(s)); }
 
-static void sb_json_string(struct sbuf *b, const char *s) {
-  json_t *j = json_string(s != NULL ? s : "");
-  char *t = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-  json_decref(j);
-  if (t == NULL) {
-    b->failed = true;
-    return;
-  }
-  sb_str(b, t);
-  free(t);
+static void sb_json_string(struct out *o, const char *s) {
+  if (s == NULL)
+    s = "";
+  if (!o->failed && jcs_put_string(&o->b, (const uint8_t *)s, strlen(s)) != 0)
+    o->failed = true;
 }
 
 static int events_json(const struct event_rec *const *evs, size_t n,
-                       int64_t next, struct sbuf *b) {
+                       int64_t next, struct out *b) {
   char num[32], ts[TS_STRLEN + 1], id[UUID_STRLEN + 1], a[CADDR_BUFSIZE];
 
   sb_str(b, "{\"events\":[");
@@ -181,7 +163,7 @@ static bool cbor_put(cbor_item_t *map, const char *key, cbor_item_t *v) {
 }
 
 static int events_cbor(const struct event_rec *const *evs, size_t n,
-                       struct sbuf *b) {
+                       struct out *b) {
   char ts[TS_STRLEN + 1], id[UUID_STRLEN + 1], pd[CADDR_BUFSIZE],
       cd[CADDR_BUFSIZE];
 
@@ -237,20 +219,20 @@ struct page {
   int64_t since;
   size_t n;
   int rc;
-  struct sbuf b;
+  struct out out;
 };
 
 static void page_render(struct page *pg, bool cbor, int64_t since,
                         const struct event_rec *const *evs, size_t n) {
   int64_t next = n > 0 ? evs[n - 1]->sequence : since;
 
-  free(pg->b.p);
+  sbuf_free(&pg->out.b);
   memset(pg, 0, sizeof *pg);
   pg->cbor = cbor;
   pg->since = since;
   pg->n = n;
-  pg->rc = cbor ? events_cbor(evs, n, &pg->b) : events_json(evs, n, next,
-                                                            &pg->b);
+  pg->rc = cbor ? events_cbor(evs, n, &pg->out)
+              : events_json(evs, n, next, &pg->out);
   pg->valid = true;
 }
 
@@ -268,7 +250,8 @@ static void page_send(struct conn *c, const struct page *pg,
   else
     http_respond(c, 200,
                  pg->cbor ? "application/cbor-seq" : "application/json",
-                 extra, pg->b.p != NULL ? pg->b.p : "", pg->b.n);
+                 extra, pg->out.b.p != NULL ? (const char *)pg->out.b.p : "",
+                 pg->out.b.len);
 }
 
 static void events_respond(struct conn *c, bool cbor, int64_t since,
@@ -277,7 +260,7 @@ static void events_respond(struct conn *c, bool cbor, int64_t since,
 
   page_render(&pg, cbor, since, evs, n);
   page_send(c, &pg, evs);
-  free(pg.b.p);
+  sbuf_free(&pg.out.b);
 }
 
 /* --- waiting --- */
@@ -408,8 +391,8 @@ void events_hub_notify(struct events_hub *h) {
       waiter_query(w, 0);
     }
   }
-  free(memo[0].b.p);
-  free(memo[1].b.p);
+  sbuf_free(&memo[0].out.b);
+  sbuf_free(&memo[1].out.b);
 }
 
 void events_hub_flush(struct events_hub *h) {

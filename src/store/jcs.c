@@ -87,7 +87,7 @@ static int jcs_pair_cmp(const void *a, const void *b) {
   return 0;
 }
 
-static int jcs_put_string(struct sbuf *b, const uint8_t *s, size_t n) {
+int jcs_put_string(struct sbuf *b, const uint8_t *s, size_t n) {
   static const char short_esc[0x20] = {
       ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
   size_t i, run = 0;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "common.h"
+#include "store/sbuf.h"
 
 /* JCS text of item (malloc'd, NUL-terminated, *outlen excludes the NUL). */
 int jcs_from_cbor(const cbor_item_t *item, char **out, size_t *outlen,
@@ -33,5 +34,9 @@ int jcs_json_to_cbor(const json_t *json, cbor_item_t **out, struct errbuf *e);
  * duplicate object keys, non-integers, integers beyond +-2^53. */
 int jcs_text_to_ccbor(const char *text, size_t len, uint8_t **out,
                       size_t *outlen, struct errbuf *e);
+
+/* Appends s[0..n) (UTF-8) as a JCS string literal, quotes included: only
+ * '"', '\\' and control characters are escaped.  0 or UV_ENOMEM. */
+int jcs_put_string(struct sbuf *b, const uint8_t *s, size_t n);
 
 #endif
