@@ -295,22 +295,28 @@ static void writer_run_job(struct writer *w, struct wjob *j) {
   memcpy(tx->last_chain, chain0, DIGEST_LEN);
 }
 
-/* After a failed batch: take the log's end from what is committed, not
- * from what we believe, so the next sequence follows the real last row. */
-static void writer_resync_tail(struct wtx *tx) {
+/* The log's end as committed (last sequence and chain digest; an empty log
+ * leaves tx as it is).  0, UV_EPROTO when the last chain digest is
+ * malformed, or a positive SQLITE_* code. */
+static int writer_read_tail(struct wtx *tx) {
   sqlite3_stmt *st = NULL;
+  int rc;
 
-  if (sqlite3_prepare_v2(tx->db,
-                         "SELECT sequence, chain_digest FROM events "
-                         "ORDER BY sequence DESC LIMIT 1",
-                         -1, &st, NULL) != SQLITE_OK)
-    return;
-  if (sqlite3_step(st) == SQLITE_ROW &&
-      sqlite3_column_bytes(st, 1) == DIGEST_LEN) {
-    tx->last_seq = sqlite3_column_int64(st, 0);
-    memcpy(tx->last_chain, sqlite3_column_blob(st, 1), DIGEST_LEN);
+  rc = sqlite3_prepare_v2(tx->db,
+                          "SELECT sequence, chain_digest FROM events "
+                          "ORDER BY sequence DESC LIMIT 1",
+                          -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (sqlite3_column_bytes(st, 1) != DIGEST_LEN) {
+      rc = UV_EPROTO;
+    } else {
+      tx->last_seq = sqlite3_column_int64(st, 0);
+      memcpy(tx->last_chain, sqlite3_column_blob(st, 1), DIGEST_LEN);
+      rc = SQLITE_DONE;
+    }
   }
   sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : rc;
 }
 
 static void writer_run_batch(struct writer *w, struct wjob *batch) {
@@ -361,7 +367,9 @@ static void writer_run_batch(struct writer *w, struct wjob *batch) {
     evvec_truncate(&tx->events, 0);
     tx->last_seq = seq0;
     memcpy(tx->last_chain, chain0, DIGEST_LEN);
-    writer_resync_tail(tx);
+    /* take the log's end from what is committed, not from what we
+     * believe, so the next sequence follows the real last row */
+    (void)writer_read_tail(tx);
   }
 }
 
@@ -500,25 +508,13 @@ static int writer_load_tail(struct writer *w, const char *path,
   int64_t applied = -1;
   int rc;
 
-  rc = sqlite3_prepare_v2(w->tx.db,
-                          "SELECT sequence, chain_digest FROM events "
-                          "ORDER BY sequence DESC LIMIT 1",
-                          -1, &st, NULL);
-  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    w->tx.last_seq = sqlite3_column_int64(st, 0);
-    if (sqlite3_column_bytes(st, 1) != DIGEST_LEN) {
-      sqlite3_finalize(st);
-      return err_set(e, UV_EPROTO,
-                     "database %s: the last event has a malformed chain "
-                     "digest: run artifactstored --verify-log",
-                     path);
-    }
-    memcpy(w->tx.last_chain, sqlite3_column_blob(st, 1), DIGEST_LEN);
-    rc = SQLITE_DONE;
-  }
-  sqlite3_finalize(st);
-  st = NULL;
-  if (rc == SQLITE_DONE)
+  rc = writer_read_tail(&w->tx);
+  if (rc == UV_EPROTO)
+    return err_set(e, UV_EPROTO,
+                   "database %s: the last event has a malformed chain "
+                   "digest: run artifactstored --verify-log",
+                   path);
+  if (rc == 0)
     rc = sqlite3_prepare_v2(w->tx.db,
                             "SELECT last_sequence FROM state WHERE id = 1",
                             -1, &st, NULL);
