@@ -382,6 +382,18 @@ static int q_files_list(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   return rc;
 }
 
+/* The first of n collected file rows becomes the result; UV_ENOENT when
+ * there is none.  v is released either way. */
+static int q_first_file(struct qjob *j, void **v, size_t n) {
+  if (n == 0) {
+    free(v);
+    return UV_ENOENT;
+  }
+  j->res->file = v[0];
+  free(v);
+  return 0;
+}
+
 /* A point lookup on the (package_id, path) unique index: an upload asks
  * this before reading its body, whatever the size of the package. */
 static int q_file_at_path(sqlite3 *db, struct qjob *j, struct errbuf *e) {
@@ -403,15 +415,7 @@ static int q_file_at_path(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   }
   rc = q_collect(db, st, q_file_row, 1, &v, &n, NULL, e);
   sqlite3_finalize(st);
-  if (rc != 0)
-    return rc;
-  if (n == 0) {
-    free(v);
-    return UV_ENOENT;
-  }
-  j->res->file = v[0];
-  free(v);
-  return 0;
+  return rc != 0 ? rc : q_first_file(j, v, n);
 }
 
 static int q_blob_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
@@ -426,15 +430,7 @@ static int q_blob_get(sqlite3 *db, struct qjob *j, struct errbuf *e) {
 
   rc = q_by_id_list(db, sql, j->addr.d, DIGEST_LEN, q_file_row, 1, &v, &n,
                     e);
-  if (rc != 0)
-    return rc;
-  if (n == 0) {
-    free(v);
-    return UV_ENOENT;
-  }
-  j->res->file = v[0];
-  free(v);
-  return 0;
+  return rc != 0 ? rc : q_first_file(j, v, n);
 }
 
 /* The manifest is the payload of the package's v1.package.finalized event;
