@@ -37,15 +37,23 @@ static const char *event_rec_put(char **cursor, const char *s) {
   return d;
 }
 
-struct event_rec *event_rec_dup(const struct event_rec *ev) {
+size_t event_rec_size(const struct event_rec *ev) {
   size_t total = sizeof *ev;
-  struct event_rec *c;
-  char *cursor;
 
   if (!event_rec_add(&total, event_rec_strsize(ev->event_type)) ||
       !event_rec_add(&total, event_rec_strsize(ev->subject_kind)) ||
       !event_rec_add(&total, event_rec_strsize(ev->actor)) ||
       !event_rec_add(&total, ev->payload != NULL ? ev->payload_len : 0))
+    return 0;
+  return total;
+}
+
+struct event_rec *event_rec_dup(const struct event_rec *ev) {
+  size_t total = event_rec_size(ev);
+  struct event_rec *c;
+  char *cursor;
+
+  if (total == 0)
     return NULL;
   c = malloc(total);
   if (c == NULL)

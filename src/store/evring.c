@@ -39,17 +39,6 @@ struct evring {
   int64_t last; /* newest sequence pushed or seeded; 0 when none */
 };
 
-static size_t evring_strsize(const char *s) {
-  return s == NULL ? 0 : strlen(s) + 1;
-}
-
-/* What event_rec_dup allocates for ev (cannot overflow once it succeeded). */
-static size_t evring_charge(const struct event_rec *ev) {
-  return sizeof *ev + evring_strsize(ev->event_type) +
-         evring_strsize(ev->subject_kind) + evring_strsize(ev->actor) +
-         (ev->payload != NULL ? ev->payload_len : 0);
-}
-
 #ifndef NDEBUG
 /* O(1) checks, cheap enough to run on every push in debug builds. */
 static int evring_ok(const struct evring *r) {
@@ -144,7 +133,7 @@ int evring_push(struct evring *r, const struct event_rec *evs, size_t n) {
       evring_drop_oldest(r);
     k = (r->head + r->count) % r->max_events;
     r->slot[k] = c;
-    r->size[k] = evring_charge(c);
+    r->size[k] = event_rec_size(c);
     r->bytes += r->size[k];
     r->count++;
     r->last = c->sequence;

@@ -76,5 +76,7 @@ struct event_rec {
 
 /* Deep copy of an event into one allocation (free() releases it). */
 struct event_rec *event_rec_dup(const struct event_rec *ev);
+/* Bytes event_rec_dup allocates for ev; 0 when that would overflow. */
+size_t event_rec_size(const struct event_rec *ev);
 
 #endif
