@@ -15,39 +15,24 @@
 #include <unistd.h>
 
 #include "common.h"
-
-struct logbuf {
-  char *p;
-  size_t len, cap;
-};
+#include "store/sbuf.h"
 
 static struct {
   uv_loop_t *loop;        /* NULL: synchronous mode */
   uv_fs_t req;
   bool writing;
-  struct logbuf fill, out;
+  struct sbuf fill, out;
   size_t out_off;         /* bytes of out already written */
   unsigned long dropped;  /* lines lost while the buffer was full */
 } lq;
 
 static void logq_kick(void);
 
-static int logbuf_add(struct logbuf *b, const char *s, size_t n) {
+/* Appends within the LOGQ_BUF_MAX bound: UV_ENOBUFS past it. */
+static int logbuf_add(struct sbuf *b, const char *s, size_t n) {
   if (n > LOGQ_BUF_MAX || b->len + n > LOGQ_BUF_MAX)
     return UV_ENOBUFS;
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap != 0 ? b->cap : 16384;
-    while (cap < b->len + n)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL)
-      return UV_ENOMEM;
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  return 0;
+  return sbuf_put(b, s, n);
 }
 
 static void write_all_sync(const char *p, size_t n) {
@@ -82,7 +67,7 @@ static void logq_kick(void) {
   if (lq.writing || lq.loop == NULL)
     return;
   if (lq.out_off >= lq.out.len) {
-    struct logbuf t;
+    struct sbuf t;
 
     if (lq.dropped != 0) {
       char line[64];
@@ -102,7 +87,8 @@ static void logq_kick(void) {
     }
     lq.out_off = 0;
   }
-  b = uv_buf_init(lq.out.p + lq.out_off, (unsigned)(lq.out.len - lq.out_off));
+  b = uv_buf_init((char *)lq.out.p + lq.out_off,
+                  (unsigned)(lq.out.len - lq.out_off));
   if (uv_fs_write(lq.loop, &lq.req, STDERR_FILENO, &b, 1, -1,
                   logq_write_cb) == 0)
     lq.writing = true;
@@ -121,11 +107,12 @@ void logq_stop(void) {
   /* An in-flight write belongs to the loop; the caller runs the loop
    * until it is done before calling us (uv_run drains requests). */
   if (lq.out_off < lq.out.len)
-    write_all_sync(lq.out.p + lq.out_off, lq.out.len - lq.out_off);
+    write_all_sync((const char *)lq.out.p + lq.out_off,
+                   lq.out.len - lq.out_off);
   if (lq.fill.len != 0)
-    write_all_sync(lq.fill.p, lq.fill.len);
-  free(lq.out.p);
-  free(lq.fill.p);
+    write_all_sync((const char *)lq.fill.p, lq.fill.len);
+  sbuf_free(&lq.out);
+  sbuf_free(&lq.fill);
   memset(&lq, 0, sizeof lq);
 }
 
