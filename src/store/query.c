@@ -21,6 +21,7 @@
 #include "store/db.h"
 #include "store/evlog.h"
 #include "store/rows.h"
+#include "store/views.h"
 
 #define READER_MAX_CONN 16
 #define QUERY_LIST_MAX 1000       /* rows per page */
@@ -246,20 +247,6 @@ static int q_exists(sqlite3 *db, const char *sql, const struct uuid *id,
   if (rc == SQLITE_DONE)
     return UV_ENOENT;
   return db_err(db, rc, "reading", e);
-}
-
-static int q_last_sequence(sqlite3 *db, int64_t *out, struct errbuf *e) {
-  sqlite3_stmt *st = NULL;
-  int rc;
-
-  if ((rc = q_prepare(db, "SELECT last_sequence FROM state WHERE id = 1",
-                      &st, e)) != 0)
-    return rc;
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW)
-    *out = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  return rc == SQLITE_ROW ? 0 : db_err(db, rc, "reading the state", e);
 }
 
 static int q_cursor_parse(const char *s, struct uuid *out, struct errbuf *e) {
@@ -494,7 +481,7 @@ static int q_events_since(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   void **v;
   int rc;
 
-  if ((rc = q_last_sequence(db, &j->res->last_sequence, e)) != 0)
+  if ((rc = views_applied(db, &j->res->last_sequence, "reading the state", e)) != 0)
     return rc;
   rc = q_prepare(db,
                  "SELECT " EVLOG_COLUMNS " FROM events WHERE sequence > ?1 "
@@ -538,7 +525,7 @@ static int q_run(sqlite3 *db, struct qjob *j, struct errbuf *e) {
   case Q_EVENTS_SINCE:
     return q_events_since(db, j, e);
   case Q_HEALTH:
-    return q_last_sequence(db, &res->last_sequence, e);
+    return views_applied(db, &res->last_sequence, "reading the state", e);
   }
   return UV_EINVAL;
 }

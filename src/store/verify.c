@@ -16,6 +16,7 @@
 #include "store/ccbor.h"
 #include "store/db.h"
 #include "store/evlog.h"
+#include "store/views.h"
 
 /* 0 when the log verifies, 1 with *bad_seq and why when it does not,
  * negative on a read failure. */
@@ -82,15 +83,9 @@ static int verify_walk(sqlite3 *db, int64_t *count, int64_t *bad_seq,
     return db_err(db, rc, "reading the event log", e);
   memcpy(head, prev, DIGEST_LEN);
 
-  rc = sqlite3_prepare_v2(db, "SELECT last_sequence FROM state WHERE id = 1",
-                          -1, &st, NULL);
-  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    applied = sqlite3_column_int64(st, 0);
-    rc = SQLITE_DONE;
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE)
-    return db_err(db, rc, "reading the state", e);
+  rc = views_applied(db, &applied, "reading the state", e);
+  if (rc != 0 && rc != UV_ENOENT) /* no state row: nothing claimed */
+    return rc;
   if (applied > *count) {
     *bad_seq = *count + 1;
     snprintf(why, whylen, "missing: the views were built up to %lld but the "

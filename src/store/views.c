@@ -378,6 +378,21 @@ int views_stamp(struct views *v, int64_t sequence, struct errbuf *e) {
   return views_run(v, st, rc, "stamping the applied sequence", e);
 }
 
+int views_applied(sqlite3 *db, int64_t *out, const char *what,
+                  struct errbuf *e) {
+  sqlite3_stmt *st = NULL;
+  int rc;
+
+  rc = sqlite3_prepare_v2(db, "SELECT last_sequence FROM state WHERE id = 1",
+                          -1, &st, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    *out = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_DONE)
+    return err_set(e, UV_ENOENT, "%s: the state row is missing", what);
+  return rc == SQLITE_ROW ? 0 : db_err(db, rc, what, e);
+}
+
 int views_apply(struct views *v, const struct event_rec *ev,
                 struct errbuf *e) {
   int rc = views_apply_event(v, ev, e);

@@ -37,5 +37,10 @@ int views_apply(struct views *v, const struct event_rec *ev,
 int views_apply_event(struct views *v, const struct event_rec *ev,
                       struct errbuf *e);
 int views_stamp(struct views *v, int64_t sequence, struct errbuf *e);
+/* Reads the stamp back on any connection: 0 with *out, UV_ENOENT when the
+ * state row is missing (*out untouched), or the database's error, with
+ * "<what>: ..." in e. */
+int views_applied(sqlite3 *db, int64_t *out, const char *what,
+                  struct errbuf *e);
 
 #endif

@@ -504,7 +504,6 @@ static void writer_async_cb(uv_async_t *a) {
 
 static int writer_load_tail(struct writer *w, const char *path,
                             struct errbuf *e) {
-  sqlite3_stmt *st = NULL;
   int64_t applied = -1;
   int rc;
 
@@ -514,17 +513,12 @@ static int writer_load_tail(struct writer *w, const char *path,
                    "database %s: the last event has a malformed chain "
                    "digest: run artifactstored --verify-log",
                    path);
-  if (rc == 0)
-    rc = sqlite3_prepare_v2(w->tx.db,
-                            "SELECT last_sequence FROM state WHERE id = 1",
-                            -1, &st, NULL);
-  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    applied = sqlite3_column_int64(st, 0);
-    rc = SQLITE_DONE;
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE)
+  if (rc != 0)
     return db_err(w->tx.db, rc, "reading the end of the event log", e);
+  rc = views_applied(w->tx.db, &applied, "reading the end of the event log",
+                     e);
+  if (rc != 0 && rc != UV_ENOENT) /* no state row: mismatch reported below */
+    return rc;
   if (applied != w->tx.last_seq)
     return err_set(e, UV_EPROTO,
                    "database %s: the views were built up to event %lld but "
