@@ -26,8 +26,6 @@ struct health_monitor {
   int db_status, blob_status;
   uint64_t free_bytes;
   uint64_t checked_at;   /* uv_now of the last completed check, 0: none */
-  int next_db, next_blob; /* results of the check in flight */
-  uint64_t next_free;
 };
 
 /* One round of both checks; done() runs once both have answered. */
