@@ -113,11 +113,6 @@ static int events_json(const struct event_rec *const *evs, size_t n,
   sb_str(b, "{\"events\":[");
   for (size_t i = 0; i < n; i++) {
     const struct event_rec *e = evs[i];
-    char *payload = NULL;
-    size_t plen = 0;
-    if (jcs_from_cbor_bytes(e->payload, e->payload_len, &payload, &plen,
-                            NULL) != 0)
-      return UV_EINVAL;
     snprintf(num, sizeof num, "%lld", (long long)e->sequence);
     ts_format(e->created_at, ts);
     uuid_format(&e->subject_id, id);
@@ -134,8 +129,9 @@ static int events_json(const struct event_rec *const *evs, size_t n,
     sb_str(b, "\",\"actor\":");
     sb_json_string(b, e->actor);
     sb_str(b, ",\"payload\":");
-    sb_add(b, payload, plen);
-    free(payload);
+    if (!b->failed &&
+        jcs_put_cbor_bytes(&b->b, e->payload, e->payload_len, NULL) != 0)
+      return UV_EINVAL;
     caddr_format_raw(CADDR_BLAKE3, e->payload_digest, a);
     sb_str(b, ",\"payload_digest\":\"");
     sb_str(b, a);

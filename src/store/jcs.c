@@ -191,6 +191,11 @@ static int jcs_emit(struct sbuf *b, const cbor_item_t *it) {
   return UV_EINVAL; /* ccbor_encode rejected these before we got here */
 }
 
+static int jcs_emit_error(int rc, struct errbuf *e) {
+  return rc == UV_ENOMEM ? err_set(e, rc, "out of memory writing JCS")
+                         : err_set(e, rc, "item outside the canonical subset");
+}
+
 static int jcs_finish(struct sbuf *b, int rc, char **out, size_t *outlen,
                       struct errbuf *e) {
   if (rc == 0) {
@@ -200,8 +205,7 @@ static int jcs_finish(struct sbuf *b, int rc, char **out, size_t *outlen,
     rc = UV_ENOMEM;
   }
   sbuf_free(b);
-  return rc == UV_ENOMEM ? err_set(e, rc, "out of memory writing JCS")
-                         : err_set(e, rc, "item outside the canonical subset");
+  return jcs_emit_error(rc, e);
 }
 
 int jcs_from_cbor(const cbor_item_t *item, char **out, size_t *outlen,
@@ -222,20 +226,32 @@ int jcs_from_cbor(const cbor_item_t *item, char **out, size_t *outlen,
   return jcs_finish(&b, jcs_emit(&b, item), out, outlen, e);
 }
 
+int jcs_put_cbor_bytes(struct sbuf *b, const uint8_t *buf, size_t len,
+                       struct errbuf *e) {
+  cbor_item_t *item;
+  int rc;
+
+  rc = ccbor_decode(buf, len, &item, e); /* strict: already canonical */
+  if (rc != 0)
+    return rc; /* the decoder's own reason stays in e */
+  rc = jcs_emit(b, item);
+  cbor_decref(&item);
+  return rc == 0 ? 0 : jcs_emit_error(rc, e);
+}
+
 int jcs_from_cbor_bytes(const uint8_t *buf, size_t len, char **out,
                         size_t *outlen, struct errbuf *e) {
   struct sbuf b = SBUF_INIT;
-  cbor_item_t *item;
   int rc;
 
   *out = NULL;
   *outlen = 0;
-  rc = ccbor_decode(buf, len, &item, e); /* strict: already canonical */
-  if (rc != 0)
+  rc = jcs_put_cbor_bytes(&b, buf, len, e);
+  if (rc != 0) {
+    sbuf_free(&b);
     return rc;
-  rc = jcs_finish(&b, jcs_emit(&b, item), out, outlen, e);
-  cbor_decref(&item);
-  return rc;
+  }
+  return jcs_finish(&b, 0, out, outlen, e);
 }
 
 /* ------------------------------------------------------------------ */

@@ -35,6 +35,11 @@ int jcs_json_to_cbor(const json_t *json, cbor_item_t **out, struct errbuf *e);
 int jcs_text_to_ccbor(const char *text, size_t len, uint8_t **out,
                       size_t *outlen, struct errbuf *e);
 
+/* Appends the JCS text of canonical CBOR bytes to b (no NUL).  0, or an
+ * error as jcs_from_cbor_bytes; b may then hold a partial text. */
+int jcs_put_cbor_bytes(struct sbuf *b, const uint8_t *buf, size_t len,
+                       struct errbuf *e);
+
 /* Appends s[0..n) (UTF-8) as a JCS string literal, quotes included: only
  * '"', '\\' and control characters are escaped.  0 or UV_ENOMEM. */
 int jcs_put_string(struct sbuf *b, const uint8_t *s, size_t n);
