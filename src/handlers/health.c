@@ -22,7 +22,7 @@ struct health_monitor {
   uv_timer_t timer;
   bool timer_open;
   bool stopping;
-  int pending;           /* checks in flight */
+  int pending;           /* 1 while a round of checks is in flight */
   int db_status, blob_status;
   uint64_t free_bytes;
   uint64_t checked_at;   /* uv_now of the last completed check, 0: none */
