@@ -6,10 +6,10 @@
 #include <stdlib.h>
 
 #include "as_config.h"
-#include "config.h"
-#include "daemon.h"
-#include "ops.h"
-#include "store/digest.h"
+#include "cmd/config.h"
+#include "cmd/daemon.h"
+#include "cmd/cmd.h"
+#include "store/codec/digest.h"
 
 int main(int argc, char **argv) {
   struct config cfg;

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store/digest.h"
+#include "store/codec/digest.h"
 
 #define BENCH_DEFAULT_BYTES (1024ull * 1024 * 1024)
 #define BENCH_CHUNK_BYTES (256u * 1024) /* typical upload read size */

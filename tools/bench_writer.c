@@ -22,9 +22,9 @@
 #include <string.h>
 #include <uv.h>
 
-#include "common.h"
-#include "store/db.h"
-#include "store/writer.h"
+#include "util/common.h"
+#include "store/evlog/sqlite/db.h"
+#include "store/evlog/writer.h"
 
 #define BW_MAX_COUNT 100000000ull
 #define BW_MAX_OUTSTANDING 100000ull

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
-#include "loop/logq.h"
-#include "store/caddr.h"
+#include "util/logq.h"
+#include "store/codec/caddr.h"
 
 #define DOWNLOAD_CHUNK (512 * 1024)
 #define DOWNLOAD_EXTRA_MAX 512

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
-#include "store/caddr.h"
+#include "store/codec/caddr.h"
 
 static json_t *hx_ts(int64_t us) {
   char ts[TS_STRLEN + 1];

@@ -25,8 +25,8 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
-#include "store/caddr.h"
-#include "store/jcs.h"
+#include "store/codec/caddr.h"
+#include "store/codec/jcs.h"
 
 #define EVENTS_LIMIT_DEFAULT 100
 #define EVENTS_LIMIT_MAX 1000

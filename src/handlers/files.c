@@ -19,8 +19,8 @@
 #include <string.h>
 
 #include "handlers/handlers.h"
-#include "store/caddr.h"
-#include "store/relpath.h"
+#include "store/codec/caddr.h"
+#include "store/codec/relpath.h"
 
 #define MEDIA_TYPE_MAX 255
 /* Body bytes are staged while the previous piece is hashed and written on

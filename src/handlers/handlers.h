@@ -11,11 +11,11 @@
 #include <stdbool.h>
 
 #include "loop/http.h"
-#include "store/blob.h"
-#include "store/evring.h"
-#include "store/model.h"
-#include "store/query.h"
-#include "store/writer.h"
+#include "store/blob/blob.h"
+#include "store/evlog/evring.h"
+#include "store/registry/model.h"
+#include "store/registry/query.h"
+#include "store/evlog/writer.h"
 
 #define HANDLERS_ACTOR "anonymous" /* until tokens identify callers */
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "handlers/handlers.h"
-#include "store/caddr.h"
+#include "store/codec/caddr.h"
 
 static void manifest_cb(struct query_result *res, void *arg) {
   struct conn *c = arg;

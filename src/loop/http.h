@@ -31,7 +31,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "common.h"
+#include "util/common.h"
 
 #define HTTP_URL_MAX (8 * 1024)            /* bytes, else 414 */
 #define HTTP_HEADER_BLOCK_MAX (16 * 1024)  /* bytes of header lines, else 431 */

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "loop/http.h"
+#include "util/hex.h"
 
 const char *http_header(const struct http_req *req, const char *name) {
   for (size_t i = 0; i < req->nheaders; i++)
@@ -36,16 +37,6 @@ bool http_query_get(const struct http_req *req, const char *key,
   return false;
 }
 
-static int hexval(char ch) {
-  if (ch >= '0' && ch <= '9')
-    return ch - '0';
-  if (ch >= 'a' && ch <= 'f')
-    return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'F')
-    return ch - 'A' + 10;
-  return -1;
-}
-
 int http_pct_decode(const char *s, size_t n, char **out, size_t *outlen) {
   char *d = malloc(n + 1);
   size_t j = 0;
@@ -58,8 +49,8 @@ int http_pct_decode(const char *s, size_t n, char **out, size_t *outlen) {
       d[j++] = s[i];
       continue;
     }
-    if (n - i < 3 || (hi = hexval(s[i + 1])) < 0 ||
-        (lo = hexval(s[i + 2])) < 0) {
+    if (n - i < 3 || (hi = hex_val(s[i + 1])) < 0 ||
+        (lo = hex_val(s[i + 2])) < 0) {
       free(d);
       return UV_EINVAL;
     }

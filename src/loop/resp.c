@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "loop/internal.h"
-#include "loop/logq.h"
+#include "util/logq.h"
 
 #define RESP_HEAD_MAX 4096
 #define PROBLEM_DETAIL_MAX 512

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "common.h"
+#include "util/common.h"
 
 #define DATADIR_LOCK_FILE "lock"
 

@@ -12,8 +12,8 @@
 #include <uv.h>
 
 #include "store/datadir.h"
-#include "store/db.h"
-#include "store/writer.h"
+#include "store/evlog/sqlite/db.h"
+#include "store/evlog/writer.h"
 
 #define WORKLOAD_FILES 3
 

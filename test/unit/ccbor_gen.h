@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "store/ccbor.h"
+#include "store/codec/ccbor.h"
 #include "test.h"
 
 struct gen {

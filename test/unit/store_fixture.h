@@ -14,8 +14,8 @@
 
 #include <uv.h>
 
-#include "store/db.h"
-#include "store/writer.h"
+#include "store/evlog/sqlite/db.h"
+#include "store/evlog/writer.h"
 #include "test.h"
 
 struct fixture {

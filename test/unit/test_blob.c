@@ -17,10 +17,11 @@
 
 #include <uv.h>
 
-#include "store/blob.h"
-#include "store/blob_local.h"
-#include "store/caddr.h"
-#include "store/digest.h"
+#include "store/blob/blob.h"
+#include "util/hex.h"
+#include "store/blob/local/local.h"
+#include "store/codec/caddr.h"
+#include "store/codec/digest.h"
 #include "test.h"
 
 #define MIB (1024u * 1024u)
@@ -58,7 +59,7 @@ static void sub_path(char out[PATH_MAX], const char *sub) {
 static void blob_file(const uint8_t b3[DIGEST_LEN], char out[PATH_MAX]) {
   char hex[2 * DIGEST_LEN + 1];
 
-  caddr_hex(b3, DIGEST_LEN, hex);
+  hex_encode(b3, DIGEST_LEN, hex);
   ASSERT(snprintf(out, PATH_MAX, "%s/blobs/blake3/%.2s/%.2s/%s", data_dir,
                   hex, hex + 2, hex) < PATH_MAX);
 }

@@ -3,7 +3,8 @@
  * the strict parser rejects every near miss with a message that names the
  * problem.
  */
-#include "store/caddr.h"
+#include "store/codec/caddr.h"
+#include "util/hex.h"
 
 #include "test.h"
 
@@ -102,9 +103,9 @@ static void test_hex(void) {
   char out[2 * sizeof d + 1];
 
   memset(out, 'Z', sizeof out);
-  caddr_hex(d, sizeof d, out);
+  hex_encode(d, sizeof d, out);
   ASSERT_STREQ(out, "00017f80abff");
-  caddr_hex(d, 0, out);
+  hex_encode(d, 0, out);
   ASSERT_STREQ(out, "");
 }
 

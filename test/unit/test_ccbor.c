@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "ccbor_gen.h"
-#include "store/ccbor.h"
+#include "store/codec/ccbor.h"
 #include "test.h"
 
 #define MAX_VEC 256

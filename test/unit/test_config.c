@@ -1,5 +1,5 @@
 /* test_config.c: command-line parsing (src/config.c). */
-#include "config.h"
+#include "cmd/config.h"
 #include "unit/test.h"
 
 static int parse(struct config *cfg, struct errbuf *e, const char *a1,

@@ -11,7 +11,7 @@
 
 #include <sqlite3.h>
 
-#include "store/evlog.h"
+#include "store/evlog/chain.h"
 #include "store_fixture.h"
 
 #define CRASH_IN_FLIGHT 16

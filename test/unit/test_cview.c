@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "ccbor_gen.h"
-#include "store/ccbor.h"
-#include "store/cview.h"
+#include "store/codec/ccbor.h"
+#include "store/codec/cview.h"
 #include "test.h"
 
 static void test_fields(void) {

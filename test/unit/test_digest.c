@@ -7,7 +7,8 @@
  * Random data and random chunk splits come from a seeded PRNG; the seed is
  * printed, and AS_TEST_SEED=<n> replays a run.
  */
-#include "store/digest.h"
+#include "store/codec/digest.h"
+#include "util/hex.h"
 
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -15,7 +16,7 @@
 #include <unistd.h>
 
 #include "as_config.h"
-#include "store/caddr.h"
+#include "store/codec/caddr.h"
 #include "test.h"
 
 #define LIT(s) s, sizeof(s) - 1
@@ -62,7 +63,7 @@ static void rng_seed(void) {
 /* ---- helpers ---------------------------------------------------------- */
 
 static void hex(const uint8_t d[DIGEST_LEN], char out[2 * DIGEST_LEN + 1]) {
-  caddr_hex(d, DIGEST_LEN, out);
+  hex_encode(d, DIGEST_LEN, out);
 }
 
 #define ASSERT_HEX(d, want)                                                 \

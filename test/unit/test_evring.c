@@ -5,9 +5,9 @@
  * event_rec_dup on its own.  Run under ASan this also proves every copy is
  * released exactly once.
  */
-#include "store/evring.h"
+#include "store/evlog/evring.h"
 
-#include "common.h"
+#include "util/common.h"
 #include "test.h"
 
 #define MAXEV 64

@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "ccbor_gen.h"
-#include "store/ccbor.h"
-#include "store/jcs.h"
+#include "store/codec/ccbor.h"
+#include "store/codec/jcs.h"
 #include "test.h"
 
 #define MAX_VEC 512

@@ -2,7 +2,8 @@
 #include <string.h>
 #include <uv.h>
 
-#include "store/model.h"
+#include "store/codec/ts.h"
+#include "store/codec/uuid.h"
 #include "test.h"
 
 int main(void) {

@@ -3,10 +3,10 @@
  * the writer: gets, paging with filters and cursors, blobs by either
  * digest, manifests (shape, digest, not-yet-finalized), events and health.
  */
-#include "store/caddr.h"
-#include "store/ccbor.h"
-#include "store/jcs.h"
-#include "store/query.h"
+#include "store/codec/caddr.h"
+#include "store/codec/ccbor.h"
+#include "store/codec/jcs.h"
+#include "store/registry/query.h"
 #include "store_fixture.h"
 
 struct got {

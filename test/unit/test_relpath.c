@@ -3,7 +3,7 @@
  * and names the broken rule for every rejection, including each way a
  * path could try to leave its package.
  */
-#include "store/relpath.h"
+#include "store/codec/relpath.h"
 
 #include "test.h"
 

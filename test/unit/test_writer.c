@@ -7,9 +7,9 @@
 #include <inttypes.h>
 #include <sqlite3.h>
 
-#include "store/ccbor.h"
-#include "store/evlog.h"
-#include "store/evring.h"
+#include "store/codec/ccbor.h"
+#include "store/evlog/chain.h"
+#include "store/evlog/evring.h"
 #include "store_fixture.h"
 
 #define SUBMITTERS 64

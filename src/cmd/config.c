@@ -1,0 +1,129 @@
+/* config.c: command-line parsing for the artifactstored binary. */
+#include "cmd/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+void config_usage(FILE *f) {
+  fprintf(f,
+          "usage: artifactstored [--listen HOST:PORT] [--data DIR]\n"
+          "       artifactstored --replay [--check] [--data DIR]\n"
+          "       artifactstored --verify-log [--data DIR]\n"
+          "       artifactstored --version | --help\n"
+          "\n"
+          "Content-addressed artifact and evidence store.\n"
+          "\n"
+          "options:\n"
+          "  --listen HOST:PORT   serve HTTP on this address (default %s:%d;\n"
+          "                       [::1]:PORT for IPv6, port 0 for an ephemeral port)\n"
+          "  --data DIR           data directory (default %s)\n"
+          "  --replay             rebuild every view from the event log and report\n"
+          "                       the view digest before and after\n"
+          "  --check              with --replay: rebuild into a scratch database and\n"
+          "                       compare digests without touching the live one\n"
+          "  --verify-log         recompute payload and chain digests of the log\n"
+          "  --version            print the version and exit\n"
+          "  --help               print this help and exit\n",
+          CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA);
+}
+
+int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
+  const char *host, *colon, *port;
+  size_t hlen;
+  char *end;
+  long p;
+
+  if (s[0] == '[') {
+    const char *close = strchr(s, ']');
+    if (close == NULL || close[1] != ':')
+      return err_set(e, UV_EINVAL,
+                     "--listen \"%s\": IPv6 addresses are written [ADDR]:PORT", s);
+    host = s + 1;
+    hlen = (size_t)(close - host);
+    port = close + 2;
+  } else {
+    colon = strrchr(s, ':');
+    if (colon == NULL)
+      return err_set(e, UV_EINVAL, "--listen \"%s\": expected HOST:PORT", s);
+    host = s;
+    hlen = (size_t)(colon - s);
+    port = colon + 1;
+  }
+  if (hlen == 0 || hlen > CONFIG_HOST_MAX)
+    return err_set(e, UV_EINVAL, "--listen \"%s\": host is empty or too long", s);
+  errno = 0;
+  p = strtol(port, &end, 10);
+  /* digits only: strtol alone would take " 80" and "+80" */
+  if (*port < '0' || *port > '9' || *end != '\0' || errno != 0 || p < 0 ||
+      p > 65535)
+    return err_set(e, UV_EINVAL,
+                   "--listen \"%s\": port must be a number from 0 to 65535", s);
+  memcpy(cfg->listen_host, host, hlen);
+  cfg->listen_host[hlen] = '\0';
+  cfg->listen_port = (int)p;
+  return 0;
+}
+
+int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
+  enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
+         OPT_CHECK, OPT_VERIFY_LOG };
+  static const struct option opts[] = {
+      {"listen", required_argument, NULL, OPT_LISTEN},
+      {"data", required_argument, NULL, OPT_DATA},
+      {"replay", no_argument, NULL, OPT_REPLAY},
+      {"check", no_argument, NULL, OPT_CHECK},
+      {"verify-log", no_argument, NULL, OPT_VERIFY_LOG},
+      {"version", no_argument, NULL, OPT_VERSION},
+      {"help", no_argument, NULL, OPT_HELP},
+      {NULL, 0, NULL, 0},
+  };
+  int c, rc;
+
+  memset(cfg, 0, sizeof *cfg);
+  cfg->cmd = CMD_DAEMON;
+  snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s", CONFIG_DEFAULT_HOST);
+  cfg->listen_port = CONFIG_DEFAULT_PORT;
+  cfg->data_dir = CONFIG_DEFAULT_DATA;
+
+  opterr = 0;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_LISTEN:
+      if ((rc = config_parse_listen(optarg, cfg, e)) != 0)
+        return rc;
+      break;
+    case OPT_DATA:
+      if (optarg[0] == '\0')
+        return err_set(e, UV_EINVAL, "--data needs a directory");
+      cfg->data_dir = optarg;
+      break;
+    case OPT_REPLAY:
+    case OPT_VERIFY_LOG:
+    case OPT_VERSION:
+    case OPT_HELP:
+      if (cfg->cmd != CMD_DAEMON)
+        return err_set(e, UV_EINVAL,
+                       "--replay, --verify-log, --version and --help are exclusive");
+      cfg->cmd = c == OPT_REPLAY       ? CMD_REPLAY
+                 : c == OPT_VERIFY_LOG ? CMD_VERIFY_LOG
+                 : c == OPT_VERSION    ? CMD_VERSION
+                                       : CMD_HELP;
+      break;
+    case OPT_CHECK:
+      cfg->check = true;
+      break;
+    default:
+      return err_set(e, UV_EINVAL, "unknown option \"%s\"; see --help",
+                     argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    return err_set(e, UV_EINVAL, "unexpected argument \"%s\"; see --help",
+                   argv[optind]);
+  if (cfg->check && cfg->cmd != CMD_REPLAY)
+    return err_set(e, UV_EINVAL, "--check only goes with --replay");
+  return 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * config.h: command-line configuration of the artifactstored binary.
+ */
+#ifndef AS_CONFIG_H
+#define AS_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util/common.h"
+
+#define CONFIG_DEFAULT_HOST "127.0.0.1"
+#define CONFIG_DEFAULT_PORT 8080
+#define CONFIG_DEFAULT_DATA "./var"
+#define CONFIG_HOST_MAX 255
+
+enum config_cmd {
+  CMD_DAEMON = 0,   /* serve HTTP */
+  CMD_VERSION,
+  CMD_HELP,
+  CMD_REPLAY,       /* --replay [--check] */
+  CMD_VERIFY_LOG,   /* --verify-log */
+};
+
+struct config {
+  enum config_cmd cmd;
+  char listen_host[CONFIG_HOST_MAX + 1]; /* without [] for IPv6 */
+  int listen_port;                       /* 0: ephemeral */
+  const char *data_dir;
+  bool check;                            /* --replay --check */
+};
+
+/* Parses argv into cfg.  0, or UV_EINVAL with a message for the user. */
+int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e);
+/* "HOST:PORT" or "[v6]:PORT" into cfg.  0 or UV_EINVAL with a reason. */
+int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e);
+void config_usage(FILE *f);
+
+#endif

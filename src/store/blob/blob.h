@@ -1,0 +1,132 @@
+/*
+ * blob.h: the blob store SPI (DESIGN.md invariant 5).
+ *
+ * Handlers and the registry talk to this interface only; no handler builds
+ * or touches a blob path.  The local filesystem is the first backend
+ * (blob_store_open_local); an S3-compatible one can follow behind the same
+ * calls.  Blobs are named by BLAKE3 digest only: the store derives every
+ * path itself, so client input can never reach the filesystem.
+ *
+ * All calls are made on the loop thread and complete on the loop thread
+ * through their callback.  Disk I/O and hashing run on the uv threadpool.
+ * Ingest takes one piece at a time, copied (blob_ingest_write) or handed
+ * over without a copy (blob_ingest_write_take, then blob_ingest_reclaim to
+ * reuse the buffer); the local backend hashes and writes a piece on two
+ * pool jobs side by side, so an upload uses at most two pool threads.
+ *
+ * Local layout:
+ *   <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>   immutable blob files
+ *   <data>/tmp/<random>                               uploads in progress
+ * A blob is written to tmp/, fsynced, renamed into place and its directory
+ * fsynced.  When the blob already exists the temp file is dropped (dedupe).
+ */
+#ifndef AS_BLOB_H
+#define AS_BLOB_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "util/common.h"
+#include "store/codec/digest.h"
+
+#define BLOB_SIZE_UNKNOWN UINT64_MAX
+
+/* libuv < 1.46 has no UV_EBADMSG; its value there is -EBADMSG on Unix. */
+#ifndef UV_EBADMSG
+#define UV_EBADMSG (-EBADMSG)
+#endif
+
+struct blob_store;
+struct blob_ingest;
+struct blob_reader;
+
+struct blob_info {
+  struct digest_pair digests;
+  uint64_t size;
+  int existed; /* 1 when identical bytes were already stored (dedupe) */
+};
+
+/* Opens (creating when needed) the local backend rooted at data_dir and
+ * removes leftovers in <data>/tmp.  Synchronous: call before the loop runs. */
+int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
+                          struct blob_store **out, struct errbuf *e);
+/* Closes the store; every ingest, reader and request must have completed. */
+void blob_store_close(struct blob_store *s);
+
+/* --- ingest: a stream of chunks, hashed and written on the threadpool --- */
+
+typedef void (*blob_write_cb)(struct blob_ingest *in, int status, void *arg);
+typedef void (*blob_commit_cb)(struct blob_ingest *in, int status,
+                               const struct blob_info *info, void *arg);
+
+/* Starts an upload.  expected_size may be BLOB_SIZE_UNKNOWN; when it is
+ * known and larger than the free space, fails with UV_ENOSPC before
+ * writing anything. */
+int blob_ingest_start(struct blob_store *s, uint64_t expected_size,
+                      struct blob_ingest **out, struct errbuf *e);
+/* Queues len bytes.  The bytes are copied, so the caller may reuse data at
+ * once.  At most one write may be pending; cb runs when it is hashed and on
+ * disk (status 0) or failed.  A failed ingest must still be aborted. */
+int blob_ingest_write(struct blob_ingest *in, const void *data, size_t len,
+                      blob_write_cb cb, void *arg);
+/* Like blob_ingest_write, but hands buf over instead of copying it: buf
+ * must come from malloc() and belongs to the store from this call on,
+ * whatever it returns (also on UV_EBUSY or an error).  The caller must
+ * not touch it again unless blob_ingest_reclaim gives it back; the store
+ * frees it otherwise.  buf may be NULL when len is 0. */
+int blob_ingest_write_take(struct blob_ingest *in, void *buf, size_t len,
+                           blob_write_cb cb, void *arg);
+/* Gives back the buffer of the last blob_ingest_write_take once that
+ * write has completed (typically from its callback), so a caller can
+ * fill it again instead of allocating: ownership returns to the caller.
+ * NULL when there is none (already reclaimed, or a write is pending). */
+void *blob_ingest_reclaim(struct blob_ingest *in);
+/* Finishes: final digests, fsync, rename into place (or drop as duplicate),
+ * fsync directory.  When expected (non-NULL) is given, the digests are
+ * compared first and a mismatch fails with UV_EBADMSG, storing nothing.
+ * In expected, a digest that is all zero bytes and a size of
+ * BLOB_SIZE_UNKNOWN mean "not given" and are not compared; `existed` is
+ * ignored.  cb gets info with the digests and size actually received
+ * (also on UV_EBADMSG, for the error message).  After cb (any status) the
+ * ingest is released.  Returns UV_EBUSY while a write is pending, or the
+ * write error when the ingest has failed (then abort it). */
+int blob_ingest_finish(struct blob_ingest *in, const struct blob_info *expected,
+                       blob_commit_cb cb, void *arg);
+/* Drops an unfinished upload: waits for the pending write, removes the temp
+ * file and releases the ingest.  Never fails; the caller forgets `in`.
+ * The pending write's callback is not called after an abort. */
+void blob_ingest_abort(struct blob_ingest *in);
+
+/* --- serve: byte ranges of a stored blob --- */
+
+typedef void (*blob_open_cb)(struct blob_reader *r, int status, uint64_t size,
+                             void *arg);
+typedef void (*blob_read_cb)(struct blob_reader *r, ssize_t nread, void *arg);
+
+/* Opens the blob named by its BLAKE3 digest; UV_ENOENT when absent. On
+ * failure cb gets r == NULL. */
+int blob_reader_open(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+                     blob_open_cb cb, void *arg);
+/* Reads up to len bytes at off into buf (owned by the caller until cb). */
+int blob_reader_read(struct blob_reader *r, uint64_t off, void *buf, size_t len,
+                     blob_read_cb cb, void *arg);
+/* Closes the reader once no read is pending. */
+void blob_reader_close(struct blob_reader *r);
+
+/* --- maintenance --- */
+
+typedef void (*blob_status_cb)(int status, void *arg);
+typedef void (*blob_health_cb)(int status, uint64_t free_bytes, void *arg);
+
+/* Rehashes the stored bytes: 0 when they match blake3, UV_EBADMSG when
+ * corrupt, UV_ENOENT when absent. */
+int blob_verify(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+                blob_status_cb cb, void *arg);
+/* Removes a blob (0, or UV_ENOENT). */
+int blob_delete(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+                blob_status_cb cb, void *arg);
+/* Free bytes for blobs; status != 0 when the data directory is unusable. */
+int blob_health(struct blob_store *s, blob_health_cb cb, void *arg);
+
+#endif

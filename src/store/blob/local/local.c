@@ -1,0 +1,720 @@
+/*
+ * blob_local.c: the local filesystem backend of the blob store (blob.h):
+ * the store itself and ingest.
+ *
+ * Owns everything under <data>/blobs and <data>/tmp:
+ *   <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>   blob files, mode 0440
+ *   <data>/tmp/<32 random hex>                        uploads in progress
+ * Every path is built here from a 32-byte BLAKE3 digest, never from a
+ * string a client sent.
+ *
+ * Ingest: each piece, copied by blob_ingest_write or handed over by
+ * blob_ingest_write_take, is two threadpool jobs over the same immutable
+ * bytes, running side by side: the hash job feeds the dual hasher; the
+ * write job creates the temp file on first use (O_EXCL, 0600, name from
+ * libsodium's randombytes), pwrite()s, and every LOCAL_WRITEBACK_BYTES
+ * starts write-back with sync_file_range(SYNC_FILE_RANGE_WRITE) so the
+ * final fsync has little left.  The jobs share nothing but the piece; the
+ * one that ends last (atomic counter) drops the temp file when either
+ * failed, and the piece completes on the loop when both after-work
+ * callbacks have run.  One piece per ingest at a time keeps the hash jobs
+ * in order, bounds an upload to two pool threads, and is the backpressure
+ * the HTTP layer waits on.  A handed-over buffer is kept, once written,
+ * for blob_ingest_reclaim, and freed otherwise.
+ * Finish is one more job: final digests, comparison with what the
+ * client announced, fchmod 0440, fsync, then into place with
+ * renameat2(RENAME_NOREPLACE) so concurrent uploads of the same bytes
+ * race safely: the loser sees EEXIST and drops its temp file (dedupe).
+ * An existing file of the wrong size is corrupt and gets replaced.  The
+ * leaf directory is fsynced, and a fan-out directory's parent too when the
+ * fan-out directory was just created.  Every failure removes the temp file
+ * in a job (for a piece, the last of its two); abort removes it on the
+ * threadpool as well.
+ *
+ * Readers, verify, delete and health are in blob_local_serve.c.  The one
+ * call made on the loop thread is fstatvfs() on the held tmp/ descriptor
+ * for the ENOSPC precheck in blob_ingest_start: it reads the filesystem's
+ * in-memory counters and does no disk I/O on a local filesystem.
+ */
+#include "store/blob/local/local.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <stdatomic.h>
+
+#include <sodium.h>
+
+#include "store/blob/local/local_int.h"
+#include "store/codec/caddr.h"
+#include "util/hex.h"
+
+#define LOCAL_TMP_MODE 0600
+#define LOCAL_BLOB_MODE 0440
+#define LOCAL_TMP_NAME_BYTES 16        /* 32 hex characters */
+#define LOCAL_TMP_TRIES 8              /* O_EXCL collisions tolerated */
+/* Longest suffix appended to the data directory: /blobs/blake3/xx/yy/<64>. */
+#define LOCAL_SUFFIX_MAX 96
+
+enum ingest_state {
+  INGEST_IDLE,
+  INGEST_WRITING,
+  INGEST_FINISHING,
+  INGEST_CLEANING,
+  INGEST_FAILED,
+};
+
+/* Written bytes are handed to write-back in windows of this size, so the
+ * final fsync finds little left to write. */
+#define LOCAL_WRITEBACK_BYTES (8 * 1024 * 1024)
+/* Jobs per pending piece: one hashes it, one writes it. */
+#define LOCAL_PIECE_JOBS 2
+
+struct local_ingest {
+  struct blob_ingest base;
+  struct local_store *s;
+  uv_work_t work;      /* the piece's write job; also finish and cleanup */
+  uv_work_t hash_work; /* the piece's hash job */
+  enum ingest_state state;
+  int aborted;      /* abort came while a piece was pending */
+  int fd;           /* -1 until the first write job creates the temp file */
+  int status;       /* result of the last piece or of finish */
+  int write_status, hash_status; /* the pending piece's two jobs */
+  int inject_write, inject_hash; /* test hooks: fail that job with a code */
+  atomic_int jobs_left; /* pool side: the last job to end settles a piece */
+  int jobs_done;    /* loop side: the piece's after-work callbacks seen */
+  struct dual_hasher *h; /* touched by hash jobs (and finish) only */
+  uint64_t size;    /* bytes written so far; touched by write jobs only */
+  uint64_t flushed; /* of those, handed to write-back; write jobs only */
+  const unsigned char *piece; /* the pending bytes; read-only for the jobs */
+  size_t len;
+  unsigned char *taken; /* the piece's buffer when it was handed over */
+  unsigned char *spare; /* the last taken buffer, done with: reclaimable */
+  unsigned char *buf; /* blob_ingest_write's copy of the caller's bytes */
+  size_t cap;
+  blob_write_cb write_cb;
+  blob_commit_cb commit_cb;
+  void *arg;
+  int have_expected;
+  struct blob_info expected;
+  struct blob_info info;
+  char tmp_path[PATH_MAX]; /* "" when there is no temp file to remove */
+};
+
+/* ---------------------------------------------------------------------
+ * Threadpool helpers: plain syscalls, run only from work callbacks.
+ * ------------------------------------------------------------------ */
+
+static int fsync_path(const char *dir) {
+  int fd, rc = 0;
+
+  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  if (fsync(fd) != 0)
+    rc = -errno;
+  close(fd);
+  return rc;
+}
+
+/* mkdir that tolerates an existing directory, then fsyncs the parent
+ * either way: a directory another upload has just created is not durable
+ * until its creator's fsync returns, and ours may be the rename that is
+ * acknowledged first (or the creator's fsync may have failed). */
+static int mkdir_durable(const char *dir, const char *parent) {
+  if (mkdir(dir, LOCAL_DIR_MODE) != 0 && errno != EEXIST)
+    return -errno;
+  return fsync_path(parent);
+}
+
+static int temp_create(struct local_ingest *in) {
+  unsigned char rnd[LOCAL_TMP_NAME_BYTES];
+  char hex[2 * LOCAL_TMP_NAME_BYTES + 1];
+
+  for (int i = 0; i < LOCAL_TMP_TRIES; i++) {
+    randombytes_buf(rnd, sizeof rnd);
+    hex_encode(rnd, sizeof rnd, hex);
+    snprintf(in->tmp_path, sizeof in->tmp_path, "%s/%s", in->s->tmp_dir, hex);
+    in->fd = open(in->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  LOCAL_TMP_MODE);
+    if (in->fd >= 0)
+      return 0;
+    if (errno != EEXIST) {
+      int rc = -errno;
+      in->tmp_path[0] = '\0';
+      return rc;
+    }
+  }
+  in->tmp_path[0] = '\0';
+  return UV_EEXIST;
+}
+
+static void temp_drop(struct local_ingest *in) {
+  if (in->fd >= 0)
+    close(in->fd);
+  in->fd = -1;
+  if (in->tmp_path[0] != '\0')
+    unlink(in->tmp_path);
+  in->tmp_path[0] = '\0';
+}
+
+static int write_all(int fd, const unsigned char *p, size_t len, uint64_t off) {
+  while (len > 0) {
+    ssize_t n = pwrite(fd, p, len, (off_t)off);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    p += n;
+    len -= (size_t)n;
+    off += (uint64_t)n;
+  }
+  return 0;
+}
+
+/* Starts write-back of what was written since the last call, without
+ * waiting for it: the upload goes on while the disk writes, and the final
+ * fsync (which stays, and reports any write-back error) has only the tail
+ * left.  A filesystem that cannot do this is not an error. */
+static int writeback_start(int fd, uint64_t off, uint64_t len) {
+  if (sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) == 0)
+    return 0;
+  if (errno == EINVAL || errno == ESPIPE || errno == ENOSYS ||
+      errno == EOPNOTSUPP)
+    return 0;
+  return -errno;
+}
+
+/* ---------------------------------------------------------------------
+ * Ingest
+ * ------------------------------------------------------------------ */
+
+static void ingest_free(struct local_ingest *in) {
+  assert(in->fd < 0 && in->tmp_path[0] == '\0');
+  blob_store_release(&in->s->base);
+  dual_hasher_free(in->h);
+  free(in->taken);
+  free(in->spare);
+  free(in->buf);
+  free(in);
+}
+
+static void cleanup_work(uv_work_t *w) {
+  temp_drop(container_of(w, struct local_ingest, work));
+}
+
+static void cleanup_done(uv_work_t *w, int status) {
+  (void)status;
+  ingest_free(container_of(w, struct local_ingest, work));
+}
+
+/* Removes the temp file off the loop thread, then frees the ingest. */
+static void ingest_cleanup(struct local_ingest *in) {
+  if (in->fd < 0 && in->tmp_path[0] == '\0') {
+    ingest_free(in);
+    return;
+  }
+  in->state = INGEST_CLEANING;
+  if (uv_queue_work(in->s->base.loop, &in->work, cleanup_work,
+                    cleanup_done) != 0) {
+    temp_drop(in); /* cannot happen with valid callbacks; never leak */
+    ingest_free(in);
+  }
+}
+
+static int local_ingest_start(struct blob_store *bs, uint64_t expected_size,
+                              struct blob_ingest **out, struct errbuf *e) {
+  struct local_store *s = blob_local_store(bs);
+  struct local_ingest *in;
+  struct statvfs sv;
+  int rc;
+
+  if (expected_size != BLOB_SIZE_UNKNOWN && fstatvfs(s->tmp_fd, &sv) == 0) {
+    uint64_t free_bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    if (expected_size > free_bytes)
+      return err_set(e, UV_ENOSPC,
+                     "not enough space for this upload: %llu bytes announced "
+                     "but only %llu bytes free in the data directory; free "
+                     "some space or retry later",
+                     (unsigned long long)expected_size,
+                     (unsigned long long)free_bytes);
+  }
+  in = calloc(1, sizeof *in);
+  if (in == NULL)
+    return err_set(e, UV_ENOMEM, "out of memory starting an upload");
+  rc = dual_hasher_new(&in->h);
+  if (rc != 0) {
+    free(in);
+    return err_set(e, rc, "out of memory starting an upload");
+  }
+  in->base.store = bs;
+  in->s = s;
+  in->fd = -1;
+  in->state = INGEST_IDLE;
+  blob_store_hold(bs);
+  *out = &in->base;
+  return 0;
+}
+
+/* Runs on the pool in whichever of the piece's two jobs ends last: the
+ * other one no longer touches `in`, so a failure can drop the temp file
+ * here, in a job, as every failure does. */
+static void piece_settle(struct local_ingest *in) {
+  if (in->write_status != 0 || in->hash_status != 0)
+    temp_drop(in);
+}
+
+static void piece_job_end(struct local_ingest *in) {
+  /* seq_cst: the last job sees everything the other one wrote */
+  if (atomic_fetch_sub(&in->jobs_left, 1) == 1)
+    piece_settle(in);
+}
+
+static void hash_work(uv_work_t *w) {
+  struct local_ingest *in = container_of(w, struct local_ingest, hash_work);
+
+  in->hash_status = in->inject_hash;
+  if (in->hash_status == 0)
+    dual_hasher_update(in->h, in->piece, in->len);
+  piece_job_end(in);
+}
+
+static void write_work(uv_work_t *w) {
+  struct local_ingest *in = container_of(w, struct local_ingest, work);
+  int rc = 0;
+
+  if (in->fd < 0)
+    rc = temp_create(in);
+  if (rc == 0 && in->inject_write != 0)
+    rc = in->inject_write;
+  if (rc == 0)
+    rc = write_all(in->fd, in->piece, in->len, in->size);
+  if (rc == 0)
+    in->size += in->len;
+  if (rc == 0 && in->size - in->flushed >= LOCAL_WRITEBACK_BYTES) {
+    rc = writeback_start(in->fd, in->flushed, in->size - in->flushed);
+    in->flushed = in->size;
+  }
+  in->write_status = rc;
+  piece_job_end(in);
+}
+
+/* Both jobs' after-work callbacks land here; the second completes the
+ * piece. */
+static void piece_done(struct local_ingest *in) {
+  blob_write_cb cb = in->write_cb;
+  void *arg = in->arg;
+
+  if (++in->jobs_done < LOCAL_PIECE_JOBS)
+    return;
+  in->status = in->write_status != 0 ? in->write_status : in->hash_status;
+  in->state = in->status == 0 ? INGEST_IDLE : INGEST_FAILED;
+  in->piece = NULL;
+  if (in->taken != NULL) { /* both jobs are done with it */
+    free(in->spare);
+    in->spare = in->taken;
+    in->taken = NULL;
+  }
+  if (in->aborted) {
+    ingest_cleanup(in);
+    return;
+  }
+  cb(&in->base, in->status, arg); /* may finish or abort `in` */
+}
+
+static void hash_done(uv_work_t *w, int status) {
+  (void)status; /* never cancelled */
+  piece_done(container_of(w, struct local_ingest, hash_work));
+}
+
+static void write_done(uv_work_t *w, int status) {
+  (void)status; /* never cancelled */
+  piece_done(container_of(w, struct local_ingest, work));
+}
+
+/* Queues the hash and the write of in->piece: the two jobs read the same
+ * bytes and share nothing else, so they run side by side. */
+static int piece_queue(struct local_ingest *in) {
+  uv_loop_t *loop = in->s->base.loop;
+  int rc;
+
+  in->inject_write = in->s->fail_next;
+  in->s->fail_next = 0;
+  in->inject_hash = in->s->fail_next_hash;
+  in->s->fail_next_hash = 0;
+  in->write_status = 0;
+  in->hash_status = 0;
+  in->jobs_done = 0;
+  atomic_store(&in->jobs_left, LOCAL_PIECE_JOBS);
+  rc = uv_queue_work(loop, &in->hash_work, hash_work, hash_done);
+  if (rc != 0)
+    return rc;
+  in->state = INGEST_WRITING;
+  rc = uv_queue_work(loop, &in->work, write_work, write_done);
+  if (rc != 0) {
+    /* cannot happen with valid callbacks; the hash job still completes
+     * the piece, which fails, and abort removes the temp file */
+    in->write_status = rc;
+    in->jobs_done++;
+    atomic_fetch_sub(&in->jobs_left, 1);
+  }
+  return 0;
+}
+
+/* 0 when a piece of len bytes may be queued now. */
+static int piece_check(const struct local_ingest *in, size_t len) {
+  if (in->state == INGEST_FAILED)
+    return in->status;
+  if (in->state != INGEST_IDLE)
+    return UV_EBUSY;
+  if (in->size + len < in->size)
+    return UV_EFBIG;
+  return 0;
+}
+
+static int local_ingest_write(struct blob_ingest *bi, const void *data,
+                              size_t len, blob_write_cb cb, void *arg) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  int rc = piece_check(in, len);
+
+  if (rc != 0)
+    return rc;
+  if (len > in->cap) {
+    unsigned char *p = realloc(in->buf, len);
+    if (p == NULL)
+      return UV_ENOMEM;
+    in->buf = p;
+    in->cap = len;
+  }
+  if (len > 0)
+    memcpy(in->buf, data, len);
+  in->piece = in->buf;
+  in->len = len;
+  in->write_cb = cb;
+  in->arg = arg;
+  return piece_queue(in);
+}
+
+static int local_ingest_write_take(struct blob_ingest *bi, void *buf,
+                                   size_t len, blob_write_cb cb, void *arg) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  int rc = piece_check(in, len);
+
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  assert(in->taken == NULL);
+  in->taken = buf;
+  in->piece = buf;
+  in->len = len;
+  in->write_cb = cb;
+  in->arg = arg;
+  rc = piece_queue(in);
+  if (rc != 0) {
+    free(in->taken);
+    in->taken = NULL;
+    in->piece = NULL;
+  }
+  return rc;
+}
+
+static void *local_ingest_reclaim(struct blob_ingest *bi) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  void *p = in->spare;
+
+  if (in->state == INGEST_WRITING)
+    return NULL; /* a pending piece's buffer is the jobs' */
+  in->spare = NULL;
+  return p;
+}
+
+/* A stored blob is immutable, so a regular file of the right size under
+ * its digest's name is taken as the same bytes (blob_verify checks them). */
+static int same_size_file(const char *path, uint64_t size) {
+  struct stat st;
+
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+         (uint64_t)st.st_size == size;
+}
+
+/* Moves the fsynced, closed temp file into place or drops it as a
+ * duplicate.  Runs on the threadpool. */
+static int ingest_place(struct local_ingest *in) {
+  const struct local_store *s = in->s;
+  char final[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
+  size_t base = strlen(s->blobs_dir);
+  int rc;
+
+  blob_local_path(s, in->info.digests.blake3, final);
+  /* final is blobs_dir/xx/yy/hex: cut it to get the two fan-out dirs. */
+  memcpy(d1, final, base + 3);
+  d1[base + 3] = '\0';
+  memcpy(d2, final, base + 6);
+  d2[base + 6] = '\0';
+  rc = mkdir_durable(d1, s->blobs_dir);
+  if (rc == 0)
+    rc = mkdir_durable(d2, d1);
+  if (rc != 0)
+    return rc;
+
+  if (same_size_file(final, in->info.size)) {
+    in->info.existed = 1;
+  } else if (renameat2(AT_FDCWD, in->tmp_path, AT_FDCWD, final,
+                       RENAME_NOREPLACE) == 0) {
+    in->tmp_path[0] = '\0';
+  } else {
+    int err = errno;
+    if (err == EEXIST && same_size_file(final, in->info.size)) {
+      in->info.existed = 1; /* lost the race to a concurrent ingest */
+    } else if (err == EEXIST || err == EINVAL || err == ENOSYS) {
+      /* A corrupt file of the wrong size, or a filesystem without
+       * RENAME_NOREPLACE: replacing with verified bytes is always safe. */
+      if (rename(in->tmp_path, final) != 0)
+        return -errno;
+      in->tmp_path[0] = '\0';
+    } else {
+      return -err;
+    }
+  }
+  if (in->info.existed) {
+    if (unlink(in->tmp_path) != 0)
+      return -errno;
+    in->tmp_path[0] = '\0';
+  }
+  /* Also after dedupe: the winner may not have fsynced the entry yet. */
+  return fsync_path(d2);
+}
+
+static void finish_work(uv_work_t *w) {
+  struct local_ingest *in = container_of(w, struct local_ingest, work);
+  int rc = 0;
+
+  if (in->fd < 0)
+    rc = temp_create(in); /* empty blob: nothing was written yet */
+  dual_hasher_final(in->h, &in->info.digests);
+  in->info.size = in->size;
+  in->info.existed = 0;
+  if (rc == 0 && in->have_expected)
+    rc = blob_expected_check(&in->expected, &in->info);
+  if (rc == 0 && fchmod(in->fd, LOCAL_BLOB_MODE) != 0)
+    rc = -errno;
+  if (rc == 0 && fsync(in->fd) != 0)
+    rc = -errno;
+  if (rc == 0) {
+    int fd = in->fd;
+    in->fd = -1;
+    if (close(fd) != 0)
+      rc = -errno;
+  }
+  if (rc == 0)
+    rc = ingest_place(in);
+  if (rc != 0)
+    temp_drop(in);
+  in->status = rc;
+}
+
+static void finish_done(uv_work_t *w, int status) {
+  struct local_ingest *in = container_of(w, struct local_ingest, work);
+
+  (void)status;
+  in->commit_cb(&in->base, in->status, &in->info, in->arg);
+  ingest_free(in);
+}
+
+static int local_ingest_finish(struct blob_ingest *bi,
+                               const struct blob_info *expected,
+                               blob_commit_cb cb, void *arg) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  int rc;
+
+  if (in->state == INGEST_FAILED)
+    return in->status;
+  if (in->state != INGEST_IDLE)
+    return UV_EBUSY;
+  in->have_expected = expected != NULL;
+  if (expected != NULL)
+    in->expected = *expected;
+  in->commit_cb = cb;
+  in->arg = arg;
+  rc = uv_queue_work(in->s->base.loop, &in->work, finish_work, finish_done);
+  if (rc == 0)
+    in->state = INGEST_FINISHING;
+  return rc;
+}
+
+static void local_ingest_abort(struct blob_ingest *bi) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+
+  assert(in->state != INGEST_FINISHING && in->state != INGEST_CLEANING);
+  assert(!in->aborted);
+  if (in->state == INGEST_WRITING) {
+    in->aborted = 1; /* write_done cleans up */
+    return;
+  }
+  ingest_cleanup(in);
+}
+
+/* ---------------------------------------------------------------------
+ * Open and close (synchronous, before and after the loop runs)
+ * ------------------------------------------------------------------ */
+
+static void local_store_close(struct blob_store *bs) {
+  struct local_store *s = blob_local_store(bs);
+
+  if (s->tmp_fd >= 0)
+    close(s->tmp_fd);
+  free(s->root);
+  free(s->blobs_dir);
+  free(s->tmp_dir);
+  free(s);
+}
+
+static const struct blob_ops local_ops = {
+  .store_close = local_store_close,
+  .ingest_start = local_ingest_start,
+  .ingest_write = local_ingest_write,
+  .ingest_write_take = local_ingest_write_take,
+  .ingest_reclaim = local_ingest_reclaim,
+  .ingest_finish = local_ingest_finish,
+  .ingest_abort = local_ingest_abort,
+  .reader_open = blob_local_reader_open,
+  .reader_read = blob_local_reader_read,
+  .reader_close = blob_local_reader_close,
+  .verify = blob_local_verify,
+  .remove = blob_local_delete,
+  .health = blob_local_health,
+};
+
+static char *path_join(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  char *p = malloc(la + 1 + lb + 1);
+
+  if (p != NULL) {
+    memcpy(p, a, la);
+    p[la] = '/';
+    memcpy(p + la + 1, b, lb + 1);
+  }
+  return p;
+}
+
+static int dir_ensure(const char *dir, struct errbuf *e) {
+  struct stat st;
+
+  if (mkdir(dir, LOCAL_DIR_MODE) != 0 && errno != EEXIST)
+    return err_set(e, -errno, "cannot create directory %s: %s; check the "
+                   "--data path and its permissions", dir, strerror(errno));
+  if (stat(dir, &st) != 0)
+    return err_set(e, -errno, "cannot stat %s: %s", dir, strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return err_set(e, UV_ENOTDIR, "%s exists but is not a directory; move "
+                   "it away or choose another --data path", dir);
+  return 0;
+}
+
+/* Removes what a crash left in tmp/: only our flat temp files live there. */
+static int tmp_clean(int dfd, const char *tmp_dir, struct errbuf *e) {
+  int fd = dup(dfd);
+  DIR *d;
+  struct dirent *de;
+  int rc = 0;
+
+  if (fd < 0)
+    return err_set(e, -errno, "cannot read %s: %s", tmp_dir, strerror(errno));
+  d = fdopendir(fd);
+  if (d == NULL) {
+    rc = -errno;
+    close(fd);
+    return err_set(e, rc, "cannot read %s: %s", tmp_dir, strerror(-rc));
+  }
+  while ((de = readdir(d)) != NULL) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
+      continue;
+    if ((errno == EISDIR || errno == EPERM) &&
+        unlinkat(dfd, de->d_name, AT_REMOVEDIR) == 0)
+      continue;
+    rc = err_set(e, -errno, "cannot remove leftover %s/%s: %s; remove it "
+                 "by hand", tmp_dir, de->d_name, strerror(errno));
+    break;
+  }
+  closedir(d);
+  return rc;
+}
+
+int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
+                          struct blob_store **out, struct errbuf *e) {
+  struct local_store *s;
+  int rc;
+
+  *out = NULL;
+  if (data_dir == NULL || data_dir[0] == '\0')
+    return err_set(e, UV_EINVAL, "no data directory given; pass --data DIR");
+  if (strlen(data_dir) + LOCAL_SUFFIX_MAX >= PATH_MAX)
+    return err_set(e, UV_ENAMETOOLONG, "data directory path is too long "
+                   "(at most %d bytes); choose a shorter --data path",
+                   PATH_MAX - LOCAL_SUFFIX_MAX - 1);
+  if (sodium_init() < 0)
+    return err_set(e, UV_EIO, "libsodium failed to initialise");
+  s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return err_set(e, UV_ENOMEM, "out of memory opening the blob store");
+  blob_store_init(&s->base, &local_ops, loop);
+  s->tmp_fd = -1;
+  s->root = path_join(data_dir, "blobs");
+  s->tmp_dir = path_join(data_dir, "tmp");
+  s->blobs_dir = s->root != NULL ? path_join(s->root, "blake3") : NULL;
+  if (s->root == NULL || s->tmp_dir == NULL || s->blobs_dir == NULL) {
+    rc = err_set(e, UV_ENOMEM, "out of memory opening the blob store");
+    goto fail;
+  }
+  rc = dir_ensure(data_dir, e);
+  if (rc == 0)
+    rc = dir_ensure(s->root, e);
+  if (rc == 0)
+    rc = dir_ensure(s->blobs_dir, e);
+  if (rc == 0)
+    rc = dir_ensure(s->tmp_dir, e);
+  if (rc != 0)
+    goto fail;
+  /* the directory entries of blobs/, blobs/blake3 and tmp/ themselves,
+   * on a fresh data directory (start-up: blocking is fine here) */
+  if ((rc = fsync_path(data_dir)) != 0 || (rc = fsync_path(s->root)) != 0) {
+    rc = err_set(e, rc, "cannot fsync the directories of %s: %s", data_dir,
+                 uv_strerror(rc));
+    goto fail;
+  }
+  s->tmp_fd = open(s->tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (s->tmp_fd < 0) {
+    rc = err_set(e, -errno, "cannot open %s: %s", s->tmp_dir, strerror(errno));
+    goto fail;
+  }
+  rc = tmp_clean(s->tmp_fd, s->tmp_dir, e);
+  if (rc != 0)
+    goto fail;
+  *out = &s->base;
+  return 0;
+
+fail:
+  local_store_close(&s->base);
+  return rc;
+}
+
+void blob_local_fail_next_write(struct blob_store *s, int code) {
+  blob_local_store(s)->fail_next = code;
+}
+
+void blob_local_fail_next_hash(struct blob_store *s, int code) {
+  blob_local_store(s)->fail_next_hash = code;
+}

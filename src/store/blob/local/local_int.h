@@ -1,0 +1,45 @@
+/*
+ * blob_local_int.h: what the two halves of the local blob backend share.
+ * blob_local.c owns the store (open, close) and ingest; blob_local_serve.c
+ * owns readers, verify, delete and health.  Private to those two files.
+ */
+#ifndef AS_BLOB_LOCAL_INT_H
+#define AS_BLOB_LOCAL_INT_H
+
+#include <limits.h>
+
+#include "store/blob/blob_impl.h"
+
+#define LOCAL_DIR_MODE 0750
+
+struct local_store {
+  struct blob_store base;
+  char *root;       /* <data>/blobs */
+  char *blobs_dir;  /* <data>/blobs/blake3 */
+  char *tmp_dir;    /* <data>/tmp */
+  int tmp_fd;       /* held for the fstatvfs precheck */
+  int fail_next;    /* test hook: injected error for the next write */
+  int fail_next_hash; /* test hook: injected error for the next hash */
+};
+
+static inline struct local_store *blob_local_store(struct blob_store *s) {
+  return container_of(s, struct local_store, base);
+}
+
+/* <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>: from the digest only. */
+void blob_local_path(const struct local_store *s,
+                     const uint8_t blake3[DIGEST_LEN], char out[PATH_MAX]);
+
+int blob_local_reader_open(struct blob_store *bs,
+                           const uint8_t blake3[DIGEST_LEN], blob_open_cb cb,
+                           void *arg);
+int blob_local_reader_read(struct blob_reader *br, uint64_t off, void *buf,
+                           size_t len, blob_read_cb cb, void *arg);
+void blob_local_reader_close(struct blob_reader *br);
+int blob_local_verify(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],
+                      blob_status_cb cb, void *arg);
+int blob_local_delete(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],
+                      blob_status_cb cb, void *arg);
+int blob_local_health(struct blob_store *bs, blob_health_cb cb, void *arg);
+
+#endif

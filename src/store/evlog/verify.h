@@ -1,0 +1,26 @@
+/*
+ * verify.h: checking the event log against its own digests.
+ */
+#ifndef AS_VERIFY_H
+#define AS_VERIFY_H
+
+#include <stdint.h>
+
+#include "util/common.h"
+#include "store/codec/digest.h"
+
+#define VERIFY_WHY_MAX 256
+
+struct verify_report {
+  int64_t verified;            /* events that verified */
+  int64_t bad_sequence;        /* first failing sequence; 0: the log is ok */
+  char why[VERIFY_WHY_MAX];    /* what failed there */
+  uint8_t head[DIGEST_LEN];    /* chain digest of the last verified event */
+};
+
+/* Walks the log of the database at db_path (read-only) and fills r.
+ * 0 (look at r->bad_sequence) or a negative error with a message. */
+int verify_log(const char *db_path, struct verify_report *r,
+               struct errbuf *e);
+
+#endif
