@@ -138,7 +138,7 @@ static void download_open_cb(struct blob_reader *r, int status, uint64_t size,
   if (status != 0 || size != d->file->size) {
     struct conn *c = d->c;
     http_set_ctx(c, NULL, NULL);
-    http_problem(c, 503, "blob-unavailable", "Service Unavailable",
+    http_problem(c, PROB_BLOB_UNAVAILABLE,
                  "the bytes of this file cannot be read (%s); the "
                  "operator must restore the blob from a backup",
                  status != 0 ? uv_strerror(status) : "size differs");
@@ -219,7 +219,7 @@ static void download_serve(struct conn *c, const struct http_req *req,
 
   if (d == NULL) {
     free(f);
-    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    http_problem(c, PROB_INTERNAL, "out of memory");
     return;
   }
   d->c = c;
@@ -246,9 +246,8 @@ static void download_serve(struct conn *c, const struct http_req *req,
     char extra[64];
     snprintf(extra, sizeof extra, "Content-Range: bytes */%llu\r\n",
              (unsigned long long)f->size);
-    http_problem_with(c, 416, extra, "range-not-satisfiable",
-                      "Range Not Satisfiable", "the file has %llu bytes",
-                      (unsigned long long)f->size);
+    http_problem_with(c, PROB_RANGE_NOT_SATISFIABLE, extra,
+                      "the file has %llu bytes", (unsigned long long)f->size);
     download_free(d);
     return;
   }
@@ -270,7 +269,7 @@ static void download_serve(struct conn *c, const struct http_req *req,
   }
   d->buf = malloc(DOWNLOAD_CHUNK);
   if (d->buf == NULL) {
-    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    http_problem(c, PROB_INTERNAL, "out of memory");
     download_free(d);
     return;
   }
@@ -280,14 +279,14 @@ static void download_serve(struct conn *c, const struct http_req *req,
       0) {
     d->busy = false;
     http_set_ctx(c, NULL, NULL);
-    http_problem(c, 503, "blob-unavailable", "Service Unavailable",
+    http_problem(c, PROB_BLOB_UNAVAILABLE,
                  "the blob store cannot open this file");
     download_free(d);
   }
 }
 
 static void download_lookup(struct query_result *res, struct conn *c,
-                            const char *not_found) {
+                            enum problem_id not_found) {
   if (http_conn_alive(c)) {
     if (res->status != 0) {
       hx_query_problem(c, res, not_found);
@@ -303,27 +302,25 @@ static void download_lookup(struct query_result *res, struct conn *c,
 }
 
 static void download_file_cb(struct query_result *res, void *arg) {
-  download_lookup(res, arg, "unknown-file");
+  download_lookup(res, arg, PROB_UNKNOWN_FILE);
 }
 
 static void download_blob_cb(struct query_result *res, void *arg) {
-  download_lookup(res, arg, "unknown-blob");
+  download_lookup(res, arg, PROB_UNKNOWN_BLOB);
 }
 
 void blobs_get_file(struct conn *c, const struct http_req *req) {
   struct uuid id;
 
   if (uuid_parse(req->params[0].p, req->params[0].n, &id) != 0) {
-    http_problem(c, 404, "unknown-file", "Unknown File",
-                 "file ids are UUIDs");
+    http_problem(c, PROB_UNKNOWN_FILE, "file ids are UUIDs");
     return;
   }
   http_conn_hold(c);
   if (query_file_get(handlers_app(c)->reader, &id, download_file_cb, c) !=
       0) {
     http_conn_release(c);
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
-                 "cannot query the file");
+    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query the file");
   }
 }
 
@@ -332,14 +329,12 @@ void blobs_get_blob(struct conn *c, const struct http_req *req) {
   struct errbuf e = {{0}};
 
   if (caddr_parse(req->params[0].p, req->params[0].n, &a, &e) != 0) {
-    http_problem(c, 400, "invalid-address", "Invalid Content Address", "%s",
-                 err_msg(&e, UV_EINVAL));
+    http_problem(c, PROB_INVALID_ADDRESS, "%s", err_msg(&e, UV_EINVAL));
     return;
   }
   http_conn_hold(c);
   if (query_blob_get(handlers_app(c)->reader, &a, download_blob_cb, c) != 0) {
     http_conn_release(c);
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
-                 "cannot query the blob");
+    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query the blob");
   }
 }

@@ -78,8 +78,7 @@ void hx_respond_json(struct conn *c, int status, json_t *o,
 
   json_decref(o);
   if (text == NULL) {
-    http_problem(c, 500, "internal", "Internal Server Error",
-                 "could not encode the response");
+    http_problem(c, PROB_INTERNAL, "could not encode the response");
     return;
   }
   http_respond(c, status, "application/json", extra_headers, text,
@@ -92,39 +91,36 @@ void hx_reg_problem(struct conn *c, const struct reg_result *res) {
 
   switch (res->error) {
   case REG_INVALID:
-    http_problem(c, 400, "invalid-field", "Invalid Field", "%s", msg);
+    http_problem(c, PROB_INVALID_FIELD, "%s", msg);
     break;
   case REG_UNKNOWN_RETENTION:
-    http_problem(c, 400, "unknown-retention-class", "Unknown Retention Class",
-                 "%s", msg);
+    http_problem(c, PROB_UNKNOWN_RETENTION_CLASS, "%s", msg);
     break;
   case REG_NO_PACKAGE:
-    http_problem(c, 404, "unknown-package", "Unknown Package", "%s", msg);
+    http_problem(c, PROB_UNKNOWN_PACKAGE, "%s", msg);
     break;
   case REG_PACKAGE_FINALIZED:
-    http_problem(c, 409, "package-finalized", "Package Finalized", "%s", msg);
+    http_problem(c, PROB_PACKAGE_FINALIZED, "%s", msg);
     break;
   case REG_DUPLICATE_PATH:
-    http_problem(c, 409, "duplicate-path", "Duplicate Path", "%s", msg);
+    http_problem(c, PROB_DUPLICATE_PATH, "%s", msg);
     break;
   case REG_ALREADY_FINALIZED:
-    http_problem(c, 409, "already-finalized", "Already Finalized", "%s", msg);
+    http_problem(c, PROB_ALREADY_FINALIZED, "%s", msg);
     break;
   default:
-    http_problem(c, 500, "internal", "Internal Server Error",
-                 "the registry failed: %s", msg);
+    http_problem(c, PROB_INTERNAL, "the registry failed: %s", msg);
     break;
   }
 }
 
 void hx_query_problem(struct conn *c, const struct query_result *res,
-                      const char *what) {
+                      enum problem_id not_found) {
   if (res->status == UV_ENOENT)
-    http_problem(c, 404, what, "Not Found", "%s",
-                 res->msg.msg[0] != '\0' ? res->msg.msg
-                                         : "no such resource");
+    http_problem(c, not_found, "%s",
+                 res->msg.msg[0] != '\0' ? res->msg.msg : "no such resource");
   else
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
+    http_problem(c, PROB_DATABASE_UNAVAILABLE,
                  "reading the database failed: %s",
                  err_msg(&res->msg, res->status));
 }
@@ -132,7 +128,7 @@ void hx_query_problem(struct conn *c, const struct query_result *res,
 bool hx_package_id(struct conn *c, const struct http_span *s, struct uuid *id) {
   if (uuid_parse(s->p, s->n, id) == 0)
     return true;
-  http_problem(c, 404, "unknown-package", "Unknown Package",
+  http_problem(c, PROB_UNKNOWN_PACKAGE,
                "package ids are UUIDs such as "
                "0190f5e4-8a2b-7cde-8f01-23456789abcd");
   return false;
@@ -160,7 +156,7 @@ bool hx_query_int(struct conn *c, const struct http_req *req, const char *key,
   *v = x;
   return true;
 bad:
-  http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
+  http_problem(c, PROB_INVALID_PARAMETER,
                "query parameter %s must be an integer from %lld to %lld", key,
                (long long)min, (long long)max);
   return false;

@@ -241,8 +241,7 @@ static void page_send(struct conn *c, const struct page *pg,
            "X-Next-Cursor: %lld\r\nCache-Control: no-store\r\n",
            (long long)next);
   if (pg->rc != 0)
-    http_problem(c, 500, "internal", "Internal Server Error",
-                 "could not render the events");
+    http_problem(c, PROB_INTERNAL, "could not render the events");
   else
     http_respond(c, 200,
                  pg->cbor ? "application/cbor-seq" : "application/json",
@@ -333,7 +332,7 @@ static void waiter_query_cb(struct query_result *res, void *arg) {
   if (!http_conn_alive(c)) {
     free(w);
   } else if (res->status != 0) {
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
+    http_problem(c, PROB_DATABASE_UNAVAILABLE,
                  "reading the event log failed: %s",
                  err_msg(&res->msg, res->status));
     free(w);
@@ -368,8 +367,7 @@ static void waiter_query(struct waiter *w, int64_t wait_s) {
     free(q);
   }
   http_set_ctx(c, NULL, NULL);
-  http_problem(c, 503, "database-unavailable", "Service Unavailable",
-               "cannot read the event log");
+  http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot read the event log");
   free(w);
 }
 
@@ -414,7 +412,7 @@ void events_get(struct conn *c, const struct http_req *req) {
     return;
   w = calloc(1, sizeof *w);
   if (w == NULL) {
-    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    http_problem(c, PROB_INTERNAL, "out of memory");
     return;
   }
   w->hub = app->hub;

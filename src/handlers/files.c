@@ -131,11 +131,11 @@ static bool upload_media_ok(const char *m) {
 static void upload_fail_blob(struct upload *u, int status) {
   struct conn *c = upload_detach(u);
   if (status == UV_ENOSPC)
-    http_problem(c, 507, "insufficient-storage", "Insufficient Storage",
+    http_problem(c, PROB_INSUFFICIENT_STORAGE,
                  "the blob store has no room for this upload");
   else
-    http_problem(c, 503, "blob-store-unavailable", "Service Unavailable",
-                 "the blob store failed: %s", uv_strerror(status));
+    http_problem(c, PROB_BLOB_STORE_UNAVAILABLE, "the blob store failed: %s",
+                 uv_strerror(status));
   upload_free(u);
 }
 
@@ -161,14 +161,14 @@ static void upload_path_cb(struct query_result *res, void *arg) {
     return;
   }
   if (res->status == 0) {
-    http_problem(upload_detach(u), 409, "duplicate-path", "Duplicate Path",
+    http_problem(upload_detach(u), PROB_DUPLICATE_PATH,
                  "the package already has a file at this path");
     query_result_free(res);
     upload_free(u);
     return;
   }
   if (res->status != UV_ENOENT) {
-    hx_query_problem(upload_detach(u), res, "unknown-package");
+    hx_query_problem(upload_detach(u), res, PROB_UNKNOWN_PACKAGE);
     query_result_free(res);
     upload_free(u);
     return;
@@ -188,10 +188,9 @@ static void upload_package_cb(struct query_result *res, void *arg) {
     return;
   }
   if (res->status != 0) {
-    hx_query_problem(upload_detach(u), res, "unknown-package");
+    hx_query_problem(upload_detach(u), res, PROB_UNKNOWN_PACKAGE);
   } else if (res->package->status != PKG_OPEN) {
-    http_problem(upload_detach(u), 409, "package-finalized",
-                 "Package Finalized",
+    http_problem(upload_detach(u), PROB_PACKAGE_FINALIZED,
                  "the package is finalized: it takes no more files");
   } else {
     query_result_free(res);
@@ -200,9 +199,8 @@ static void upload_package_cb(struct query_result *res, void *arg) {
                             u);
     if (rc != 0) {
       u->ops--;
-      http_problem(upload_detach(u), 503, "database-unavailable",
-                   "Service Unavailable", "cannot query: %s",
-                   uv_strerror(rc));
+      http_problem(upload_detach(u), PROB_DATABASE_UNAVAILABLE,
+                   "cannot query: %s", uv_strerror(rc));
       upload_free(u);
     }
     return;
@@ -244,16 +242,16 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
         char b3[CADDR_BUFSIZE], s2[CADDR_BUFSIZE];
         caddr_format_raw(CADDR_BLAKE3, info->digests.blake3, b3);
         caddr_format_raw(CADDR_SHA256, info->digests.sha256, s2);
-        http_problem(c, 400, "digest-mismatch", "Digest Mismatch",
+        http_problem(c, PROB_DIGEST_MISMATCH,
                      "the received bytes are %s and %s, not what "
                      "Repr-Digest / X-Content-Address announced; nothing "
                      "was stored",
                      b3, s2);
       } else if (status == UV_ENOSPC) {
-        http_problem(c, 507, "insufficient-storage", "Insufficient Storage",
+        http_problem(c, PROB_INSUFFICIENT_STORAGE,
                      "the blob store ran out of space; nothing was stored");
       } else {
-        http_problem(c, 503, "blob-store-unavailable", "Service Unavailable",
+        http_problem(c, PROB_BLOB_STORE_UNAVAILABLE,
                      "storing the blob failed: %s", uv_strerror(status));
       }
     }
@@ -274,10 +272,8 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
   if (rc != 0) {
     u->ops--;
     if (!u->aborted)
-      http_problem(upload_detach(u), 503, "writer-unavailable",
-                   "Service Unavailable",
-                   "the registry is not accepting writes: %s",
-                   uv_strerror(rc));
+      http_problem(upload_detach(u), PROB_WRITER_UNAVAILABLE,
+                   "the registry is not accepting writes: %s", uv_strerror(rc));
     upload_free(u);
   }
 }
@@ -386,7 +382,7 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   int rc;
 
   if (u == NULL) {
-    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    http_problem(c, PROB_INTERNAL, "out of memory");
     return;
   }
   u->c = c;
@@ -396,19 +392,18 @@ static void upload_start(struct conn *c, const struct http_req *req) {
     goto fail;
   if (http_pct_decode(req->params[1].p, req->params[1].n, &u->path,
                       &u->path_len) != 0) {
-    http_problem(c, 400, "invalid-path", "Invalid Path",
+    http_problem(c, PROB_INVALID_PATH,
                  "the file path is not valid percent-encoding");
     goto fail;
   }
   if (relpath_check(u->path, u->path_len, &e) != 0) {
-    http_problem(c, 400, "invalid-path", "Invalid Path", "%s",
-                 err_msg(&e, UV_EINVAL));
+    http_problem(c, PROB_INVALID_PATH, "%s", err_msg(&e, UV_EINVAL));
     goto fail;
   }
   if ((h = http_header(req, "repr-digest")) != NULL) {
     rc = upload_repr_digest(h, u->expected.digests.sha256);
     if (rc < 0) {
-      http_problem(c, 400, "invalid-digest-header", "Invalid Digest Header",
+      http_problem(c, PROB_INVALID_DIGEST_HEADER,
                    "Repr-Digest must be sha-256=:<base64 of 32 bytes>: "
                    "(RFC 9530)");
       goto fail;
@@ -421,8 +416,8 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   if ((h = http_header(req, "x-content-address")) != NULL) {
     struct caddr a;
     if (caddr_parse(h, strlen(h), &a, &e) != 0) {
-      http_problem(c, 400, "invalid-digest-header", "Invalid Digest Header",
-                   "X-Content-Address: %s", err_msg(&e, UV_EINVAL));
+      http_problem(c, PROB_INVALID_DIGEST_HEADER, "X-Content-Address: %s",
+                   err_msg(&e, UV_EINVAL));
       goto fail;
     }
     if (sodium_is_zero(a.d, DIGEST_LEN))
@@ -436,7 +431,7 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   u->expected.size = BLOB_SIZE_UNKNOWN;
   if (zero_given) {
     /* the store reads all-zero as "not given"; no content hashes to it */
-    http_problem(c, 400, "digest-mismatch", "Digest Mismatch",
+    http_problem(c, PROB_DIGEST_MISMATCH,
                  "an all-zero digest matches no content; nothing was stored");
     goto fail;
   }
@@ -444,7 +439,7 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   if (h == NULL)
     h = "application/octet-stream";
   if (!upload_media_ok(h)) {
-    http_problem(c, 400, "invalid-media-type", "Invalid Media Type",
+    http_problem(c, PROB_INVALID_MEDIA_TYPE,
                  "Content-Type must be a printable type/subtype of at most "
                  "%d bytes",
                  MEDIA_TYPE_MAX);
@@ -458,8 +453,8 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   if (rc != 0) {
     u->ops--;
     http_set_ctx(c, NULL, NULL);
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
-                 "cannot query: %s", uv_strerror(rc));
+    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query: %s",
+                 uv_strerror(rc));
     goto fail;
   }
   return;
@@ -514,7 +509,7 @@ static void files_list_cb(struct query_result *res, void *arg) {
 
   if (http_conn_alive(fl->c)) {
     if (res->status != 0) {
-      hx_query_problem(fl->c, res, "unknown-package");
+      hx_query_problem(fl->c, res, PROB_UNKNOWN_PACKAGE);
     } else {
       json_t *arr = json_array();
       for (size_t i = 0; i < res->count; i++)
@@ -532,15 +527,14 @@ static void files_pkg_cb(struct query_result *res, void *arg) {
   int status = res->status;
 
   if (http_conn_alive(fl->c) && status != 0)
-    hx_query_problem(fl->c, res, "unknown-package");
+    hx_query_problem(fl->c, res, PROB_UNKNOWN_PACKAGE);
   query_result_free(res);
   if (status == 0 && http_conn_alive(fl->c) &&
       query_files_list(handlers_app(fl->c)->reader, &fl->pkg, files_list_cb,
                        fl) == 0)
     return;
   if (status == 0 && http_conn_alive(fl->c))
-    http_problem(fl->c, 503, "database-unavailable", "Service Unavailable",
-                 "cannot query the files");
+    http_problem(fl->c, PROB_DATABASE_UNAVAILABLE, "cannot query the files");
   http_conn_release(fl->c);
   free(fl);
 }
@@ -549,7 +543,7 @@ void files_list(struct conn *c, const struct http_req *req) {
   struct flist *fl = calloc(1, sizeof *fl);
 
   if (fl == NULL) {
-    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    http_problem(c, PROB_INTERNAL, "out of memory");
     return;
   }
   fl->c = c;
@@ -562,7 +556,6 @@ void files_list(struct conn *c, const struct http_req *req) {
       0) {
     http_conn_release(c);
     free(fl);
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
-                 "cannot query the package");
+    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query the package");
   }
 }

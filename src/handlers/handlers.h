@@ -49,10 +49,10 @@ void hx_respond_json(struct conn *c, int status, json_t *o,
                      const char *extra_headers);
 /* A registry outcome (not REG_OK) as a problem. */
 void hx_reg_problem(struct conn *c, const struct reg_result *res);
-/* A failed query (status != 0) as a problem; not_found_type is used for
+/* A failed query (status != 0) as a problem; not_found is used for
  * UV_ENOENT. */
 void hx_query_problem(struct conn *c, const struct query_result *res,
-                      const char *what);
+                      enum problem_id not_found);
 /* Parses the {id} capture; answers 404 unknown-package and returns false
  * when it is not a package id. */
 bool hx_package_id(struct conn *c, const struct http_span *s, struct uuid *id);

@@ -183,7 +183,7 @@ void health_get(struct conn *c, const struct http_req *req) {
   }
   h = calloc(1, sizeof *h);
   if (h == NULL) {
-    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    http_problem(c, PROB_INTERNAL, "out of memory");
     return;
   }
   h->c = c;

@@ -19,10 +19,10 @@ static void manifest_cb(struct query_result *res, void *arg) {
   if (!http_conn_alive(c))
     goto out;
   if (res->status == UV_EAGAIN) {
-    http_problem(c, 409, "package-not-finalized", "Package Not Finalized",
+    http_problem(c, PROB_PACKAGE_NOT_FINALIZED,
                  "the package has no manifest until it is finalized");
   } else if (res->status != 0) {
-    hx_query_problem(c, res, "unknown-package");
+    hx_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
   } else {
     char addr[CADDR_BUFSIZE], etag[CADDR_BUFSIZE + 2], extra[256];
 
@@ -56,7 +56,6 @@ void manifest_get(struct conn *c, const struct http_req *req) {
            : query_manifest_json(handlers_app(c)->reader, &id, manifest_cb, c);
   if (rc != 0) {
     http_conn_release(c);
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
-                 "cannot query the manifest");
+    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query the manifest");
   }
 }

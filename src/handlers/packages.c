@@ -44,7 +44,7 @@ static void packages_get_cb(struct query_result *res, void *arg) {
 
   if (http_conn_alive(c)) {
     if (res->status != 0)
-      hx_query_problem(c, res, "unknown-package");
+      hx_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
     else
       hx_respond_json(c, 200, hx_package_json(res->package), NULL);
   }
@@ -57,10 +57,10 @@ static void packages_list_cb(struct query_result *res, void *arg) {
 
   if (http_conn_alive(c)) {
     if (res->status == UV_EINVAL) {
-      http_problem(c, 400, "invalid-parameter", "Invalid Parameter", "%s",
+      http_problem(c, PROB_INVALID_PARAMETER, "%s",
                    err_msg(&res->msg, res->status));
     } else if (res->status != 0) {
-      hx_query_problem(c, res, "unknown-package");
+      hx_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
     } else {
       json_t *arr = json_array();
       for (size_t i = 0; i < res->count; i++)
@@ -85,19 +85,17 @@ static const char *packages_str_field(struct conn *c, json_t *body,
   const char *s;
 
   if (v == NULL) {
-    http_problem(c, 400, "invalid-field", "Invalid Field",
-                 "field \"%s\" is required", key);
+    http_problem(c, PROB_INVALID_FIELD, "field \"%s\" is required", key);
     return NULL;
   }
   if (!json_is_string(v)) {
-    http_problem(c, 400, "invalid-field", "Invalid Field",
-                 "field \"%s\" must be a string", key);
+    http_problem(c, PROB_INVALID_FIELD, "field \"%s\" must be a string", key);
     return NULL;
   }
   s = json_string_value(v);
   if (s[0] == '\0' || json_string_length(v) > PACKAGES_FIELD_MAX ||
       strlen(s) != json_string_length(v)) {
-    http_problem(c, 400, "invalid-field", "Invalid Field",
+    http_problem(c, PROB_INVALID_FIELD,
                  "field \"%s\" must be a non-empty string of at most %d "
                  "bytes without NUL",
                  key, PACKAGES_FIELD_MAX);
@@ -118,21 +116,20 @@ void packages_create(struct conn *c, const struct http_req *req) {
 
   body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
   if (body == NULL) {
-    http_problem(c, 400, "malformed-json", "Malformed JSON",
+    http_problem(c, PROB_MALFORMED_JSON,
                  "the body is not valid JSON: %s (line %d, column %d)",
                  jerr.text, jerr.line, jerr.column);
     return;
   }
   if (!json_is_object(body)) {
-    http_problem(c, 400, "malformed-json", "Malformed JSON",
-                 "the body must be a JSON object");
+    http_problem(c, PROB_MALFORMED_JSON, "the body must be a JSON object");
     goto out;
   }
   json_object_foreach(body, key, val) {
     if (strcmp(key, "name") != 0 && strcmp(key, "producer") != 0 &&
         strcmp(key, "subject") != 0 && strcmp(key, "retention_class") != 0 &&
         strcmp(key, "metadata") != 0) {
-      http_problem(c, 400, "invalid-field", "Invalid Field",
+      http_problem(c, PROB_INVALID_FIELD,
                    "unknown field \"%.64s\"; expected name, producer, "
                    "subject, retention_class, metadata",
                    key);
@@ -148,13 +145,13 @@ void packages_create(struct conn *c, const struct http_req *req) {
   meta = json_object_get(body, "metadata");
   if (meta != NULL && !json_is_null(meta)) {
     if (!json_is_object(meta)) {
-      http_problem(c, 400, "invalid-field", "Invalid Field",
+      http_problem(c, PROB_INVALID_FIELD,
                    "field \"metadata\" must be a JSON object");
       goto out;
     }
     meta_text = json_dumps(meta, JSON_COMPACT);
     if (meta_text == NULL) {
-      http_problem(c, 400, "invalid-field", "Invalid Field",
+      http_problem(c, PROB_INVALID_FIELD,
                    "field \"metadata\" could not be encoded");
       goto out;
     }
@@ -165,7 +162,7 @@ void packages_create(struct conn *c, const struct http_req *req) {
   rc = reg_package_create(app->writer, &pr, packages_created_cb, c);
   if (rc != 0) {
     http_conn_release(c);
-    http_problem(c, 503, "writer-unavailable", "Service Unavailable",
+    http_problem(c, PROB_WRITER_UNAVAILABLE,
                  "the registry is not accepting writes: %s", uv_strerror(rc));
   }
 out:
@@ -186,8 +183,8 @@ void packages_get(struct conn *c, const struct http_req *req) {
   rc = query_package_get(app->reader, &id, packages_get_cb, c);
   if (rc != 0) {
     http_conn_release(c);
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
-                 "cannot query: %s", uv_strerror(rc));
+    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query: %s",
+                 uv_strerror(rc));
   }
 }
 
@@ -205,7 +202,7 @@ static char *packages_param(struct conn *c, const struct http_req *req,
    * plus) */
   raw = malloc(s.n + 1);
   if (raw == NULL) {
-    http_problem(c, 503, "internal", "Service Unavailable", "out of memory");
+    http_problem(c, PROB_INTERNAL, "out of memory");
     *bad = true;
     return NULL;
   }
@@ -216,7 +213,7 @@ static char *packages_param(struct conn *c, const struct http_req *req,
   free(raw);
   if (rc != 0 || strlen(out) != n) {
     free(out);
-    http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
+    http_problem(c, PROB_INVALID_PARAMETER,
                  "query parameter %s is not valid percent-encoding", key);
     *bad = true;
     return NULL;
@@ -250,7 +247,7 @@ void packages_list(struct conn *c, const struct http_req *req) {
     } else if (strcmp(vals[4], "finalized") == 0) {
       f.status = PKG_FINALIZED;
     } else {
-      http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
+      http_problem(c, PROB_INVALID_PARAMETER,
                    "status must be open or finalized");
       goto out;
     }
@@ -261,13 +258,13 @@ void packages_list(struct conn *c, const struct http_req *req) {
   rc = query_package_list(app->reader, &f, packages_list_cb, c);
   if (rc == UV_EINVAL) {
     http_conn_release(c);
-    http_problem(c, 400, "invalid-parameter", "Invalid Parameter",
+    http_problem(c, PROB_INVALID_PARAMETER,
                  "cursor or filter is not valid: use the next value of a "
                  "previous page");
   } else if (rc != 0) {
     http_conn_release(c);
-    http_problem(c, 503, "database-unavailable", "Service Unavailable",
-                 "cannot query: %s", uv_strerror(rc));
+    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query: %s",
+                 uv_strerror(rc));
   }
 out:
   for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
@@ -288,7 +285,7 @@ void packages_finalize(struct conn *c, const struct http_req *req) {
                             packages_finalized_cb, c);
   if (rc != 0) {
     http_conn_release(c);
-    http_problem(c, 503, "writer-unavailable", "Service Unavailable",
+    http_problem(c, PROB_WRITER_UNAVAILABLE,
                  "the registry is not accepting writes: %s", uv_strerror(rc));
   }
 }

@@ -242,7 +242,7 @@ static void conn_timer_cb(uv_timer_t *t) {
   case CONN_HEAD:
     c->state = CONN_HANDLING;
     c->early = true;
-    http_problem(c, 408, "request-timeout", "Request Timeout",
+    http_problem(c, PROB_REQUEST_TIMEOUT,
                  "the request line and headers did not arrive within %llu ms",
                  (unsigned long long)c->srv->o.header_timeout_ms);
     break;
@@ -250,7 +250,7 @@ static void conn_timer_cb(uv_timer_t *t) {
     conn_abort_handler(c);
     c->state = CONN_HANDLING;
     c->early = true;
-    http_problem(c, 408, "body-timeout", "Request Timeout",
+    http_problem(c, PROB_BODY_TIMEOUT,
                  "no request body bytes arrived for %llu ms",
                  (unsigned long long)c->srv->o.body_timeout_ms);
     break;
@@ -438,11 +438,11 @@ static int on_headers_complete(llhttp_t *p) {
     c->state = CONN_HANDLING;
     c->early = true;
     if (c->route_status == 405)
-      http_problem(c, 405, "method-not-allowed", "Method Not Allowed",
+      http_problem(c, PROB_METHOD_NOT_ALLOWED,
                    "%s is not allowed here; allowed: %s", r->method_name,
                    c->allow);
     else
-      http_problem(c, 404, "no-route", "Not Found",
+      http_problem(c, PROB_NO_ROUTE,
                    "no resource matches this path; see docs/API.md");
     return HPE_PAUSED;
   }
@@ -454,7 +454,7 @@ static int on_headers_complete(llhttp_t *p) {
   if (r->has_length && r->content_length > HTTP_BODY_BUFFER_MAX) {
     c->state = CONN_HANDLING;
     c->early = true;
-    http_problem(c, 413, "body-too-large", "Content Too Large",
+    http_problem(c, PROB_BODY_TOO_LARGE,
                  "request bodies of this resource are limited to %d bytes",
                  HTTP_BODY_BUFFER_MAX);
     return HPE_PAUSED;
@@ -484,7 +484,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   if (c->body_len + n > HTTP_BODY_BUFFER_MAX) {
     c->state = CONN_HANDLING;
     c->early = true;
-    http_problem(c, 413, "body-too-large", "Content Too Large",
+    http_problem(c, PROB_BODY_TOO_LARGE,
                  "request bodies of this resource are limited to %d bytes",
                  HTTP_BODY_BUFFER_MAX);
     return HPE_PAUSED;
@@ -505,11 +505,11 @@ static int on_message_complete(llhttp_t *p) {
   uv_timer_stop(&c->timer);
   if (c->route == NULL) {
     if (c->route_status == 405)
-      http_problem(c, 405, "method-not-allowed", "Method Not Allowed",
+      http_problem(c, PROB_METHOD_NOT_ALLOWED,
                    "%s is not allowed here; allowed: %s", c->req.method_name,
                    c->allow);
     else
-      http_problem(c, 404, "no-route", "Not Found",
+      http_problem(c, PROB_NO_ROUTE,
                    "no resource matches this path; see docs/API.md");
   } else if (c->route->stream != NULL) {
     c->route->stream->end(c);
@@ -557,22 +557,20 @@ static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
   c->early = true;
   switch (status) {
   case 414:
-    http_problem(c, 414, "uri-too-long", "URI Too Long",
+    http_problem(c, PROB_URI_TOO_LONG,
                  "the request target is longer than %d bytes", HTTP_URL_MAX);
     break;
   case 431:
-    http_problem(c, 431, "headers-too-large",
-                 "Request Header Fields Too Large",
+    http_problem(c, PROB_HEADERS_TOO_LARGE,
                  "the header block is limited to %d bytes and %d lines",
                  HTTP_HEADER_BLOCK_MAX, HTTP_HEADERS_MAX);
     break;
   case 500:
-    http_problem(c, 500, "internal", "Internal Server Error",
-                 "out of memory while reading the request");
+    http_problem(c, PROB_INTERNAL, "out of memory while reading the request");
     break;
   default:
-    http_problem(c, 400, "bad-request", "Bad Request",
-                 "malformed HTTP/1.1 request (%s: %s)", llhttp_errno_name(e),
+    http_problem(c, PROB_BAD_REQUEST, "malformed HTTP/1.1 request (%s: %s)",
+                 llhttp_errno_name(e),
                  c->parser.reason != NULL ? c->parser.reason : "");
     break;
   }
@@ -777,7 +775,7 @@ void conn_accept(struct server *s) {
     c->reject = true;
     c->state = CONN_HANDLING;
     c->t_start = uv_hrtime();
-    http_problem(c, 503, "too-many-connections", "Service Unavailable",
+    http_problem(c, PROB_TOO_MANY_CONNECTIONS,
                  "the server holds its maximum of %u connections; retry later",
                  s->o.max_conns);
     return;

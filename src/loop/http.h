@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "loop/problem.h"
 #include "util/common.h"
 
 #define HTTP_URL_MAX (8 * 1024)            /* bytes, else 414 */
@@ -131,17 +132,14 @@ void http_body_continue(struct conn *c);
  * copied.  HEAD requests get the headers only. */
 void http_respond(struct conn *c, int status, const char *content_type,
                   const char *extra_headers, const void *body, size_t len);
-/* RFC 9457 problem: type is the slug after the problem base URI; the
- * detail is JSON-escaped by the encoder, never echoed raw. */
-void http_problem(struct conn *c, int status, const char *type,
-                  const char *title, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+/* RFC 9457 problem id (problem.h gives its status, slug and title) with a
+ * detail; the detail is JSON-escaped by the encoder, never echoed raw. */
+void http_problem(struct conn *c, enum problem_id id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The same with extra "Name: value\r\n" header lines. */
-void http_problem_with(struct conn *c, int status, const char *extra_headers,
-                       const char *type, const char *title, const char *fmt,
-                       ...) __attribute__((format(printf, 6, 7)));
-/* The problem base URI (docs/API.md lists every slug). */
-#define HTTP_PROBLEM_BASE "https://artifactstored.dev/problems/"
+void http_problem_with(struct conn *c, enum problem_id id,
+                       const char *extra_headers, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Streamed responses: the head with a known length, then writes of
  * caller-owned buffers one at a time (cb when the buffer is free again),

@@ -224,9 +224,9 @@ static void resp_sanitize(char *s) {
       *s = '?';
 }
 
-static void resp_vproblem(struct conn *c, int status, const char *extra,
-                          const char *type, const char *title,
+static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
                           const char *fmt, va_list ap) {
+  const struct problem *p = problem_get(id);
   char detail[PROBLEM_DETAIL_MAX];
   char uri[160], headers[256];
   char *text;
@@ -234,37 +234,35 @@ static void resp_vproblem(struct conn *c, int status, const char *extra,
 
   vsnprintf(detail, sizeof detail, fmt, ap);
   resp_sanitize(detail);
-  snprintf(uri, sizeof uri, "%s%s", HTTP_PROBLEM_BASE, type);
-  o = json_pack("{s:s, s:s, s:i, s:s}", "type", uri, "title", title, "status",
-                status, "detail", detail);
+  snprintf(uri, sizeof uri, "%s%s", HTTP_PROBLEM_BASE, p->slug);
+  o = json_pack("{s:s, s:s, s:i, s:s}", "type", uri, "title", p->title,
+                "status", p->status, "detail", detail);
   text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
   snprintf(headers, sizeof headers, "%s%s%s%s",
-           status == 405 ? "Allow: " : "", status == 405 ? c->allow : "",
-           status == 405 ? "\r\n" : "", extra != NULL ? extra : "");
+           p->status == 405 ? "Allow: " : "", p->status == 405 ? c->allow : "",
+           p->status == 405 ? "\r\n" : "", extra != NULL ? extra : "");
   if (text == NULL) {
-    http_respond(c, status, NULL, headers, NULL, 0);
+    http_respond(c, p->status, NULL, headers, NULL, 0);
     return;
   }
-  http_respond(c, status, "application/problem+json", headers, text,
+  http_respond(c, p->status, "application/problem+json", headers, text,
                strlen(text));
   free(text);
 }
 
-void http_problem(struct conn *c, int status, const char *type,
-                  const char *title, const char *fmt, ...) {
+void http_problem(struct conn *c, enum problem_id id, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  resp_vproblem(c, status, NULL, type, title, fmt, ap);
+  resp_vproblem(c, id, NULL, fmt, ap);
   va_end(ap);
 }
 
-void http_problem_with(struct conn *c, int status, const char *extra_headers,
-                       const char *type, const char *title, const char *fmt,
-                       ...) {
+void http_problem_with(struct conn *c, enum problem_id id,
+                       const char *extra_headers, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  resp_vproblem(c, status, extra_headers, type, title, fmt, ap);
+  resp_vproblem(c, id, extra_headers, fmt, ap);
   va_end(ap);
 }
 

@@ -80,7 +80,7 @@ static void sink_start(struct conn *c, const struct http_req *req) {
   struct sink *s;
 
   if (req->params[0].n == 6 && memcmp(req->params[0].p, "reject", 6) == 0) {
-    http_problem(c, 400, "rejected", "Rejected", "this sink refuses bodies");
+    http_problem(c, PROB_BAD_REQUEST, "this sink refuses bodies");
     return;
   }
   s = calloc(1, sizeof *s);

@@ -129,7 +129,8 @@ def test_expect_continue(loopsrv):
     s.send(b"PUT /sink/reject HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
     st, h, body = s.response()
     assert st == 400
-    problem(body, 400, "rejected")
+    problem(body, 400, "bad-request")
+    assert "refuses bodies" in json.loads(body)["detail"]
     assert s.closed()
     s.close()
     s = RawSock(loopsrv.host, loopsrv.port)
