@@ -175,11 +175,5 @@ static void test_rejects(void) {
   ASSERT(strstr(msg_hex, "lowercase") != NULL);
 }
 
-int main(void) {
-  test_known();
-  test_round_trip();
-  test_hex();
-  test_rejects();
-  printf("caddr: ok\n");
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_known), TEST_CASE(test_round_trip),
+          TEST_CASE(test_hex), TEST_CASE(test_rejects))
