@@ -9,7 +9,7 @@
  *
  *   bench_writer (--db PATH | --data DIR) --count N [--outstanding K]
  *
- * --data DIR opens DIR/DB_FILE, the daemon's database, so that
+ * --data DIR opens DIR/DATADIR_DB_FILE, the daemon's database, so that
  * `artifactstored --replay --data DIR` can replay what this wrote.
  *
  * Prints one JSON line: events, seconds, events_per_s, batches,
@@ -23,8 +23,9 @@
 #include <uv.h>
 
 #include "util/common.h"
-#include "store/evlog/sqlite/db.h"
-#include "store/evlog/writer.h"
+#include "store/datadir.h"
+#include "store/registry/registry.h"
+#include "store/registry/views.h"
 
 #define BW_MAX_COUNT 100000000ull
 #define BW_MAX_OUTSTANDING 100000ull
@@ -118,7 +119,7 @@ int main(int argc, char **argv) {
       db = data = NULL, i = argc;
   }
   if (db == NULL && data != NULL) {
-    int n = snprintf(path, sizeof path, "%s/%s", data, DB_FILE);
+    int n = snprintf(path, sizeof path, "%s/%s", data, DATADIR_DB_FILE);
     if (n < 0 || (size_t)n >= sizeof path) {
       fprintf(stderr, "bench_writer: --data path is too long\n");
       return 2;
@@ -135,7 +136,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   b.loop = &loop;
-  if ((rc = writer_open(&loop, db, &b.w, &e)) != 0) {
+  if ((rc = writer_open(&loop, db, &views_domain, &b.w, &e)) != 0) {
     fprintf(stderr, "bench_writer: %s\n", err_msg(&e, rc));
     uv_loop_close(&loop);
     return 1;

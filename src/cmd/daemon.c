@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 
 #include "handlers/handlers.h"
+#include "store/registry/views.h"
 #include "loop/http.h"
 #include "util/logq.h"
 #include "store/datadir.h"
@@ -33,7 +34,6 @@
 #define DAEMON_BODY_TIMEOUT_MS 60000
 #define DAEMON_RING_EVENTS 65536
 #define DAEMON_RING_BYTES (64u * 1024 * 1024)
-#define DAEMON_DB_FILE "artifactstore.db"
 
 struct daemon {
   uv_loop_t loop;
@@ -113,9 +113,9 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   d->app.loop = &d->loop;
   if ((rc = blob_store_open_local(&d->loop, cfg->data_dir, &d->app.blobs, e)))
     return rc;
-  if ((rc = datadir_path(cfg->data_dir, DAEMON_DB_FILE, db, sizeof db, e)))
+  if ((rc = datadir_path(cfg->data_dir, DATADIR_DB_FILE, db, sizeof db, e)))
     return rc;
-  if ((rc = writer_open(&d->loop, db, &d->app.writer, e)))
+  if ((rc = writer_open(&d->loop, db, &views_domain, &d->app.writer, e)))
     return rc;
   if ((rc = reader_open(&d->loop, db, DAEMON_READERS, &d->app.reader, e)))
     return rc;

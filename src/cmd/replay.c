@@ -17,8 +17,8 @@
 
 #include "store/codec/caddr.h"
 #include "store/datadir.h"
-#include "store/evlog/sqlite/db.h"
 #include "store/evlog/replay.h"
+#include "store/registry/views.h"
 
 #define OPS_PATH_MAX 4096
 
@@ -46,15 +46,15 @@ int ops_replay(const struct config *cfg) {
   snprintf(name, sizeof name, "replay-check-%ld.db", (long)getpid());
   rc = datadir_lock(cfg->data_dir, &fd, &e);
   if (rc == 0)
-    rc = datadir_path(cfg->data_dir, DB_FILE, path, sizeof path, &e);
+    rc = datadir_path(cfg->data_dir, DATADIR_DB_FILE, path, sizeof path, &e);
   if (rc == 0)
     rc = datadir_path(cfg->data_dir, name, scratch, sizeof scratch, &e);
   if (rc == 0 && access(path, F_OK) != 0)
     rc = err_set(&e, UV_ENOENT, "no database at %s: nothing to replay "
                  "(is --data right?)", path);
   if (rc == 0)
-    rc = cfg->check ? replay_scratch(path, scratch, &r, &e)
-                    : replay_live(path, &r, &e);
+    rc = cfg->check ? replay_scratch(path, scratch, &views_domain, &r, &e)
+                    : replay_live(path, &views_domain, &r, &e);
   datadir_unlock(fd);
   if (rc != 0) {
     fprintf(stderr, "artifactstored: replay: %s\n", err_msg(&e, rc));

@@ -11,7 +11,6 @@
 
 #include "store/codec/caddr.h"
 #include "store/datadir.h"
-#include "store/evlog/sqlite/db.h"
 #include "store/evlog/verify.h"
 
 #define OPS_PATH_MAX 4096
@@ -25,7 +24,7 @@ int ops_verify_log(const struct config *cfg) {
 
   rc = datadir_lock(cfg->data_dir, &fd, &e);
   if (rc == 0)
-    rc = datadir_path(cfg->data_dir, DB_FILE, path, sizeof path, &e);
+    rc = datadir_path(cfg->data_dir, DATADIR_DB_FILE, path, sizeof path, &e);
   if (rc == 0 && access(path, F_OK) != 0)
     rc = err_set(&e, UV_ENOENT, "no database at %s: nothing to verify "
                  "(is --data right?)", path);

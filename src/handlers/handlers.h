@@ -15,7 +15,7 @@
 #include "store/evlog/evring.h"
 #include "store/registry/model.h"
 #include "store/registry/query.h"
-#include "store/evlog/writer.h"
+#include "store/registry/registry.h"
 
 #define HANDLERS_ACTOR "anonymous" /* until tokens identify callers */
 

@@ -1,8 +1,9 @@
 /*
- * datadir.h: the data directory's lock.  The daemon and the operator
- * commands (--replay, --verify-log) each take an exclusive flock on
- * <data>/lock for as long as they run, so they never work on the same
- * database at once.
+ * datadir.h: the data directory: the names inside it, and its lock.  The
+ * daemon and the operator commands (--replay, --verify-log) each take an
+ * exclusive flock on <data>/lock for as long as they run, so they never
+ * work on the same database at once.  (The blob store keeps blobs/ and
+ * tmp/ itself: store/blob/blob.h.)
  */
 #ifndef AS_DATADIR_H
 #define AS_DATADIR_H
@@ -12,6 +13,7 @@
 #include "util/common.h"
 
 #define DATADIR_LOCK_FILE "lock"
+#define DATADIR_DB_FILE "artifactstore.db" /* the event log and views */
 
 /* Creates dir if missing, then takes the lock without waiting.  0 with *fd
  * holding it; UV_EBUSY (with a message naming the holder's lock file) when

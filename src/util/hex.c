@@ -4,20 +4,6 @@
 const char hex_digits[16] = {'0', '1', '2', '3', '4', '5', '6', '7',
                              '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
 
-int hex_val_lower(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-int hex_val(char c) {
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return hex_val_lower(c);
-}
-
 void hex_encode(const uint8_t *d, size_t n, char *out) {
   for (size_t k = 0; k < n; k++) {
     out[2 * k] = hex_digits[d[k] >> 4];

@@ -11,11 +11,22 @@
 /* "0123456789abcdef": the digit of a nibble, lowercase. */
 extern const char hex_digits[16];
 
-/* The value of a hex digit (0-9, a-f, A-F), or -1. */
-int hex_val(char c);
 /* The value of a lowercase hex digit (0-9, a-f), or -1: for formats that
- * allow only one spelling. */
-int hex_val_lower(char c);
+ * allow only one spelling.  Inline: parsers call it per character. */
+static inline int hex_val_lower(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* The value of a hex digit (0-9, a-f, A-F), or -1. */
+static inline int hex_val(char c) {
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return hex_val_lower(c);
+}
 /* Lowercase hex of n bytes into out: 2n characters and a NUL. */
 void hex_encode(const uint8_t *d, size_t n, char *out);
 

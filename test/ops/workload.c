@@ -12,8 +12,8 @@
 #include <uv.h>
 
 #include "store/datadir.h"
-#include "store/evlog/sqlite/db.h"
-#include "store/evlog/writer.h"
+#include "store/registry/registry.h"
+#include "store/registry/views.h"
 
 #define WORKLOAD_FILES 3
 
@@ -63,13 +63,13 @@ int main(int argc, char **argv) {
     return 2;
   }
   if ((rc = datadir_lock(argv[1], &fd, &e)) != 0 ||
-      (rc = datadir_path(argv[1], DB_FILE, path, sizeof path, &e)) != 0) {
+      (rc = datadir_path(argv[1], DATADIR_DB_FILE, path, sizeof path, &e)) != 0) {
     fprintf(stderr, "workload: %s\n", err_msg(&e, rc));
     return 1;
   }
   wl.ids = calloc((size_t)n, sizeof *wl.ids);
   uv_loop_init(&loop);
-  if ((rc = writer_open(&loop, path, &w, &e)) != 0) {
+  if ((rc = writer_open(&loop, path, &views_domain, &w, &e)) != 0) {
     fprintf(stderr, "workload: %s\n", err_msg(&e, rc));
     return 1;
   }

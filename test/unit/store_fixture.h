@@ -14,8 +14,9 @@
 
 #include <uv.h>
 
-#include "store/evlog/sqlite/db.h"
-#include "store/evlog/writer.h"
+#include "store/datadir.h"
+#include "store/registry/registry.h"
+#include "store/registry/views.h"
 #include "test.h"
 
 struct fixture {
@@ -29,12 +30,12 @@ static void fixture_init(struct fixture *f, const char *name) {
   snprintf(f->dir, sizeof f->dir, "%s/as-%s-XXXXXX",
            base != NULL ? base : "/tmp", name);
   ASSERT(mkdtemp(f->dir) != NULL);
-  snprintf(f->db, sizeof f->db, "%s/%s", f->dir, DB_FILE);
+  snprintf(f->db, sizeof f->db, "%s/%s", f->dir, DATADIR_DB_FILE);
 }
 
 static void fixture_rm(struct fixture *f) {
-  static const char *const names[] = {DB_FILE, DB_FILE "-wal",
-                                      DB_FILE "-shm", "lock"};
+  static const char *const names[] = {DATADIR_DB_FILE, DATADIR_DB_FILE "-wal",
+                                      DATADIR_DB_FILE "-shm", "lock"};
   char p[400];
 
   for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
@@ -66,7 +67,7 @@ static struct writer *fixture_writer_open(uv_loop_t *loop,
                                           const struct fixture *f) {
   struct errbuf e = {{0}};
   struct writer *w = NULL;
-  int rc = writer_open(loop, f->db, &w, &e);
+  int rc = writer_open(loop, f->db, &views_domain, &w, &e);
 
   if (rc != 0)
     fprintf(stderr, "writer_open: %s\n", err_msg(&e, rc));

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "store/evlog/chain.h"
+#include "store/evlog/log.h"
 #include "store_fixture.h"
 
 #define CRASH_IN_FLIGHT 16
@@ -48,7 +49,7 @@ static void child_main(const struct fixture *f, int fd) {
   struct child c = {.fd = fd};
   struct errbuf e = {{0}};
 
-  if (uv_loop_init(&loop) != 0 || writer_open(&loop, f->db, &c.w, &e) != 0)
+  if (uv_loop_init(&loop) != 0 || writer_open(&loop, f->db, &views_domain, &c.w, &e) != 0)
     _exit(2);
   for (int i = 0; i < CRASH_IN_FLIGHT; i++)
     child_submit(&c);
@@ -121,21 +122,24 @@ int main(void) {
       sqlite3_reset(q);
     }
     sqlite3_finalize(q);
-    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT " EVLOG_COLUMNS " FROM events "
-                                 "ORDER BY sequence", -1, &q, NULL),
-              SQLITE_OK);
-    while (sqlite3_step(q) == SQLITE_ROW) {
-      struct event_rec *ev;
-      ASSERT_EQ(evlog_rec_from_row(q, &ev), 0);
-      ASSERT_EQ(ev->sequence, expect);
-      ASSERT_EQ(evlog_chain_digest(expect > 1 ? prev : NULL, ev, d), 0);
-      ASSERT_MEMEQ(d, ev->chain_digest, DIGEST_LEN);
-      memcpy(prev, d, DIGEST_LEN);
-      free(ev);
-      expect++;
-    }
-    sqlite3_finalize(q);
     sqlite3_close(db);
+    {
+      struct evlog_db *ldb;
+      struct evlog_stmt *st;
+      struct event_rec ev;
+      struct errbuf e = {{0}};
+      ASSERT_EQ(evlog_open(f.db, EVLOG_RO, &ldb, &e), 0);
+      ASSERT_EQ(evlog_stmt(ldb, evlog_scan_sql, &st, &e), 0);
+      while (evlog_step(st) == EVLOG_ROW) {
+        ASSERT_EQ(evlog_row_view(st, &ev), 0);
+        ASSERT_EQ(ev.sequence, expect);
+        ASSERT_EQ(evlog_chain_digest(expect > 1 ? prev : NULL, &ev, d), 0);
+        ASSERT_MEMEQ(d, ev.chain_digest, DIGEST_LEN);
+        memcpy(prev, d, DIGEST_LEN);
+        expect++;
+      }
+      evlog_close(ldb);
+    }
     ASSERT((size_t)(expect - 1) >= n);
     printf("crash: %zu acknowledged before kill -9, %lld committed, all "
            "present, gapless\n", n, (long long)(expect - 1));

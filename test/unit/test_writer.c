@@ -9,6 +9,7 @@
 
 #include "store/codec/ccbor.h"
 #include "store/evlog/chain.h"
+#include "store/evlog/log.h"
 #include "store/evlog/evring.h"
 #include "store_fixture.h"
 
@@ -406,18 +407,19 @@ static void test_reopen_and_newer_schema(void) {
 
   /* The chain links across the reopen. */
   {
-    sqlite3_stmt *q;
-    struct event_rec *ev[2];
+    struct evlog_db *ldb;
+    struct evlog_stmt *q;
+    struct event_rec *ev[2], view;
     uint8_t d[DIGEST_LEN];
-    ASSERT_EQ(sqlite3_open(f.db, &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT " EVLOG_COLUMNS " FROM events "
-                                 "ORDER BY sequence", -1, &q, NULL),
-              SQLITE_OK);
+    ASSERT_EQ(evlog_open(f.db, EVLOG_RO, &ldb, &e), 0);
+    ASSERT_EQ(evlog_stmt(ldb, evlog_scan_sql, &q, &e), 0);
     for (int i = 0; i < 2; i++) {
-      ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-      ASSERT_EQ(evlog_rec_from_row(q, &ev[i]), 0);
+      ASSERT_EQ(evlog_step(q), EVLOG_ROW);
+      ASSERT_EQ(evlog_row_view(q, &view), 0);
+      ASSERT((ev[i] = event_rec_dup(&view)) != NULL);
     }
-    sqlite3_finalize(q);
+    evlog_close(ldb);
+    ASSERT_EQ(sqlite3_open(f.db, &db), SQLITE_OK);
     ASSERT_EQ(evlog_chain_digest(NULL, ev[0], d), 0);
     ASSERT_MEMEQ(d, ev[0]->chain_digest, DIGEST_LEN);
     ASSERT_EQ(evlog_chain_digest(ev[0]->chain_digest, ev[1], d), 0);
@@ -429,7 +431,7 @@ static void test_reopen_and_newer_schema(void) {
                            NULL, NULL),
               SQLITE_OK);
   }
-  rc = writer_open(&loop, f.db, &w, &e);
+  rc = writer_open(&loop, f.db, &views_domain, &w, &e);
   ASSERT_EQ(rc, UV_EPROTO);
   ASSERT(strstr(e.msg, "views were built up to event 1") != NULL);
   ASSERT(strstr(e.msg, "--replay") != NULL);
@@ -439,7 +441,7 @@ static void test_reopen_and_newer_schema(void) {
               SQLITE_OK);
     sqlite3_close(db);
   }
-  rc = writer_open(&loop, f.db, &w, &e);
+  rc = writer_open(&loop, f.db, &views_domain, &w, &e);
   ASSERT_EQ(rc, UV_EPROTO);
   ASSERT(strstr(e.msg, "schema version 999") != NULL);
   ASSERT(strstr(e.msg, "newer artifactstored") != NULL);

@@ -1,5 +1,5 @@
 /*
- * evlog.c: digests and records of the event log.
+ * chain.c: the digests of the event log's rows (see chain.h).
  *
  * Each row of `events` carries
  *   payload_digest = BLAKE3(payload)                       (32 bytes)
@@ -20,8 +20,9 @@
  */
 #include "store/evlog/chain.h"
 
-#include <stdlib.h>
 #include <string.h>
+
+#include <uv.h>
 
 #include "blake3.h"
 
@@ -65,95 +66,4 @@ int evlog_chain_digest(const uint8_t prev[DIGEST_LEN],
   blake3_hasher_update(&h, ev->payload_digest, DIGEST_LEN);
   blake3_hasher_finalize(&h, out, DIGEST_LEN);
   return 0;
-}
-
-/* Lays the record out as [struct][payload][event_type\0][kind\0][actor\0]. */
-static struct event_rec *evlog_rec_alloc(const struct event_rec *f,
-                                         size_t type_len, size_t kind_len,
-                                         size_t actor_len) {
-  size_t total = sizeof *f + f->payload_len + type_len + kind_len +
-                 actor_len + 3;
-  struct event_rec *ev = malloc(total);
-  char *p;
-
-  if (ev == NULL)
-    return NULL;
-  *ev = *f;
-  p = (char *)(ev + 1);
-  if (f->payload_len > 0)
-    memcpy(p, f->payload, f->payload_len);
-  ev->payload = (const uint8_t *)p;
-  p += f->payload_len;
-  memcpy(p, f->event_type, type_len);
-  p[type_len] = '\0';
-  ev->event_type = p;
-  p += type_len + 1;
-  memcpy(p, f->subject_kind, kind_len);
-  p[kind_len] = '\0';
-  ev->subject_kind = p;
-  p += kind_len + 1;
-  memcpy(p, f->actor, actor_len);
-  p[actor_len] = '\0';
-  ev->actor = p;
-  return ev;
-}
-
-struct event_rec *evlog_rec_new(const struct event_rec *f) {
-  return evlog_rec_alloc(f, strlen(f->event_type), strlen(f->subject_kind),
-                         strlen(f->actor));
-}
-
-static int evlog_col_blob(sqlite3_stmt *st, int col, void *out, size_t n) {
-  if (sqlite3_column_type(st, col) != SQLITE_BLOB ||
-      (size_t)sqlite3_column_bytes(st, col) != n)
-    return UV_EPROTO;
-  memcpy(out, sqlite3_column_blob(st, col), n);
-  return 0;
-}
-
-int evlog_rec_view_row(sqlite3_stmt *st, struct event_rec *f) {
-  int rc;
-
-  memset(f, 0, sizeof *f);
-  /* Exactly the stored types: SQLite would convert a TEXT "123" or a REAL
-   * to an integer, or TEXT to a blob, and an edit like that must not
-   * verify.  Text that holds a NUL would be hashed only up to it. */
-  if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
-      sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
-      sqlite3_column_type(st, 2) != SQLITE_TEXT ||
-      sqlite3_column_type(st, 3) != SQLITE_TEXT ||
-      sqlite3_column_type(st, 5) != SQLITE_TEXT ||
-      sqlite3_column_type(st, 6) != SQLITE_BLOB)
-    return UV_EPROTO;
-  f->sequence = sqlite3_column_int64(st, 0);
-  f->created_at = sqlite3_column_int64(st, 1);
-  f->event_type = (const char *)sqlite3_column_text(st, 2);
-  f->subject_kind = (const char *)sqlite3_column_text(st, 3);
-  f->actor = (const char *)sqlite3_column_text(st, 5);
-  if (f->event_type == NULL || f->subject_kind == NULL || f->actor == NULL)
-    return UV_EPROTO;
-  if (strlen(f->event_type) != (size_t)sqlite3_column_bytes(st, 2) ||
-      strlen(f->subject_kind) != (size_t)sqlite3_column_bytes(st, 3) ||
-      strlen(f->actor) != (size_t)sqlite3_column_bytes(st, 5))
-    return UV_EPROTO;
-  if ((rc = evlog_col_blob(st, 4, f->subject_id.b, UUID_LEN)) != 0 ||
-      (rc = evlog_col_blob(st, 7, f->payload_digest, DIGEST_LEN)) != 0 ||
-      (rc = evlog_col_blob(st, 8, f->chain_digest, DIGEST_LEN)) != 0)
-    return rc;
-  f->payload = sqlite3_column_blob(st, 6);
-  f->payload_len = (size_t)sqlite3_column_bytes(st, 6);
-  return 0;
-}
-
-int evlog_rec_from_row(sqlite3_stmt *st, struct event_rec **out) {
-  struct event_rec f;
-  int rc;
-
-  *out = NULL;
-  if ((rc = evlog_rec_view_row(st, &f)) != 0)
-    return rc;
-  *out = evlog_rec_alloc(&f, (size_t)sqlite3_column_bytes(st, 2),
-                         (size_t)sqlite3_column_bytes(st, 3),
-                         (size_t)sqlite3_column_bytes(st, 5));
-  return *out != NULL ? 0 : UV_ENOMEM;
 }

@@ -18,9 +18,9 @@ struct verify_report {
   uint8_t head[DIGEST_LEN];    /* chain digest of the last verified event */
 };
 
-/* Walks the log of the database at db_path (read-only) and fills r.
+/* Walks the log of the database at location (read-only) and fills r.
  * 0 (look at r->bad_sequence) or a negative error with a message. */
-int verify_log(const char *db_path, struct verify_report *r,
+int verify_log(const char *location, struct verify_report *r,
                struct errbuf *e);
 
 #endif

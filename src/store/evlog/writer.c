@@ -3,10 +3,11 @@
  *
  * Hand-off: the loop pushes jobs onto `queue` under `mu` and signals `cv`.
  * The thread takes the whole queue, runs it as one batch:
- *   BEGIN IMMEDIATE
- *     SAVEPOINT req; <validate, emit events, apply views>; RELEASE req
+ *   BEGIN (write)
+ *     SAVEPOINT req; job->run: <validate, emit events>; RELEASE req
  *     (or ROLLBACK TO req; RELEASE req when the job fails: alone)
- *   COMMIT                      durable: WAL + synchronous=FULL
+ *   stamp state.last_sequence
+ *   COMMIT                      durable when it returns
  * then moves the jobs and the batch's events onto `done` and wakes the loop
  * with uv_async_send.  Sends coalesce, so writer_async_cb drains everything.
  * The thread touches only jobs and its own connection, never handles.
@@ -29,12 +30,8 @@
 
 #include <sodium.h>
 
-#include "store/evlog/sqlite/db.h"
 #include "store/evlog/chain.h"
-#include "store/registry/views.h"
-#include "store/evlog/wtx.h"
-
-#define WRITER_STMT_CACHE 16
+#include "store/evlog/log.h"
 
 struct evvec {
   struct event_rec **v;
@@ -42,12 +39,8 @@ struct evvec {
 };
 
 struct wtx {
-  sqlite3 *db;
-  struct views *views;
-  struct {
-    const char *sql;
-    sqlite3_stmt *st;
-  } cache[WRITER_STMT_CACHE];
+  struct evlog_db *db;
+  const struct evlog_domain *dom;
   int64_t last_seq;
   uint8_t last_chain[DIGEST_LEN];
   struct evvec events;           /* emitted in the current batch */
@@ -62,8 +55,8 @@ struct writer {
   uv_mutex_t mu;
   uv_cond_t cv;
   /* guarded by mu */
-  struct wjob *head, *tail;      /* queued, FIFO */
-  struct wjob *done_head, *done_tail;
+  struct writer_job *head, *tail; /* queued, FIFO */
+  struct writer_job *done_head, *done_tail;
   struct evvec done_events;
   bool stopping, exited, held;
   unsigned test_rollback_after; /* test hook: see writer_test_rollback */
@@ -123,7 +116,7 @@ static void evvec_free(struct evvec *v) {
 
 /* ---- transaction context (writer thread) -------------------------------- */
 
-sqlite3 *wtx_db(struct wtx *tx) {
+struct evlog_db *wtx_db(struct wtx *tx) {
   return tx->db;
 }
 
@@ -144,87 +137,32 @@ void wtx_new_id(struct wtx *tx, uint64_t unix_ms, struct uuid *out) {
   tx->last_id = *out;
 }
 
-sqlite3_stmt *wtx_stmt(struct wtx *tx, const char *sql, int *rc) {
-  size_t i;
-
-  for (i = 0; i < WRITER_STMT_CACHE && tx->cache[i].sql != NULL; i++) {
-    if (tx->cache[i].sql == sql) {
-      sqlite3_reset(tx->cache[i].st);
-      sqlite3_clear_bindings(tx->cache[i].st);
-      *rc = SQLITE_OK;
-      return tx->cache[i].st;
-    }
-  }
-  if (i == WRITER_STMT_CACHE) {
-    *rc = SQLITE_NOMEM; /* more distinct statements than the cache holds */
-    return NULL;
-  }
-  *rc = sqlite3_prepare_v3(tx->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                           &tx->cache[i].st, NULL);
-  if (*rc != SQLITE_OK)
-    return NULL;
-  tx->cache[i].sql = sql;
-  return tx->cache[i].st;
-}
-
-static const char writer_insert_sql[] =
-    "INSERT INTO events (sequence, created_at, event_type, subject_kind, "
-    "subject_id, actor, payload, payload_digest, chain_digest) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-
-int wtx_emit(struct wtx *tx, const char *event_type, const char *subject_kind,
-             const struct uuid *subject_id, const char *actor,
-             int64_t created_at, const uint8_t *payload, size_t payload_len,
-             struct errbuf *e) {
+int wtx_emit(struct wtx *tx, const struct wtx_event *in, struct errbuf *e) {
   struct event_rec ev, *rec;
-  sqlite3_stmt *st;
   int rc;
 
   memset(&ev, 0, sizeof ev);
   ev.sequence = tx->last_seq + 1;
-  ev.created_at = created_at;
-  ev.event_type = event_type;
-  ev.subject_kind = subject_kind;
-  ev.subject_id = *subject_id;
-  ev.actor = actor;
-  ev.payload = payload;
-  ev.payload_len = payload_len;
-  evlog_payload_digest(payload, payload_len, ev.payload_digest);
+  ev.created_at = in->created_at;
+  ev.event_type = in->event_type;
+  ev.subject_kind = in->subject_kind;
+  ev.subject_id = in->subject_id;
+  ev.actor = in->actor;
+  ev.payload = in->payload;
+  ev.payload_len = in->payload_len;
+  evlog_payload_digest(ev.payload, ev.payload_len, ev.payload_digest);
   if (evlog_chain_digest(tx->last_seq > 0 ? tx->last_chain : NULL, &ev,
                          ev.chain_digest) != 0)
-    return err_set(e, UV_EINVAL, "actor is longer than %d bytes",
+    return err_set(e, UV_EINVAL,
+                   "event type, subject kind or actor is longer than %d "
+                   "bytes",
                    EVLOG_TEXT_MAX);
-
-  st = wtx_stmt(tx, writer_insert_sql, &rc);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 1, ev.sequence);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 2, ev.created_at);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_text(st, 3, event_type, -1, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_text(st, 4, subject_kind, -1, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 5, subject_id->b, UUID_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_text(st, 6, actor, -1, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 7, payload, (int)payload_len, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 8, ev.payload_digest, DIGEST_LEN,
-                           SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 9, ev.chain_digest, DIGEST_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(st);
-  if (st != NULL)
-    sqlite3_reset(st);
-  if (rc != SQLITE_DONE)
-    return db_err(tx->db, rc, "appending an event", e);
-  /* state.last_sequence is stamped once per batch (writer_run_batch). */
-  if ((rc = views_apply_event(tx->views, &ev, e)) != 0)
+  if ((rc = evlog_append(tx->db, &ev, e)) != 0)
     return rc;
-  rec = evlog_rec_new(&ev);
+  /* state.last_sequence is stamped once per batch (writer_run_batch). */
+  if ((rc = tx->dom->apply(tx->db, &ev, e)) != 0)
+    return rc;
+  rec = event_rec_dup(&ev);
   if (rec == NULL || evvec_push(&tx->events, rec) != 0) {
     free(rec);
     return err_set(e, UV_ENOMEM, "out of memory recording an event");
@@ -236,15 +174,11 @@ int wtx_emit(struct wtx *tx, const char *event_type, const char *subject_kind,
 
 /* ---- batches (writer thread) -------------------------------------------- */
 
-static void writer_fail(struct wjob *j, const char *what, int rc,
+/* The writer failed a job whose run had succeeded: nothing of it stays. */
+static void writer_fail(struct writer_job *j, const char *what, int rc,
                         struct errbuf *e) {
-  free(j->res.package);
-  free(j->res.file);
-  j->res.package = NULL;
-  j->res.file = NULL;
-  j->res.sequence = 0;
-  j->res.error = REG_INTERNAL;
-  err_set(&j->res.msg, rc, "%s: %s", what, err_msg(e, rc));
+  j->status = rc < 0 ? rc : UV_EIO;
+  err_set(&j->msg, j->status, "%s: %s", what, err_msg(e, rc));
 }
 
 static const char writer_savepoint_sql[] = "SAVEPOINT req";
@@ -253,18 +187,13 @@ static const char writer_rollback_sql[] = "ROLLBACK TO req";
 
 /* Runs a cached statement without results. */
 static int writer_step(struct wtx *tx, const char *sql, struct errbuf *e) {
-  sqlite3_stmt *st;
-  int rc;
+  struct evlog_stmt *st;
+  int rc = evlog_stmt(tx->db, sql, &st, e);
 
-  st = wtx_stmt(tx, sql, &rc);
-  if (st != NULL) {
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-  }
-  return rc == SQLITE_DONE ? 0 : db_err(tx->db, rc, sql, e);
+  return rc != 0 ? rc : evlog_run(st, sql, e);
 }
 
-static void writer_run_job(struct writer *w, struct wjob *j) {
+static void writer_run_job(struct writer *w, struct writer_job *j) {
   struct wtx *tx = &w->tx;
   int64_t seq0 = tx->last_seq;
   uint8_t chain0[DIGEST_LEN];
@@ -273,53 +202,45 @@ static void writer_run_job(struct writer *w, struct wjob *j) {
   int rc;
 
   memcpy(chain0, tx->last_chain, DIGEST_LEN);
+  j->status = 0;
   if ((rc = writer_step(tx, writer_savepoint_sql, &e)) != 0) {
     writer_fail(j, "could not start the request", rc, &e);
     return;
   }
-  registry_run(tx, j);
-  if (j->res.error == REG_OK) {
+  j->status = j->run(j, tx);
+  if (j->status == 0) {
     if ((rc = writer_step(tx, writer_release_sql, &e)) == 0)
       return;
     writer_fail(j, "could not complete the request", rc, &e);
   }
   writer_step(tx, writer_rollback_sql, NULL);
   writer_step(tx, writer_release_sql, NULL);
-  free(j->res.package);
-  free(j->res.file);
-  j->res.package = NULL;
-  j->res.file = NULL;
-  j->res.sequence = 0;
   evvec_truncate(&tx->events, nev0);
   tx->last_seq = seq0;
   memcpy(tx->last_chain, chain0, DIGEST_LEN);
 }
 
-/* The log's end as committed (last sequence and chain digest; an empty log
- * leaves tx as it is).  0, UV_EPROTO when the last chain digest is
- * malformed, or a positive SQLITE_* code. */
-static int writer_read_tail(struct wtx *tx) {
-  sqlite3_stmt *st = NULL;
-  int rc;
+/* The log's end as committed (an empty log leaves tx as it is). */
+static int writer_read_tail(struct wtx *tx, struct errbuf *e) {
+  uint8_t chain[DIGEST_LEN];
+  int64_t seq;
+  int rc = evlog_tail(tx->db, &seq, chain, e);
 
-  rc = sqlite3_prepare_v2(tx->db,
-                          "SELECT sequence, chain_digest FROM events "
-                          "ORDER BY sequence DESC LIMIT 1",
-                          -1, &st, NULL);
-  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (sqlite3_column_bytes(st, 1) != DIGEST_LEN) {
-      rc = UV_EPROTO;
-    } else {
-      tx->last_seq = sqlite3_column_int64(st, 0);
-      memcpy(tx->last_chain, sqlite3_column_blob(st, 1), DIGEST_LEN);
-      rc = SQLITE_DONE;
-    }
+  if (rc == 0 && seq > 0) {
+    tx->last_seq = seq;
+    memcpy(tx->last_chain, chain, DIGEST_LEN);
   }
-  sqlite3_finalize(st);
-  return rc == SQLITE_DONE ? 0 : rc;
+  return rc;
 }
 
-static void writer_run_batch(struct writer *w, struct wjob *batch) {
+static int writer_rolled_back(struct wtx *tx, struct errbuf *e) {
+  return err_set(e, UV_EIO,
+                 "the database rolled back the batch (%s); nothing of it "
+                 "was stored",
+                 evlog_errmsg(tx->db));
+}
+
+static void writer_run_batch(struct writer *w, struct writer_job *batch) {
   struct wtx *tx = &w->tx;
   int64_t seq0 = tx->last_seq;
   uint8_t chain0[DIGEST_LEN];
@@ -327,49 +248,43 @@ static void writer_run_batch(struct writer *w, struct wjob *batch) {
   int rc;
 
   memcpy(chain0, tx->last_chain, DIGEST_LEN);
-  rc = db_exec(tx->db, "BEGIN IMMEDIATE", &e);
+  rc = evlog_begin(tx->db, true, &e);
   if (rc == 0) {
-    for (struct wjob *j = batch; j != NULL; j = j->next) {
-      /* Some errors (IOERR, FULL, NOMEM) make SQLite roll back the whole
-       * transaction, savepoints and all.  Then nothing of this batch is
-       * in the database any more, and a SAVEPOINT now would open a
-       * transaction of its own that RELEASE commits: stop here and fail
-       * every request of the batch. */
-      if (sqlite3_get_autocommit(tx->db)) {
-        rc = err_set(&e, UV_EIO,
-                     "the database rolled back the batch (%s); nothing of it "
-                     "was stored",
-                     sqlite3_errmsg(tx->db));
+    for (struct writer_job *j = batch; j != NULL; j = j->next) {
+      /* Some errors (IOERR, FULL, NOMEM) make a database roll back the
+       * whole transaction, savepoints and all.  Then nothing of this
+       * batch is in the database any more, and a SAVEPOINT now would open
+       * a transaction of its own that RELEASE commits: stop here and fail
+       * every job of the batch. */
+      if (!evlog_in_tx(tx->db)) {
+        rc = writer_rolled_back(tx, &e);
         break;
       }
       writer_run_job(w, j);
       if (tx->test_rollback_after != 0 && --tx->test_rollback_after == 0)
-        sqlite3_exec(tx->db, "ROLLBACK", NULL, NULL, NULL); /* as IOERR does */
+        evlog_rollback(tx->db); /* as an I/O error does */
     }
-    if (rc == 0 && sqlite3_get_autocommit(tx->db))
-      rc = err_set(&e, UV_EIO,
-                   "the database rolled back the batch (%s); nothing of it "
-                   "was stored",
-                   sqlite3_errmsg(tx->db));
-    /* One stamp for the batch, after its last request, in its
-     * transaction: the views stay exactly at the log's end. */
+    if (rc == 0 && !evlog_in_tx(tx->db))
+      rc = writer_rolled_back(tx, &e);
+    /* One stamp for the batch, after its last job, in its transaction:
+     * the views stay exactly at the log's end. */
     if (rc == 0 && tx->last_seq != seq0)
-      rc = views_stamp(tx->views, tx->last_seq, &e);
+      rc = evlog_stamp(tx->db, tx->last_seq, &e);
     if (rc == 0)
-      rc = db_exec(tx->db, "COMMIT", &e);
-    if (rc != 0 && !sqlite3_get_autocommit(tx->db))
-      sqlite3_exec(tx->db, "ROLLBACK", NULL, NULL, NULL);
+      rc = evlog_commit(tx->db, &e);
+    if (rc != 0)
+      evlog_rollback(tx->db);
   }
   if (rc != 0) {
-    for (struct wjob *j = batch; j != NULL; j = j->next)
-      if (j->res.error == REG_OK)
+    for (struct writer_job *j = batch; j != NULL; j = j->next)
+      if (j->status == 0)
         writer_fail(j, "could not commit", rc, &e);
     evvec_truncate(&tx->events, 0);
     tx->last_seq = seq0;
     memcpy(tx->last_chain, chain0, DIGEST_LEN);
     /* take the log's end from what is committed, not from what we
      * believe, so the next sequence follows the real last row */
-    (void)writer_read_tail(tx);
+    (void)writer_read_tail(tx, NULL);
   }
 }
 
@@ -377,7 +292,7 @@ static void writer_thread(void *arg) {
   struct writer *w = arg;
 
   for (;;) {
-    struct wjob *batch, *last;
+    struct writer_job *batch, *last;
     uint64_t n = 0;
 
     uv_mutex_lock(&w->mu);
@@ -399,7 +314,7 @@ static void writer_thread(void *arg) {
     if (batch == NULL)
       break; /* stopping, and everything queued is done */
 
-    for (struct wjob *j = batch; j != NULL; j = j->next)
+    for (struct writer_job *j = batch; j != NULL; j = j->next)
       n++;
     writer_run_batch(w, batch);
 
@@ -421,10 +336,7 @@ static void writer_thread(void *arg) {
     uv_async_send(&w->async);
   }
 
-  for (size_t i = 0; i < WRITER_STMT_CACHE; i++)
-    sqlite3_finalize(w->tx.cache[i].st);
-  views_close(w->tx.views);
-  sqlite3_close(w->tx.db);
+  evlog_close(w->tx.db);
   w->tx.db = NULL;
   uv_mutex_lock(&w->mu);
   w->exited = true;
@@ -465,7 +377,7 @@ static void writer_deliver_events(struct writer *w, struct evvec *evs) {
 static void writer_async_cb(uv_async_t *a) {
   struct writer *w = a->data;
   struct evvec evs;
-  struct wjob *done;
+  struct writer_job *done;
   bool exited;
 
   uv_mutex_lock(&w->mu);
@@ -481,13 +393,9 @@ static void writer_async_cb(uv_async_t *a) {
   writer_deliver_events(w, &evs);
   evvec_free(&evs);
   while (done != NULL) {
-    struct wjob *j = done;
+    struct writer_job *j = done;
     done = j->next;
-    if (j->cb != NULL)
-      j->cb(&j->res, j->arg);
-    free(j->res.package);
-    free(j->res.file);
-    free(j);
+    j->done(j, j->status); /* may free j */
   }
   uv_mutex_lock(&w->mu);
   if (w->delivering) {
@@ -504,18 +412,14 @@ static void writer_async_cb(uv_async_t *a) {
 
 static int writer_load_tail(struct writer *w, const char *path,
                             struct errbuf *e) {
+  struct errbuf te = {{0}};
   int64_t applied = -1;
   int rc;
 
-  rc = writer_read_tail(&w->tx);
-  if (rc == UV_EPROTO)
-    return err_set(e, UV_EPROTO,
-                   "database %s: the last event has a malformed chain "
-                   "digest: run artifactstored --verify-log",
-                   path);
+  rc = writer_read_tail(&w->tx, &te);
   if (rc != 0)
-    return db_err(w->tx.db, rc, "reading the end of the event log", e);
-  rc = views_applied(w->tx.db, &applied, "reading the end of the event log",
+    return err_set(e, rc, "database %s: %s", path, err_msg(&te, rc));
+  rc = evlog_applied(w->tx.db, &applied, "reading the end of the event log",
                      e);
   if (rc != 0 && rc != UV_ENOENT) /* no state row: mismatch reported below */
     return rc;
@@ -528,7 +432,8 @@ static int writer_load_tail(struct writer *w, const char *path,
   return 0;
 }
 
-int writer_open(uv_loop_t *loop, const char *db_path, struct writer **out,
+int writer_open(uv_loop_t *loop, const char *location,
+                const struct evlog_domain *dom, struct writer **out,
                 struct errbuf *e) {
   struct writer *w;
   int rc;
@@ -540,14 +445,11 @@ int writer_open(uv_loop_t *loop, const char *db_path, struct writer **out,
   if (w == NULL)
     return err_set(e, UV_ENOMEM, "out of memory");
   w->loop = loop;
-  if ((rc = db_open_rw(db_path, &w->tx.db, e)) != 0)
+  w->tx.dom = dom;
+  if ((rc = evlog_open(location, EVLOG_RW, &w->tx.db, e)) != 0)
     goto fail;
-  if ((rc = writer_load_tail(w, db_path, e)) != 0)
+  if ((rc = writer_load_tail(w, location, e)) != 0)
     goto fail;
-  if ((rc = views_open(w->tx.db, &w->tx.views)) != 0) {
-    err_set(e, rc, "out of memory");
-    goto fail;
-  }
   w->stats.last_sequence = w->tx.last_seq;
   if ((rc = uv_mutex_init(&w->mu)) != 0) {
     err_set(e, rc, "uv_mutex_init: %s", uv_strerror(rc));
@@ -567,9 +469,7 @@ int writer_open(uv_loop_t *loop, const char *db_path, struct writer **out,
     err_set(e, rc, "cannot start the writer thread: %s", uv_strerror(rc));
     /* The handle must be closed through the loop: free w in its close_cb
      * by pretending the thread already exited. */
-    views_close(w->tx.views);
-    sqlite3_close(w->tx.db);
-    w->tx.views = NULL;
+    evlog_close(w->tx.db);
     w->tx.db = NULL;
     w->joined = true;
     uv_close((uv_handle_t *)&w->async, writer_closed_cb);
@@ -581,8 +481,7 @@ fail_sync:
   uv_cond_destroy(&w->cv);
   uv_mutex_destroy(&w->mu);
 fail:
-  views_close(w->tx.views);
-  sqlite3_close(w->tx.db);
+  evlog_close(w->tx.db);
   free(w);
   return rc;
 }
@@ -624,46 +523,24 @@ void writer_test_rollback(struct writer *w, unsigned after) {
 
 /* ---- submitting ---------------------------------------------------------- */
 
-/* A job with room for copies of n strings; *dst[i] point at the copies
- * (NULL stays NULL). */
-static struct wjob *writer_job_new(enum wjob_kind kind, const char *const *src,
-                                   const char **const *dst, size_t n) {
-  size_t total = sizeof(struct wjob);
-  struct wjob *j;
-  char *p;
+int writer_submit(struct writer *w, struct writer_job *j, writer_run_cb run,
+                  writer_done_cb done) {
+  bool wake;
 
-  for (size_t i = 0; i < n; i++)
-    if (src[i] != NULL)
-      total += strlen(src[i]) + 1;
-  j = calloc(1, total);
-  if (j == NULL)
-    return NULL;
-  j->kind = kind;
-  p = (char *)(j + 1);
-  for (size_t i = 0; i < n; i++) {
-    if (src[i] == NULL) {
-      *dst[i] = NULL;
-      continue;
-    }
-    size_t len = strlen(src[i]) + 1;
-    memcpy(p, src[i], len);
-    *dst[i] = p;
-    p += len;
-  }
-  return j;
-}
-
-static int writer_submit(struct writer *w, struct wjob *j, reg_cb cb,
-                         void *arg) {
-  j->cb = cb;
-  j->arg = arg;
+  if (w->closing)
+    return UV_ECANCELED;
+  j->run = run;
+  j->done = done;
+  j->next = NULL;
+  j->status = 0;
+  j->msg.msg[0] = '\0';
   uv_mutex_lock(&w->mu);
   /* Wake the thread only when it can take the job: not while it is held
    * or the loop is delivering (the end of either signals), and not for
-   * a queue it has been told about already.  Requests submitted from
-   * result callbacks then cost no futile wake-up each. */
-  bool wake = w->head == NULL && !w->held && !w->delivering &&
-              w->done_head == NULL;
+   * a queue it has been told about already.  Jobs submitted from done
+   * callbacks then cost no futile wake-up each. */
+  wake = w->head == NULL && !w->held && !w->delivering &&
+         w->done_head == NULL;
   if (w->tail != NULL)
     w->tail->next = j;
   else
@@ -673,64 +550,4 @@ static int writer_submit(struct writer *w, struct wjob *j, reg_cb cb,
     uv_cond_signal(&w->cv);
   uv_mutex_unlock(&w->mu);
   return 0;
-}
-
-int reg_package_create(struct writer *w, const struct pkg_create_req *req,
-                       reg_cb cb, void *arg) {
-  struct wjob *j, tmp;
-
-  if (w->closing)
-    return UV_ECANCELED;
-  tmp.create = *req;
-  const char *src[] = {req->name, req->producer, req->subject,
-                       req->retention_class, req->metadata_json, req->actor};
-  j = writer_job_new(WJOB_CREATE, src,
-                     (const char **const[]){&tmp.create.name,
-                                            &tmp.create.producer,
-                                            &tmp.create.subject,
-                                            &tmp.create.retention_class,
-                                            &tmp.create.metadata_json,
-                                            &tmp.create.actor},
-                     ARRAY_SIZE(src));
-  if (j == NULL)
-    return UV_ENOMEM;
-  j->create = tmp.create;
-  j->actor = j->create.actor;
-  return writer_submit(w, j, cb, arg);
-}
-
-int reg_file_ingest(struct writer *w, const struct file_ingest_req *req,
-                    reg_cb cb, void *arg) {
-  struct wjob *j, tmp;
-
-  if (w->closing)
-    return UV_ECANCELED;
-  tmp.ingest = *req;
-  const char *src[] = {req->path, req->media_type, req->actor};
-  j = writer_job_new(WJOB_INGEST, src,
-                     (const char **const[]){&tmp.ingest.path,
-                                            &tmp.ingest.media_type,
-                                            &tmp.ingest.actor},
-                     ARRAY_SIZE(src));
-  if (j == NULL)
-    return UV_ENOMEM;
-  j->ingest = tmp.ingest;
-  j->actor = j->ingest.actor;
-  return writer_submit(w, j, cb, arg);
-}
-
-int reg_package_finalize(struct writer *w, const struct uuid *package_id,
-                         const char *actor, reg_cb cb, void *arg) {
-  struct wjob *j;
-  const char *copy;
-
-  if (w->closing)
-    return UV_ECANCELED;
-  const char *src[] = {actor};
-  j = writer_job_new(WJOB_FINALIZE, src, (const char **const[]){&copy}, 1);
-  if (j == NULL)
-    return UV_ENOMEM;
-  j->package_id = *package_id;
-  j->actor = copy;
-  return writer_submit(w, j, cb, arg);
 }

@@ -1,14 +1,21 @@
 /*
- * writer.h: the single SQLite writer thread and the registry operations.
+ * writer.h: the single writer thread of the event log.
  *
- * One thread owns the only read-write connection.  The loop queues
- * requests; the thread takes everything queued, runs it in one transaction
- * with a SAVEPOINT per request (a failing request rolls back alone), commits
- * once (group commit) and hands results back with uv_async_send.  A
- * request's callback runs on the loop thread only after its commit is
- * durable (WAL, synchronous=FULL).  Each request validates against the
- * views, emits its events and applies them through the same view handlers
- * that replay uses (views.h).
+ * One thread owns the only read-write connection.  The loop submits jobs;
+ * the thread takes everything queued and runs it as one batch: one
+ * transaction with a SAVEPOINT per job (a failing job rolls back alone),
+ * one commit for all (group commit), then hands the jobs back to the loop
+ * with uv_async_send.  A job's done callback runs on the loop thread only
+ * after its commit is durable.
+ *
+ * The writer knows nothing of what jobs do, as libuv's threadpool knows
+ * nothing of uv_queue_work's callbacks: a job brings its run callback
+ * (writer thread, inside its savepoint) and its done callback (loop
+ * thread), and keeps its own result.  The writer owns batching,
+ * savepoints, the sequence and the chain digest (wtx_emit), the commit,
+ * and the hand-back.  Each emitted event is applied to the views by the
+ * domain's apply function given at open (domain.h), the same one replay
+ * uses.
  */
 #ifndef AS_WRITER_H
 #define AS_WRITER_H
@@ -17,35 +24,34 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "util/common.h"
+#include "store/evlog/domain.h"
 #include "store/evlog/event.h"
-#include "store/registry/model.h"
+#include "store/evlog/evlog.h"
+#include "util/common.h"
 
 struct writer;
+struct wtx; /* the batch transaction, seen by run callbacks */
+struct writer_job;
 
-/* Domain outcomes, each mapped by the HTTP layer to one problem type. */
-enum reg_error {
-  REG_OK = 0,
-  REG_INVALID,              /* a field is missing or malformed */
-  REG_UNKNOWN_RETENTION,    /* retention_class is not a known class */
-  REG_NO_PACKAGE,           /* package id does not exist */
-  REG_PACKAGE_FINALIZED,    /* package is finalized: no more files */
-  REG_DUPLICATE_PATH,       /* path already exists in the package */
-  REG_ALREADY_FINALIZED,    /* finalize on a finalized package */
-  REG_INTERNAL,             /* database failure */
+/* Writer thread, inside the job's savepoint.  Returns 0 to keep what it
+ * did, or non-zero (the job's own error) to roll its savepoint back. */
+typedef int (*writer_run_cb)(struct writer_job *j, struct wtx *tx);
+/* Loop thread, once.  status is 0 when the job's changes are committed;
+ * the run callback's non-zero return when it failed; or a negative error
+ * when the writer could not commit what the job did (j->msg says why),
+ * in which case nothing of the job is stored. */
+typedef void (*writer_done_cb)(struct writer_job *j, int status);
+
+/* Embedded by the caller in its own job struct (container_of), which it
+ * owns: the writer never frees a job. */
+struct writer_job {
+  writer_run_cb run;
+  writer_done_cb done;
+  struct errbuf msg;             /* set with a writer failure */
+  /* private to the writer */
+  struct writer_job *next;
+  int status;
 };
-
-struct reg_result {
-  enum reg_error error;
-  struct errbuf msg;           /* set when error != REG_OK */
-  struct package *package;     /* create, finalize: the package after it */
-  struct file_rec *file;       /* file ingest: the recorded file */
-  int64_t sequence;            /* last event sequence written */
-};
-
-/* Called on the loop thread; res and everything in it is freed after the
- * callback returns (copy what you keep). */
-typedef void (*reg_cb)(const struct reg_result *res, void *arg);
 
 /* Called on the loop thread after every commit with the new events in
  * sequence order (for the in-memory ring and long-poll wake-ups). */
@@ -53,52 +59,61 @@ typedef void (*writer_commit_cb)(const struct event_rec *evs, size_t n,
                                  void *arg);
 
 struct writer_stats {
-  uint64_t batches;            /* committed transactions */
-  uint64_t requests;           /* requests processed */
-  uint64_t max_batch;          /* largest batch seen */
-  uint64_t multi_batches;      /* batches holding more than one request */
+  uint64_t batches;              /* committed transactions */
+  uint64_t requests;             /* jobs processed */
+  uint64_t max_batch;            /* largest batch seen */
+  uint64_t multi_batches;        /* batches holding more than one job */
   int64_t last_sequence;
 };
 
-/* Opens the database (creating it, applying migrations), starts the thread.
- * Synchronous; call before the loop runs. */
-int writer_open(uv_loop_t *loop, const char *db_path, struct writer **out,
+/* Opens the database (creating it, applying migrations), checks that the
+ * views are built up to the log's end, starts the thread.  Synchronous;
+ * call before the loop runs.  dom must outlive the writer. */
+int writer_open(uv_loop_t *loop, const char *location,
+                const struct evlog_domain *dom, struct writer **out,
                 struct errbuf *e);
 void writer_set_commit_cb(struct writer *w, writer_commit_cb cb, void *arg);
 /* Stops accepting, drains the queue, joins the thread, closes the
  * database, and calls done_cb on the loop thread; w is freed after. */
 void writer_close(struct writer *w, void (*done_cb)(void *arg), void *arg);
 void writer_get_stats(struct writer *w, struct writer_stats *out);
+/* Queues j (loop thread).  0, or UV_ECANCELED once closing (done will
+ * not run). */
+int writer_submit(struct writer *w, struct writer_job *j, writer_run_cb run,
+                  writer_done_cb done);
+
 /* Test hook: while held, the thread takes no new work; releasing it lets
  * the thread take everything queued meanwhile as one batch. */
 void writer_hold(struct writer *w, bool hold);
-/* Test hook: in the next batch, after its `after`-th request, roll the
- * whole transaction back the way SQLite does on an I/O error or a full
+/* Test hook: in the next batch, after its `after`-th job, roll the whole
+ * transaction back the way a database does on an I/O error or a full
  * disk.  0 turns it off. */
 void writer_test_rollback(struct writer *w, unsigned after);
 
-struct pkg_create_req {
-  const char *name, *producer, *subject, *retention_class;
-  const char *metadata_json;   /* JSON object text, or NULL for {} */
+/* --- for run callbacks (writer thread) --- */
+
+/* The connection, inside the batch transaction and the job's savepoint. */
+struct evlog_db *wtx_db(struct wtx *tx);
+
+/* An event to append: the writer gives it its sequence and digests. */
+struct wtx_event {
+  const char *event_type;        /* e.g. "v1.package.created" */
+  const char *subject_kind;      /* "package", "file", ... */
+  struct uuid subject_id;
   const char *actor;
+  int64_t created_at;            /* us */
+  const uint8_t *payload;        /* canonical CBOR */
+  size_t payload_len;
 };
 
-struct file_ingest_req {
-  struct uuid package_id;
-  const char *path;            /* already checked by relpath_check */
-  const char *media_type;
-  uint64_t size;
-  struct digest_pair digests;
-  const char *actor;
-};
-
-/* Each returns 0 when queued (cb will run) or a negative code (cb will
- * not run).  Strings are copied. */
-int reg_package_create(struct writer *w, const struct pkg_create_req *req,
-                       reg_cb cb, void *arg);
-int reg_file_ingest(struct writer *w, const struct file_ingest_req *req,
-                    reg_cb cb, void *arg);
-int reg_package_finalize(struct writer *w, const struct uuid *package_id,
-                         const char *actor, reg_cb cb, void *arg);
+/* Appends ev as the next event (gapless sequence, chained) and applies it
+ * to the views.  0, UV_EINVAL (a text field too long), or an error with a
+ * message in e. */
+int wtx_emit(struct wtx *tx, const struct wtx_event *ev, struct errbuf *e);
+int64_t wtx_last_sequence(const struct wtx *tx);
+/* A UUIDv7 for unix_ms, strictly greater than every id this writer made
+ * before (RFC 9562 6.2 method 2: within one millisecond, or if the clock
+ * steps back, the previous id plus one), so ids sort in creation order. */
+void wtx_new_id(struct wtx *tx, uint64_t unix_ms, struct uuid *out);
 
 #endif

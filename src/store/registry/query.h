@@ -1,8 +1,8 @@
 /*
- * query.h: reads, run on the uv threadpool with read-only SQLite
- * connections (WAL lets them run beside the writer).  Never on the loop.
- * Every callback runs on the loop thread; the result is owned by the
- * callback (release with query_result_free).
+ * query.h: the reads the API serves, run on the event-log engine's read
+ * pool (store/evlog/reader.h: the threadpool, read-only connections beside
+ * the writer), never on the loop.  Every callback runs on the loop thread;
+ * the result is owned by the callback (release with query_result_free).
  */
 #ifndef AS_QUERY_H
 #define AS_QUERY_H
@@ -13,9 +13,9 @@
 #include "util/common.h"
 #include "store/codec/caddr.h"
 #include "store/evlog/event.h"
+#include "store/evlog/reader.h"
 #include "store/registry/model.h"
 
-struct reader;
 
 struct query_result {
   int status;                  /* 0, UV_ENOENT (not found), or an error */
@@ -37,13 +37,6 @@ struct query_result {
 typedef void (*query_cb)(struct query_result *res, void *arg);
 
 void query_result_free(struct query_result *res);
-
-/* Opens up to nconn read-only connections on the database that writer_open
- * created.  Synchronous; call before the loop runs. */
-int reader_open(uv_loop_t *loop, const char *db_path, unsigned nconn,
-                struct reader **out, struct errbuf *e);
-/* All queries must have completed. */
-void reader_close(struct reader *r);
 
 struct pkg_filter {
   const char *name, *producer, *subject, *retention_class; /* NULL: any */

@@ -7,24 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/evlog/sqlite/db.h"
 
 struct rows_str {
   const char *s;
   size_t n;
 };
 
-static int rows_text(sqlite3_stmt *st, int col, struct rows_str *out) {
-  out->s = (const char *)sqlite3_column_text(st, col);
-  out->n = (size_t)sqlite3_column_bytes(st, col);
+static int rows_text(struct evlog_stmt *st, int col, struct rows_str *out) {
+  out->s = evlog_col_text(st, col, &out->n);
   return out->s != NULL ? 0 : UV_EPROTO;
 }
 
-static int rows_blob(sqlite3_stmt *st, int col, void *out, size_t n) {
-  if (sqlite3_column_type(st, col) != SQLITE_BLOB ||
-      (size_t)sqlite3_column_bytes(st, col) != n)
+static int rows_blob(struct evlog_stmt *st, int col, void *out, size_t n) {
+  size_t have;
+  const void *p;
+
+  if (evlog_col_type(st, col) != EVLOG_BLOB)
     return UV_EPROTO;
-  memcpy(out, sqlite3_column_blob(st, col), n);
+  p = evlog_col_blob(st, col, &have);
+  if (have != n)
+    return UV_EPROTO;
+  memcpy(out, p, n);
   return 0;
 }
 
@@ -49,13 +52,12 @@ static void *rows_pack(size_t size, struct rows_str *strs, const char **dst[],
   return base;
 }
 
-static int64_t rows_ts(sqlite3_stmt *st, int col) {
-  return sqlite3_column_type(st, col) == SQLITE_NULL
-             ? TS_NONE
-             : sqlite3_column_int64(st, col);
+static int64_t rows_ts(struct evlog_stmt *st, int col) {
+  return evlog_col_type(st, col) == EVLOG_NULL ? TS_NONE
+                                               : evlog_col_int(st, col);
 }
 
-int rows_package(sqlite3_stmt *st, struct package **out) {
+int rows_package(struct evlog_stmt *st, struct package **out) {
   struct package tmp, *p;
   struct rows_str s[5];
   int rc = 0;
@@ -68,11 +70,11 @@ int rows_package(sqlite3_stmt *st, struct package **out) {
     rc = rows_blob(st, 0, tmp.id.b, UUID_LEN);
   if (rc != 0)
     return rc;
-  tmp.status = sqlite3_column_int(st, 6) == PKG_FINALIZED ? PKG_FINALIZED
+  tmp.status = evlog_col_int(st, 6) == PKG_FINALIZED ? PKG_FINALIZED
                                                           : PKG_OPEN;
-  tmp.created_at = sqlite3_column_int64(st, 7);
+  tmp.created_at = evlog_col_int(st, 7);
   tmp.finalized_at = rows_ts(st, 8);
-  if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+  if (evlog_col_type(st, 9) != EVLOG_NULL) {
     if ((rc = rows_blob(st, 9, tmp.manifest_digest, DIGEST_LEN)) != 0)
       return rc;
     tmp.has_manifest = true;
@@ -90,10 +92,10 @@ int rows_package(sqlite3_stmt *st, struct package **out) {
   return 0;
 }
 
-int rows_file(sqlite3_stmt *st, struct file_rec **out) {
+int rows_file(struct evlog_stmt *st, struct file_rec **out) {
   struct file_rec tmp, *f;
   struct rows_str s[2];
-  sqlite3_int64 size;
+  int64_t size;
   int rc;
 
   *out = NULL;
@@ -103,7 +105,7 @@ int rows_file(sqlite3_stmt *st, struct file_rec **out) {
       (rc = rows_blob(st, 5, tmp.digests.blake3, DIGEST_LEN)) != 0 ||
       (rc = rows_blob(st, 6, tmp.digests.sha256, DIGEST_LEN)) != 0)
     return rc;
-  size = sqlite3_column_int64(st, 4);
+  size = evlog_col_int(st, 4);
   if (size < 0)
     return UV_EPROTO;
   tmp.size = (uint64_t)size;
@@ -118,70 +120,50 @@ int rows_file(sqlite3_stmt *st, struct file_rec **out) {
   return 0;
 }
 
-static int rows_by_id(sqlite3_stmt *st, const struct uuid *id,
-                      int (*conv)(sqlite3_stmt *, void *), void *out,
-                      struct errbuf *e) {
+static const char rows_package_sql[] = ROWS_PACKAGE_SELECT "WHERE p.id = ?1";
+static const char rows_file_sql[] = ROWS_FILE_SELECT "WHERE f.id = ?1";
+
+static int rows_get(struct evlog_db *db, const char *sql,
+                    const struct uuid *id,
+                    int (*conv)(struct evlog_stmt *, void *), void *out,
+                    struct errbuf *e) {
+  struct evlog_stmt *st;
   int rc;
 
-  rc = sqlite3_bind_blob(st, 1, id->b, UUID_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
+  if ((rc = evlog_stmt(db, sql, &st, e)) != 0)
+    return rc;
+  rc = evlog_bind_blob(st, 1, id->b, UUID_LEN);
+  if (rc == 0)
+    rc = evlog_step(st);
+  if (rc == EVLOG_ROW) {
     rc = conv(st, out);
     if (rc != 0)
       err_set(e, rc, "database: malformed row in a view (run --replay)");
-  } else if (rc == SQLITE_DONE) {
+  } else if (rc == 0) {
     rc = UV_ENOENT;
   } else {
-    rc = db_err(sqlite3_db_handle(st), rc, "reading a view", e);
+    evlog_fail(db, rc, "reading a view", e);
   }
-  sqlite3_reset(st);
-  sqlite3_clear_bindings(st);
+  evlog_reset(st);
   return rc;
 }
 
-static int rows_get(sqlite3 *db, const char *sql, const struct uuid *id,
-                    int (*conv)(sqlite3_stmt *, void *), void *out,
-                    struct errbuf *e) {
-  sqlite3_stmt *st = NULL;
-  int rc;
-
-  rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-  if (rc != SQLITE_OK)
-    return db_err(db, rc, "reading a view", e);
-  rc = rows_by_id(st, id, conv, out, e);
-  sqlite3_finalize(st);
-  return rc;
-}
-
-static int rows_package_conv(sqlite3_stmt *st, void *out) {
+static int rows_package_conv(struct evlog_stmt *st, void *out) {
   return rows_package(st, out);
 }
 
-static int rows_file_conv(sqlite3_stmt *st, void *out) {
+static int rows_file_conv(struct evlog_stmt *st, void *out) {
   return rows_file(st, out);
 }
 
-int rows_package_by_id(sqlite3_stmt *st, const struct uuid *id,
-                       struct package **out, struct errbuf *e) {
-  *out = NULL;
-  return rows_by_id(st, id, rows_package_conv, out, e);
-}
-
-int rows_file_by_id(sqlite3_stmt *st, const struct uuid *id,
-                    struct file_rec **out, struct errbuf *e) {
-  *out = NULL;
-  return rows_by_id(st, id, rows_file_conv, out, e);
-}
-
-int rows_package_get(sqlite3 *db, const struct uuid *id,
+int rows_package_get(struct evlog_db *db, const struct uuid *id,
                      struct package **out, struct errbuf *e) {
   *out = NULL;
-  return rows_get(db, ROWS_PACKAGE_BY_ID, id, rows_package_conv, out, e);
+  return rows_get(db, rows_package_sql, id, rows_package_conv, out, e);
 }
 
-int rows_file_get(sqlite3 *db, const struct uuid *id, struct file_rec **out,
-                  struct errbuf *e) {
+int rows_file_get(struct evlog_db *db, const struct uuid *id,
+                  struct file_rec **out, struct errbuf *e) {
   *out = NULL;
-  return rows_get(db, ROWS_FILE_BY_ID, id, rows_file_conv, out, e);
+  return rows_get(db, rows_file_sql, id, rows_file_conv, out, e);
 }

@@ -8,8 +8,10 @@
  *   v1.package.finalized  packages: finalized, finalized_at from the
  *                         manifest, manifest_digest = the event's
  *                         payload_digest (the payload is the manifest)
- * views_apply stamps state.last_sequence; callers applying many events
- * in one transaction (replay, the writer's batches) stamp once instead.
+ * Dispatch is by the table views_apply_table, event type -> function; a
+ * new event type adds a row there and its function.  Stamping
+ * state.last_sequence is the engine's (the writer once per batch, replay
+ * once per rebuild).
  */
 #include "store/registry/views.h"
 
@@ -19,84 +21,38 @@
 #include "store/codec/caddr.h"
 #include "store/codec/ccbor.h"
 #include "store/codec/cview.h"
-#include "store/evlog/sqlite/db.h"
 #include "store/codec/jcs.h"
+#include "store/codec/uuid.h"
 
-enum views_stmt {
-  VS_PKG_INSERT,
-  VS_RET_INSERT,
-  VS_BLOB_UPSERT,
-  VS_FILE_INSERT,
-  VS_PKG_FINALIZE,
-  VS_STATE,
-  VS_COUNT
-};
+static const char views_pkg_insert_sql[] =
+    "INSERT INTO packages (id, name, producer, subject, retention_class, "
+    "metadata, status, created_at, created_seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)";
+static const char views_ret_insert_sql[] =
+    "INSERT INTO retention_state (package_id, class, expires_at) "
+    "SELECT ?1, name, ?2 + duration_days * 86400000000"
+    " FROM retention_classes WHERE name = ?3";
+static const char views_blob_upsert_sql[] =
+    "INSERT INTO blobs (blake3, sha256, size, refcount) "
+    "VALUES (?1, ?2, ?3, 1) "
+    "ON CONFLICT (blake3) DO UPDATE SET refcount = refcount + 1";
+static const char views_file_insert_sql[] =
+    "INSERT INTO files (id, package_id, path, media_type, size, blake3, "
+    "sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char views_pkg_finalize_sql[] =
+    "UPDATE packages SET status = 2, finalized_at = ?2, "
+    "manifest_digest = ?3, finalized_seq = ?4 "
+    "WHERE id = ?1 AND status = 1";
 
-static const char *const views_sql[VS_COUNT] = {
-    [VS_PKG_INSERT] =
-        "INSERT INTO packages (id, name, producer, subject, retention_class, "
-        "metadata, status, created_at, created_seq) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)",
-    [VS_RET_INSERT] =
-        "INSERT INTO retention_state (package_id, class, expires_at) "
-        "SELECT ?1, name, ?2 + duration_days * " "86400000000"
-        " FROM retention_classes WHERE name = ?3",
-    [VS_BLOB_UPSERT] =
-        "INSERT INTO blobs (blake3, sha256, size, refcount) "
-        "VALUES (?1, ?2, ?3, 1) "
-        "ON CONFLICT (blake3) DO UPDATE SET refcount = refcount + 1",
-    [VS_FILE_INSERT] =
-        "INSERT INTO files (id, package_id, path, media_type, size, blake3, "
-        "sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [VS_PKG_FINALIZE] =
-        "UPDATE packages SET status = 2, finalized_at = ?2, "
-        "manifest_digest = ?3, finalized_seq = ?4 "
-        "WHERE id = ?1 AND status = 1",
-    [VS_STATE] = "UPDATE state SET last_sequence = ?1 WHERE id = 1",
-};
-
-struct views {
-  sqlite3 *db;
-  sqlite3_stmt *st[VS_COUNT];
-};
-
-int views_open(sqlite3 *db, struct views **out) {
-  struct views *v = calloc(1, sizeof *v);
-
-  *out = NULL;
-  if (v == NULL)
-    return UV_ENOMEM;
-  v->db = db;
-  *out = v;
-  return 0;
-}
-
-void views_close(struct views *v) {
-  if (v == NULL)
-    return;
-  for (size_t i = 0; i < VS_COUNT; i++)
-    sqlite3_finalize(v->st[i]);
-  free(v);
-}
-
-static sqlite3_stmt *views_stmt(struct views *v, enum views_stmt which,
-                                int *rc) {
-  if (v->st[which] == NULL)
-    *rc = sqlite3_prepare_v3(v->db, views_sql[which], -1,
-                             SQLITE_PREPARE_PERSISTENT, &v->st[which], NULL);
-  return v->st[which];
-}
-
-/* Steps a statement that returns no rows; 0 or a UV_E* code. */
-static int views_run(struct views *v, sqlite3_stmt *st, int rc,
-                     const char *what, struct errbuf *e) {
-  if (rc == SQLITE_OK)
-    rc = sqlite3_step(st);
-  if (st != NULL)
-    sqlite3_reset(st);
-  if (st != NULL)
-    sqlite3_clear_bindings(st);
-  return rc == SQLITE_DONE ? 0 : db_err(v->db, rc, what, e);
+/* Binds nothing more: runs what the binds left in rc, then resets. */
+static int views_run(struct evlog_stmt *st, int rc, const char *what,
+                     struct errbuf *e) {
+  if (rc != 0) {
+    evlog_reset(st);
+    return err_set(e, rc, "database: %s failed: cannot bind a value: %s",
+                   what, uv_strerror(rc));
+  }
+  return evlog_run(st, what, e);
 }
 
 /* ---- payload access ---------------------------------------------------- */
@@ -181,14 +137,14 @@ static int views_metadata(const struct cview *v, const struct event_rec *ev,
   return rc;
 }
 
-static int views_bind_text(sqlite3_stmt *st, int col,
+static int views_bind_text(struct evlog_stmt *st, int col,
                            const struct views_text *t) {
-  return sqlite3_bind_text(st, col, t->s, (int)t->n, SQLITE_STATIC);
+  return evlog_bind_text(st, col, t->s, t->n);
 }
 
 /* ---- handlers ----------------------------------------------------------- */
 
-static int views_package_created(struct views *v, const struct event_rec *ev,
+static int views_package_created(struct evlog_db *db, const struct event_rec *ev,
                                  const struct cview *p, struct errbuf *e) {
   enum { F_ID, F_NAME, F_PRODUCER, F_SUBJECT, F_CLASS, F_CREATED, F_META,
          F_COUNT };
@@ -201,7 +157,7 @@ static int views_package_created(struct views *v, const struct event_rec *ev,
   int64_t created_at;
   char *meta_json = NULL;
   size_t meta_len;
-  sqlite3_stmt *st;
+  struct evlog_stmt *st;
   int rc;
 
   if ((rc = views_fields(p, keys, F_COUNT, f, ev, e)) != 0 ||
@@ -215,47 +171,47 @@ static int views_package_created(struct views *v, const struct event_rec *ev,
   if ((rc = views_metadata(&f[F_META], ev, &meta_json, &meta_len, e)) != 0)
     return rc;
 
-  rc = SQLITE_OK;
-  st = views_stmt(v, VS_PKG_INSERT, &rc);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 1, id.b, UUID_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
+  if ((rc = evlog_stmt(db, views_pkg_insert_sql, &st, e)) != 0) {
+    free(meta_json);
+    return rc;
+  }
+  rc = evlog_bind_blob(st, 1, id.b, UUID_LEN);
+  if (rc == 0)
     rc = views_bind_text(st, 2, &name);
-  if (rc == SQLITE_OK)
+  if (rc == 0)
     rc = views_bind_text(st, 3, &producer);
-  if (rc == SQLITE_OK)
+  if (rc == 0)
     rc = views_bind_text(st, 4, &subject);
-  if (rc == SQLITE_OK)
+  if (rc == 0)
     rc = views_bind_text(st, 5, &cls);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_text(st, 6, meta_json, (int)meta_len, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 7, created_at);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 8, ev->sequence);
-  rc = views_run(v, st, rc, "inserting a package", e);
+  if (rc == 0)
+    rc = evlog_bind_text(st, 6, meta_json, meta_len);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 7, created_at);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 8, ev->sequence);
+  rc = views_run(st, rc, "inserting a package", e);
   free(meta_json);
   if (rc != 0)
     return rc;
 
-  rc = SQLITE_OK;
-  st = views_stmt(v, VS_RET_INSERT, &rc);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 1, id.b, UUID_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 2, created_at);
-  if (rc == SQLITE_OK)
-    rc = views_bind_text(st, 3, &cls);
-  if ((rc = views_run(v, st, rc, "inserting retention state", e)) != 0)
+  if ((rc = evlog_stmt(db, views_ret_insert_sql, &st, e)) != 0)
     return rc;
-  if (sqlite3_changes(v->db) != 1)
+  rc = evlog_bind_blob(st, 1, id.b, UUID_LEN);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 2, created_at);
+  if (rc == 0)
+    rc = views_bind_text(st, 3, &cls);
+  if ((rc = views_run(st, rc, "inserting retention state", e)) != 0)
+    return rc;
+  if (evlog_changes(db) != 1)
     return err_set(e, UV_EPROTO,
                    "event %lld: retention class \"%.*s\" is not known",
                    (long long)ev->sequence, (int)cls.n, cls.s);
   return 0;
 }
 
-static int views_file_ingested(struct views *v, const struct event_rec *ev,
+static int views_file_ingested(struct evlog_db *db, const struct event_rec *ev,
                                const struct cview *p, struct errbuf *e) {
   enum { F_ID, F_PKG, F_PATH, F_MEDIA, F_SIZE, F_B3, F_SHA, F_COUNT };
   static const char *const keys[F_COUNT] = {
@@ -265,7 +221,7 @@ static int views_file_ingested(struct views *v, const struct event_rec *ev,
   struct uuid id, pkg;
   struct digest_pair d;
   int64_t size;
-  sqlite3_stmt *st;
+  struct evlog_stmt *st;
   int rc;
 
   if ((rc = views_fields(p, keys, F_COUNT, f, ev, e)) != 0 ||
@@ -282,37 +238,35 @@ static int views_file_ingested(struct views *v, const struct event_rec *ev,
   if (size < 0)
     return views_bad(ev, "size", e);
 
-  rc = SQLITE_OK;
-  st = views_stmt(v, VS_BLOB_UPSERT, &rc);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 1, d.blake3, DIGEST_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 2, d.sha256, DIGEST_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 3, size);
-  if ((rc = views_run(v, st, rc, "recording a blob", e)) != 0)
+  if ((rc = evlog_stmt(db, views_blob_upsert_sql, &st, e)) != 0)
+    return rc;
+  rc = evlog_bind_blob(st, 1, d.blake3, DIGEST_LEN);
+  if (rc == 0)
+    rc = evlog_bind_blob(st, 2, d.sha256, DIGEST_LEN);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 3, size);
+  if ((rc = views_run(st, rc, "recording a blob", e)) != 0)
     return rc;
 
-  rc = SQLITE_OK;
-  st = views_stmt(v, VS_FILE_INSERT, &rc);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 1, id.b, UUID_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 2, pkg.b, UUID_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
+  if ((rc = evlog_stmt(db, views_file_insert_sql, &st, e)) != 0)
+    return rc;
+  rc = evlog_bind_blob(st, 1, id.b, UUID_LEN);
+  if (rc == 0)
+    rc = evlog_bind_blob(st, 2, pkg.b, UUID_LEN);
+  if (rc == 0)
     rc = views_bind_text(st, 3, &path);
-  if (rc == SQLITE_OK)
+  if (rc == 0)
     rc = views_bind_text(st, 4, &media);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 5, size);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 6, d.blake3, DIGEST_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 7, d.sha256, DIGEST_LEN, SQLITE_STATIC);
-  return views_run(v, st, rc, "inserting a file", e);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 5, size);
+  if (rc == 0)
+    rc = evlog_bind_blob(st, 6, d.blake3, DIGEST_LEN);
+  if (rc == 0)
+    rc = evlog_bind_blob(st, 7, d.sha256, DIGEST_LEN);
+  return views_run(st, rc, "inserting a file", e);
 }
 
-static int views_package_finalized(struct views *v,
+static int views_package_finalized(struct evlog_db *db,
                                    const struct event_rec *ev,
                                    const struct cview *p, struct errbuf *e) {
   static const char *const top[] = {"package"};
@@ -320,7 +274,7 @@ static int views_package_finalized(struct views *v,
   struct cview pkg, f[2];
   struct uuid id;
   int64_t finalized_at;
-  sqlite3_stmt *st;
+  struct evlog_stmt *st;
   int rc;
 
   if ((rc = views_fields(p, top, 1, &pkg, ev, e)) != 0)
@@ -331,20 +285,18 @@ static int views_package_finalized(struct views *v,
       (rc = views_uuid(&f[0], "id", ev, &id, e)) != 0 ||
       (rc = views_int(&f[1], "finalized_at", ev, &finalized_at, e)) != 0)
     return rc;
-  rc = SQLITE_OK;
-  st = views_stmt(v, VS_PKG_FINALIZE, &rc);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 1, id.b, UUID_LEN, SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 2, finalized_at);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_blob(st, 3, ev->payload_digest, DIGEST_LEN,
-                           SQLITE_STATIC);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 4, ev->sequence);
-  if ((rc = views_run(v, st, rc, "finalizing a package", e)) != 0)
+  if ((rc = evlog_stmt(db, views_pkg_finalize_sql, &st, e)) != 0)
     return rc;
-  if (sqlite3_changes(v->db) != 1)
+  rc = evlog_bind_blob(st, 1, id.b, UUID_LEN);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 2, finalized_at);
+  if (rc == 0)
+    rc = evlog_bind_blob(st, 3, ev->payload_digest, DIGEST_LEN);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 4, ev->sequence);
+  if ((rc = views_run(st, rc, "finalizing a package", e)) != 0)
+    return rc;
+  if (evlog_changes(db) != 1)
     return err_set(e, UV_EPROTO,
                    "event %lld: finalizes a package that is missing or "
                    "already finalized",
@@ -352,50 +304,48 @@ static int views_package_finalized(struct views *v,
   return 0;
 }
 
-int views_apply_event(struct views *v, const struct event_rec *ev,
-                      struct errbuf *e) {
+typedef int (*views_apply_fn)(struct evlog_db *db,
+                              const struct event_rec *ev,
+                              const struct cview *payload, struct errbuf *e);
+
+static const struct {
+  const char *event_type;
+  views_apply_fn apply;
+} views_apply_table[] = {
+    {EV_PACKAGE_CREATED, views_package_created},
+    {EV_FILE_INGESTED, views_file_ingested},
+    {EV_PACKAGE_FINALIZED, views_package_finalized},
+};
+
+int views_apply(struct evlog_db *db, const struct event_rec *ev,
+                struct errbuf *e) {
   struct cview p = {ev->payload, ev->payload_len};
 
-  if (strcmp(ev->event_type, EV_PACKAGE_CREATED) == 0)
-    return views_package_created(v, ev, &p, e);
-  if (strcmp(ev->event_type, EV_FILE_INGESTED) == 0)
-    return views_file_ingested(v, ev, &p, e);
-  if (strcmp(ev->event_type, EV_PACKAGE_FINALIZED) == 0)
-    return views_package_finalized(v, ev, &p, e);
+  for (size_t i = 0; i < ARRAY_SIZE(views_apply_table); i++)
+    if (strcmp(ev->event_type, views_apply_table[i].event_type) == 0)
+      return views_apply_table[i].apply(db, ev, &p, e);
   return err_set(e, UV_EPROTO,
                  "event %lld has type \"%s\", which this artifactstored does "
                  "not know: run a newer version",
                  (long long)ev->sequence, ev->event_type);
 }
 
-int views_stamp(struct views *v, int64_t sequence, struct errbuf *e) {
-  sqlite3_stmt *st;
-  int rc = SQLITE_OK;
+/* The derived views in digest order (docs/EVENTS.md, "View digest"); the
+ * seeded configuration (retention_classes) is included: both sides of a
+ * comparison must agree on it too. */
+static const struct evlog_view_table views_tables[] = {
+    {"retention_classes", "name"}, {"packages", "id"},
+    {"blobs", "blake3"},           {"files", "id"},
+    {"retention_state", "package_id"},
+};
 
-  st = views_stmt(v, VS_STATE, &rc);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_bind_int64(st, 1, sequence);
-  return views_run(v, st, rc, "stamping the applied sequence", e);
-}
-
-int views_applied(sqlite3 *db, int64_t *out, const char *what,
-                  struct errbuf *e) {
-  sqlite3_stmt *st = NULL;
-  int rc;
-
-  rc = sqlite3_prepare_v2(db, "SELECT last_sequence FROM state WHERE id = 1",
-                          -1, &st, NULL);
-  if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-    *out = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  if (rc == SQLITE_DONE)
-    return err_set(e, UV_ENOENT, "%s: the state row is missing", what);
-  return rc == SQLITE_ROW ? 0 : db_err(db, rc, what, e);
-}
-
-int views_apply(struct views *v, const struct event_rec *ev,
-                struct errbuf *e) {
-  int rc = views_apply_event(v, ev, e);
-
-  return rc != 0 ? rc : views_stamp(v, ev->sequence, e);
-}
+const struct evlog_domain views_domain = {
+    .apply = views_apply,
+    /* children first (foreign keys) */
+    .reset_sql = "DELETE FROM files;"
+                 "DELETE FROM retention_state;"
+                 "DELETE FROM blobs;"
+                 "DELETE FROM packages;",
+    .tables = views_tables,
+    .ntables = ARRAY_SIZE(views_tables),
+};
