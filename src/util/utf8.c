@@ -1,37 +1,69 @@
-/* utf8.c: strict UTF-8 checking (see utf8.h). */
+/* utf8.c: strict UTF-8 checking and decoding (see utf8.h). */
 #include "util/utf8.h"
 
-size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp) {
-  uint32_t c, min;
-  size_t len, i;
+static size_t utf8_fail(enum utf8_fault *why, enum utf8_fault f) {
+  if (why != NULL)
+    *why = f;
+  return 0;
+}
 
-  if (n == 0)
-    return 0;
-  c = s[0];
-  if (c < 0x80) {
-    *cp = c;
+size_t utf8_decode_why(const uint8_t *s, size_t n, uint32_t *cp,
+                       enum utf8_fault *why) {
+  uint8_t b = s[0];
+  uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+  uint32_t c;
+  size_t len;
+
+  if (b < 0x80) {
+    *cp = b;
     return 1;
   }
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2, min = 0x80, c &= 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3, min = 0x800, c &= 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4, min = 0x10000, c &= 0x07;
+  if (b < 0xc0)
+    return utf8_fail(why, UTF8_CONTINUATION);
+  if (b < 0xc2)
+    return utf8_fail(why, UTF8_OVERLONG);
+  if (b < 0xe0) {
+    len = 2;
+    c = b & 0x1f;
+  } else if (b < 0xf0) {
+    len = 3;
+    c = b & 0x0f;
+    if (b == 0xe0)
+      lo = 0xa0; /* below: overlong */
+    else if (b == 0xed)
+      hi = 0x9f; /* above: U+D800..U+DFFF */
+  } else if (b < 0xf5) {
+    len = 4;
+    c = b & 0x07;
+    if (b == 0xf0)
+      lo = 0x90; /* below: overlong */
+    else if (b == 0xf4)
+      hi = 0x8f; /* above: beyond U+10FFFF */
+  } else if (b < 0xf8) {
+    return utf8_fail(why, UTF8_TOO_BIG);
   } else {
-    return 0; /* continuation byte, overlong lead (c0/c1) or > U+10FFFF */
+    return utf8_fail(why, UTF8_BAD_BYTE);
   }
-  if (n < len)
-    return 0;
-  for (i = 1; i < len; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    c = (c << 6) | (s[i] & 0x3f);
+  for (size_t k = 1; k < len; k++) {
+    if (k == n)
+      return utf8_fail(why, UTF8_CUT_OFF);
+    if ((s[k] & 0xc0) != 0x80)
+      return utf8_fail(why, UTF8_INCOMPLETE);
   }
-  if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-    return 0;
+  if (s[1] < lo)
+    return utf8_fail(why, UTF8_OVERLONG);
+  if (s[1] > hi)
+    return utf8_fail(why, b == 0xed ? UTF8_SURROGATE : UTF8_TOO_BIG);
+  for (size_t k = 1; k < len; k++)
+    c = (c << 6) | (s[k] & 0x3f);
   *cp = c;
+  if (why != NULL)
+    *why = UTF8_OK;
   return len;
+}
+
+size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp) {
+  return n == 0 ? 0 : utf8_decode_why(s, n, cp, NULL);
 }
 
 size_t utf8_valid_prefix(const uint8_t *s, size_t n) {
@@ -43,7 +75,7 @@ size_t utf8_valid_prefix(const uint8_t *s, size_t n) {
       pos++;
       continue;
     }
-    k = utf8_decode(s + pos, n - pos, &cp);
+    k = utf8_decode_why(s + pos, n - pos, &cp, NULL);
     if (k == 0)
       break;
     pos += k;

@@ -15,88 +15,44 @@
 
 #include <stdint.h>
 
+#include "util/utf8.h"
+
 #define ASCII_DEL 0x7f
 
-/* Length of a well-formed UTF-8 sequence at p[0..n), or 0 with a reason. */
-static size_t utf8_seq(const uint8_t *p, size_t n, size_t at,
-                       struct errbuf *e) {
-  uint8_t b = p[0];
-  size_t len;
-  uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+/* What each fault of the shared decoder means in a path. */
+static const char *const relpath_utf8_why[] = {
+    [UTF8_OK] = "",
+    [UTF8_CONTINUATION] = "unexpected continuation byte",
+    [UTF8_OVERLONG] = "overlong encoding",
+    [UTF8_SURROGATE] = "UTF-16 surrogate (U+D800..U+DFFF)",
+    [UTF8_TOO_BIG] = "code point above U+10FFFF",
+    [UTF8_BAD_BYTE] = NULL, /* names the byte: see below */
+    [UTF8_CUT_OFF] = "sequence cut off by the end of the path",
+    [UTF8_INCOMPLETE] = "incomplete multi-byte sequence",
+};
 
-  if (b < 0x80)
-    return 1;
-  if (b < 0xc0) {
-    err_set(e, UV_EINVAL,
-            "path is not valid UTF-8: unexpected continuation byte at byte %zu",
-            at);
-    return 0;
-  }
-  if (b < 0xc2) {
-    err_set(e, UV_EINVAL,
-            "path is not valid UTF-8: overlong encoding at byte %zu", at);
-    return 0;
-  }
-  if (b < 0xe0) {
-    len = 2;
-  } else if (b < 0xf0) {
-    len = 3;
-    if (b == 0xe0)
-      lo = 0xa0; /* below: overlong */
-    else if (b == 0xed)
-      hi = 0x9f; /* above: U+D800..U+DFFF */
-  } else if (b < 0xf5) {
-    len = 4;
-    if (b == 0xf0)
-      lo = 0x90; /* below: overlong */
-    else if (b == 0xf4)
-      hi = 0x8f; /* above: beyond U+10FFFF */
-  } else if (b < 0xf8) {
-    err_set(e, UV_EINVAL,
-            "path is not valid UTF-8: code point above U+10FFFF at byte %zu",
-            at);
-    return 0;
-  } else {
+/* Length of a well-formed UTF-8 sequence at p[0..n), or 0 with a reason. */
+static size_t relpath_utf8(const uint8_t *p, size_t n, size_t at,
+                           struct errbuf *e) {
+  enum utf8_fault why;
+  uint32_t cp;
+  size_t len = utf8_decode_why(p, n, &cp, &why);
+
+  if (len != 0)
+    return len;
+  if (why == UTF8_BAD_BYTE)
     err_set(e, UV_EINVAL,
             "path is not valid UTF-8: byte 0x%02x at byte %zu never occurs "
-            "in UTF-8", b, at);
-    return 0;
-  }
-
-  if (n < len) {
-    for (size_t k = 1; k < n; k++)
-      if ((p[k] & 0xc0) != 0x80)
-        goto truncated;
+            "in UTF-8",
+            p[0], at);
+  else if (why == UTF8_CUT_OFF)
     err_set(e, UV_EINVAL,
             "path is not valid UTF-8: sequence at byte %zu is cut off by the "
-            "end of the path", at);
-    return 0;
-  }
-  for (size_t k = 1; k < len; k++)
-    if ((p[k] & 0xc0) != 0x80)
-      goto truncated;
-  if (p[1] < lo) {
-    err_set(e, UV_EINVAL,
-            "path is not valid UTF-8: overlong encoding at byte %zu", at);
-    return 0;
-  }
-  if (p[1] > hi) {
-    if (b == 0xed)
-      err_set(e, UV_EINVAL,
-              "path is not valid UTF-8: UTF-16 surrogate (U+D800..U+DFFF) "
-              "at byte %zu", at);
-    else
-      err_set(e, UV_EINVAL,
-              "path is not valid UTF-8: code point above U+10FFFF at byte %zu",
-              at);
-    return 0;
-  }
-  return len;
-
-truncated:
-  err_set(e, UV_EINVAL,
-          "path is not valid UTF-8: incomplete multi-byte sequence at byte %zu",
-          at);
+            "end of the path",
+            at);
+  else
+    err_set(e, UV_EINVAL, "path is not valid UTF-8: %s at byte %zu",
+            relpath_utf8_why[why], at);
   return 0;
 }
 
@@ -117,7 +73,7 @@ static int relpath_check_bytes(const uint8_t *p, size_t n, struct errbuf *e) {
       return err_set(e, UV_EINVAL,
                      "path contains control character 0x%02x at byte %zu", b,
                      i);
-    len = utf8_seq(p + i, n - i, i, e);
+    len = relpath_utf8(p + i, n - i, i, e);
     if (len == 0)
       return UV_EINVAL;
     i += len;
