@@ -30,9 +30,9 @@ int main(int argc, char **argv) {
     config_usage(stdout);
     return 0;
   case CMD_REPLAY:
-    return ops_replay(&cfg);
+    return cmd_replay(&cfg);
   case CMD_VERIFY_LOG:
-    return ops_verify_log(&cfg);
+    return cmd_verify_log(&cfg);
   case CMD_DAEMON:
     return daemon_run(&cfg);
   }

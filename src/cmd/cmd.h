@@ -1,14 +1,16 @@
 /*
- * ops.h: operator commands of the artifactstored binary.  Each returns the
+ * cmd.h: operator commands of the artifactstored binary.  Each returns the
  * process exit status (0 ok, 1 failure found or command failed) and prints
  * its report on stdout, errors on stderr.
  */
-#ifndef AS_OPS_H
-#define AS_OPS_H
+#ifndef AS_CMD_H
+#define AS_CMD_H
 
 #include "cmd/config.h"
 
-int ops_replay(const struct config *cfg);      /* --replay [--check] */
-int ops_verify_log(const struct config *cfg);  /* --verify-log */
+#define CMD_PATH_MAX 4096 /* bytes of a path inside the data directory */
+
+int cmd_replay(const struct config *cfg);      /* --replay [--check] */
+int cmd_verify_log(const struct config *cfg);  /* --verify-log */
 
 #endif

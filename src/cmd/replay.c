@@ -1,8 +1,8 @@
 /*
- * ops_replay.c: `artifactstored --replay [--check] --data DIR`.
+ * replay.c: `artifactstored --replay [--check] --data DIR`.
  *
  * --replay rebuilds every view from the event log in one transaction on
- * the live database and prints the view digest (src/store/replay.c) before
+ * the live database and prints the view digest (src/store/evlog/replay.c) before
  * and after: equal digests prove the views were exactly what the log
  * implies.  --replay --check rebuilds a scratch copy in the data directory
  * instead, compares the digests and exits 1 when they differ; the live
@@ -20,10 +20,7 @@
 #include "store/evlog/replay.h"
 #include "store/registry/views.h"
 
-#define OPS_PATH_MAX 4096
-
-static void ops_replay_print(const struct replay_report *r,
-                             const char *label) {
+static void replay_print(const struct replay_report *r, const char *label) {
   char before[CADDR_BUFSIZE], after[CADDR_BUFSIZE];
   double rate = r->seconds > 0 ? (double)r->applied / r->seconds : 0;
 
@@ -36,10 +33,10 @@ static void ops_replay_print(const struct replay_report *r,
   printf("view digest after:  %s%s\n", after, label);
 }
 
-int ops_replay(const struct config *cfg) {
+int cmd_replay(const struct config *cfg) {
   struct replay_report r;
   struct errbuf e = {{0}};
-  char path[OPS_PATH_MAX], scratch[OPS_PATH_MAX], name[64];
+  char path[CMD_PATH_MAX], scratch[CMD_PATH_MAX], name[64];
   bool same;
   int fd = -1, rc;
 
@@ -62,14 +59,14 @@ int ops_replay(const struct config *cfg) {
   }
   same = memcmp(r.before, r.after, DIGEST_LEN) == 0;
   if (cfg->check) {
-    ops_replay_print(&r, " (scratch rebuild)");
+    replay_print(&r, " (scratch rebuild)");
     printf("check: %s\n", same ? "views match the log"
                                : "MISMATCH: the live views differ from what "
                                  "the log implies; run --replay to rebuild "
                                  "them");
     return same ? 0 : 1;
   }
-  ops_replay_print(&r, "");
+  replay_print(&r, "");
   printf("views: %s\n", same ? "unchanged (they matched the log)"
                              : "rebuilt (they differed from the log; now "
                                "they match)");

@@ -1,5 +1,5 @@
 /*
- * ops_verify.c: `artifactstored --verify-log --data DIR`: recomputes the
+ * verify.c: `artifactstored --verify-log --data DIR`: recomputes the
  * payload and chain digests of every event (src/store/verify.c) and
  * reports the first sequence that fails (exit 1) or the number verified.
  * Holds the data directory lock, so no daemon runs meanwhile.
@@ -13,12 +13,10 @@
 #include "store/datadir.h"
 #include "store/evlog/verify.h"
 
-#define OPS_PATH_MAX 4096
-
-int ops_verify_log(const struct config *cfg) {
+int cmd_verify_log(const struct config *cfg) {
   struct verify_report r;
   struct errbuf e = {{0}};
-  char path[OPS_PATH_MAX], head[CADDR_BUFSIZE];
+  char path[CMD_PATH_MAX], head[CADDR_BUFSIZE];
   uint64_t t0 = uv_hrtime();
   int fd = -1, rc;
 
