@@ -1,6 +1,6 @@
 /*
  * verify.c: `artifactstored --verify-log --data DIR`: recomputes the
- * payload and chain digests of every event (src/store/verify.c) and
+ * payload and chain digests of every event (src/store/evlog/verify.c) and
  * reports the first sequence that fails (exit 1) or the number verified.
  * Holds the data directory lock, so no daemon runs meanwhile.
  */
