@@ -35,6 +35,7 @@ static int sq_user_version(sqlite3 *h, int *out, struct errbuf *e) {
   sqlite3_stmt *st = NULL;
   int rc;
 
+  *out = 0; /* SQLITE_DONE (no row) maps to success: read it as 0 */
   rc = sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_step(st);
