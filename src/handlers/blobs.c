@@ -128,8 +128,9 @@ out:
 }
 
 /* Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" against size.  0 with the
- * range, AS_AGAIN to ignore the header (several ranges, other units,
- * malformed), UV_ERANGE when unsatisfiable. */
+ * range, UV_ERANGE when unsatisfiable, UV_EINVAL for what is not a single
+ * byte range (several ranges, other units, malformed): RFC 9110 lets the
+ * server ignore such a header and send the whole representation. */
 static int download_range(const char *h, uint64_t size, uint64_t *from,
                           uint64_t *to) {
   unsigned long long a = 0, b = 0;
@@ -137,15 +138,15 @@ static int download_range(const char *h, uint64_t size, uint64_t *from,
   char *end;
 
   if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
-    return AS_AGAIN;
+    return UV_EINVAL;
   p = h + 6;
   errno = 0;
   if (*p == '-') {
     if (p[1] < '0' || p[1] > '9')
-      return AS_AGAIN;
+      return UV_EINVAL;
     b = strtoull(p + 1, &end, 10);
     if (*end != '\0' || errno != 0)
-      return AS_AGAIN;
+      return UV_EINVAL;
     if (b == 0 || size == 0)
       return UV_ERANGE;
     *from = b >= size ? 0 : size - b;
@@ -153,19 +154,19 @@ static int download_range(const char *h, uint64_t size, uint64_t *from,
     return 0;
   }
   if (*p < '0' || *p > '9')
-    return AS_AGAIN;
+    return UV_EINVAL;
   a = strtoull(p, &end, 10);
   if (*end != '-' || errno != 0)
-    return AS_AGAIN;
+    return UV_EINVAL;
   p = end + 1;
   if (*p == '\0') {
     b = size == 0 ? 0 : size - 1;
   } else {
     if (*p < '0' || *p > '9')
-      return AS_AGAIN;
+      return UV_EINVAL;
     b = strtoull(p, &end, 10);
     if (*end != '\0' || errno != 0 || b < a)
-      return AS_AGAIN;
+      return UV_EINVAL;
   }
   if (a >= size)
     return UV_ERANGE;
@@ -183,7 +184,7 @@ static void download_serve(struct download *d, const struct http_req *req) {
                                DIGEST_LEN, sodium_base64_VARIANT_ORIGINAL)];
   const char *range = http_header(req, "range");
   uint64_t from = 0, to = f->size;
-  int n, rc = AS_AGAIN;
+  int n, rc = UV_EINVAL; /* no Range: the whole representation */
 
   caddr_format_raw(CADDR_BLAKE3, f->digests.blake3, b3);
   snprintf(d->etag, sizeof d->etag, "\"%s\"", b3);

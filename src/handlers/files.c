@@ -71,7 +71,9 @@ static void upload_free_cb(struct work *w) {
 
 /* --- headers --- */
 
-/* Repr-Digest: sha-256=:<base64>: among other dictionary members. */
+/* Repr-Digest: sha-256=:<base64>: among other dictionary members.  0
+ * with the digest in out, UV_ENOENT when there is no sha-256 member
+ * (nothing to check), UV_EINVAL when it is malformed. */
 static int upload_repr_digest(const char *v, uint8_t out[DIGEST_LEN]) {
   const char *p = v;
   const char *end;
@@ -88,7 +90,7 @@ static int upload_repr_digest(const char *v, uint8_t out[DIGEST_LEN]) {
     p++;
   }
   if (p == NULL)
-    return AS_AGAIN; /* no sha-256 member: nothing to check */
+    return UV_ENOENT;
   p += 9;
   end = strchr(p, ':');
   if (end == NULL || end - p > 64)
@@ -374,7 +376,7 @@ static bool upload_check_head(struct upload *u, const struct http_req *req) {
   }
   if ((h = http_header(req, "repr-digest")) != NULL) {
     rc = upload_repr_digest(h, u->expected.digests.sha256);
-    if (rc < 0) {
+    if (rc < 0 && rc != UV_ENOENT) {
       http_problem(work_end(&u->w), PROB_INVALID_DIGEST_HEADER,
                    "Repr-Digest must be sha-256=:<base64 of 32 bytes>: "
                    "(RFC 9530)");
