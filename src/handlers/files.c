@@ -40,6 +40,7 @@
 struct upload {
   struct work w; /* first: references, abort, detach (work.h) */
   struct app *app;
+  const char *actor;
   struct uuid pkg;
   char *path;
   size_t path_len;
@@ -241,7 +242,7 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
   fr.media_type = u->media;
   fr.size = info->size;
   fr.digests = info->digests;
-  fr.actor = HANDLERS_ACTOR;
+  fr.actor = u->actor;
   work_ref(&u->w);
   rc = reg_file_ingest(u->app->writer, &fr, upload_reg_cb, u);
   if (rc != 0) {
@@ -438,6 +439,7 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   }
   work_init(&u->w, c, upload_free_cb);
   u->app = handlers_app(c);
+  u->actor = handlers_actor(c);
   u->pkg = pkg;
   if (upload_check_head(u, req)) {
     work_ref(&u->w);

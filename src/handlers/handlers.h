@@ -40,6 +40,13 @@ static inline struct app *handlers_app(struct conn *c) {
   return http_server_data(c);
 }
 
+/* Who makes the request, for the events it writes; also recorded for the
+ * request log.  HANDLERS_ACTOR until tokens identify callers. */
+static inline const char *handlers_actor(struct conn *c) {
+  http_set_actor(c, HANDLERS_ACTOR);
+  return HANDLERS_ACTOR;
+}
+
 /* --- shared (common.c) --- */
 
 json_t *hx_package_json(const struct package *p);

@@ -157,7 +157,7 @@ void packages_create(struct conn *c, const struct http_req *req) {
     }
   }
   pr.metadata_json = meta_text;
-  pr.actor = HANDLERS_ACTOR;
+  pr.actor = handlers_actor(c);
   http_conn_hold(c);
   rc = reg_package_create(app->writer, &pr, packages_created_cb, c);
   if (rc != 0) {
@@ -281,7 +281,7 @@ void packages_finalize(struct conn *c, const struct http_req *req) {
   if (!hx_package_id(c, &req->params[0], &id))
     return;
   http_conn_hold(c);
-  rc = reg_package_finalize(app->writer, &id, HANDLERS_ACTOR,
+  rc = reg_package_finalize(app->writer, &id, handlers_actor(c),
                             packages_finalized_cb, c);
   if (rc != 0) {
     http_conn_release(c);

@@ -193,6 +193,10 @@ def test_flow(daemon, tmp_path):
     recs = [r for r in daemon.records() if r.get("msg") == "request"]
     assert recs and all({"method", "path", "status", "bytes", "duration_ms",
                          "actor"} <= set(r) for r in recs)
+    # writes log the actor their events carry (anonymous until tokens)
+    writes = [r for r in recs if r["method"] in ("POST", "PUT")]
+    assert writes and {r["actor"] for r in writes} == {e["actor"] for e in evs}
+    assert {r["actor"] for r in recs} == {"anonymous"}
 
 
 def test_health(daemon):
