@@ -11,7 +11,11 @@
 
 #define PACKAGES_LIST_DEFAULT 100
 #define PACKAGES_LIST_MAX 1000
-#define PACKAGES_FIELD_MAX 1024 /* bytes of name, producer, subject, class */
+/* Bytes of name, producer, subject, class.  The registry enforces the same
+ * limit (REGISTRY_FIELD_MAX, private to store/registry/registry.c); this
+ * check only answers early with the field's name.  To become the store's
+ * exported constant once it has one. */
+#define PACKAGES_FIELD_MAX 1024
 
 /* --- replies from the writer and the readers --- */
 
