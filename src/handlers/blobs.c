@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 #include "handlers/work.h"
 #include "util/logq.h"
 #include "store/codec/caddr.h"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 #include "store/codec/caddr.h"
 
 static json_t *hx_ts(int64_t us) {

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 #include "handlers/work.h"
 #include "store/codec/caddr.h"
 #include "store/codec/jcs.h"

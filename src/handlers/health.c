@@ -12,7 +12,7 @@
  */
 #include <stdlib.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 
 #define HEALTH_CHECK_MS 1000 /* between checks */
 #define HEALTH_STALE_MS 5000 /* a result older than this is a failure */

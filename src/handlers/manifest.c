@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 #include "store/codec/caddr.h"
 
 static void manifest_cb(struct query_result *res, void *arg) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 
 #define PACKAGES_LIST_DEFAULT 100
 #define PACKAGES_LIST_MAX 1000
