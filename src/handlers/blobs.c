@@ -195,7 +195,7 @@ static void download_serve(struct download *d, const struct http_req *req) {
                "Accept-Ranges: bytes\r\n"
                "Cache-Control: public, max-age=31536000, immutable\r\n",
                d->etag, b64);
-  if (hx_etag_matches(req, d->etag)) {
+  if (handlers_etag_matches(req, d->etag)) {
     http_respond(work_end(&d->w), 304, NULL, d->extra, NULL, 0);
     return;
   }
@@ -245,7 +245,7 @@ static void download_lookup_cb(struct query_result *res, void *arg) {
   if (!work_live(&d->w)) {
     ; /* the client has gone */
   } else if (res->status != 0) {
-    hx_query_problem(work_end(&d->w), res, d->not_found);
+    handlers_query_problem(work_end(&d->w), res, d->not_found);
   } else {
     d->file = res->file;
     res->file = NULL;

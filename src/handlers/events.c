@@ -379,9 +379,9 @@ void events_get(struct conn *c, const struct http_req *req) {
   struct waiter *w;
   size_t n = 0;
 
-  if (!hx_query_int(c, req, "since", 0, INT64_MAX, &since) ||
-      !hx_query_int(c, req, "limit", 1, EVENTS_LIMIT_MAX, &limit) ||
-      !hx_query_int(c, req, "wait", 0, EVENTS_WAIT_MAX, &wait_s))
+  if (!handlers_query_int(c, req, "since", 0, INT64_MAX, &since) ||
+      !handlers_query_int(c, req, "limit", 1, EVENTS_LIMIT_MAX, &limit) ||
+      !handlers_query_int(c, req, "wait", 0, EVENTS_WAIT_MAX, &wait_s))
     return;
   w = calloc(1, sizeof *w);
   if (w == NULL) {

@@ -7,9 +7,10 @@
  * `Expect: 100-continue` is answered.  The body then streams into the
  * blob store with one write in flight: the connection stages the next
  * piece meanwhile and stops reading when that is full, so memory per
- * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.  At the end the blob is
- * made durable (checked against Repr-Digest / X-Content-Address when
- * given), the v1.file.ingested event is committed, and only then 201.
+ * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.
+ * At the end the blob is made durable (checked against Repr-Digest /
+ * X-Content-Address when given), the v1.file.ingested event is
+ * committed, and only then 201.
  * A client that goes away before the end aborts the ingest: the temp file
  * is removed and no event is written.
  */
@@ -151,7 +152,7 @@ static void upload_path_cb(struct query_result *res, void *arg) {
     http_problem(work_end(&u->w), PROB_DUPLICATE_PATH,
                  "the package already has a file at this path");
   else if (res->status != UV_ENOENT)
-    hx_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
+    handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
   else
     upload_begin_body(u);
   query_result_free(res);
@@ -165,7 +166,7 @@ static void upload_package_cb(struct query_result *res, void *arg) {
   if (!work_live(&u->w)) {
     ; /* the client has gone */
   } else if (res->status != 0) {
-    hx_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
+    handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
   } else if (res->package->status != PKG_OPEN) {
     http_problem(work_end(&u->w), PROB_PACKAGE_FINALIZED,
                  "the package is finalized: it takes no more files");
@@ -189,12 +190,12 @@ static void upload_reg_cb(const struct reg_result *res, void *arg) {
   if (work_live(&u->w)) {
     struct conn *c = work_end(&u->w);
     if (res->error != REG_OK || res->file == NULL) {
-      hx_reg_problem(c, res);
+      handlers_reg_problem(c, res);
     } else {
       char id[UUID_STRLEN + 1], extra[160];
       uuid_format(&res->file->id, id);
       snprintf(extra, sizeof extra, "Location: /v1/files/%s\r\n", id);
-      hx_respond_json(c, 201, hx_file_json(res->file), extra);
+      handlers_respond_json(c, 201, handlers_file_json(res->file), extra);
     }
   }
   work_unref(&u->w);
@@ -430,7 +431,7 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   struct uuid pkg;
   int rc;
 
-  if (!hx_package_id(c, &req->params[0], &pkg))
+  if (!handlers_package_id(c, &req->params[0], &pkg))
     return;
   u = calloc(1, sizeof *u);
   if (u == NULL) {
@@ -522,12 +523,12 @@ static void files_list_cb(struct query_result *res, void *arg) {
   if (work_live(&fl->w)) {
     struct conn *c = work_end(&fl->w);
     if (res->status != 0) {
-      hx_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
+      handlers_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
     } else {
       json_t *arr = json_array();
       for (size_t i = 0; i < res->count; i++)
-        json_array_append_new(arr, hx_file_json(res->files[i]));
-      hx_respond_json(c, 200, json_pack("{s:o}", "files", arr), NULL);
+        json_array_append_new(arr, handlers_file_json(res->files[i]));
+      handlers_respond_json(c, 200, json_pack("{s:o}", "files", arr), NULL);
     }
   }
   query_result_free(res);
@@ -540,7 +541,7 @@ static void files_pkg_cb(struct query_result *res, void *arg) {
   if (!work_live(&fl->w)) {
     ; /* the client has gone */
   } else if (res->status != 0) {
-    hx_query_problem(work_end(&fl->w), res, PROB_UNKNOWN_PACKAGE);
+    handlers_query_problem(work_end(&fl->w), res, PROB_UNKNOWN_PACKAGE);
   } else {
     work_ref(&fl->w);
     if (query_files_list(handlers_app(fl->w.c)->reader, &fl->pkg,
@@ -558,7 +559,7 @@ void files_list(struct conn *c, const struct http_req *req) {
   struct flist *fl;
   struct uuid pkg;
 
-  if (!hx_package_id(c, &req->params[0], &pkg))
+  if (!handlers_package_id(c, &req->params[0], &pkg))
     return;
   fl = calloc(1, sizeof *fl);
   if (fl == NULL) {

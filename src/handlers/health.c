@@ -84,7 +84,7 @@ static void health_respond(struct conn *c, int db_status, int blob_status,
                         json_string("the last health check did not finish in "
                                     "time: the disk or the database may be "
                                     "hung"));
-  hx_respond_json(c, ok ? 200 : 503, o, "Cache-Control: no-store\r\n");
+  handlers_respond_json(c, ok ? 200 : 503, o, "Cache-Control: no-store\r\n");
 }
 
 /* --- the monitor --- */

@@ -30,26 +30,27 @@ static inline const char *handlers_actor(struct conn *c) {
 
 /* --- shared (common.c) --- */
 
-json_t *hx_package_json(const struct package *p);
-json_t *hx_file_json(const struct file_rec *f);
+json_t *handlers_package_json(const struct package *p);
+json_t *handlers_file_json(const struct file_rec *f);
 /* Sends o (consumed) as application/json. */
-void hx_respond_json(struct conn *c, int status, json_t *o,
-                     const char *extra_headers);
+void handlers_respond_json(struct conn *c, int status, json_t *o,
+                           const char *extra_headers);
 /* A registry outcome (not REG_OK) as a problem. */
-void hx_reg_problem(struct conn *c, const struct reg_result *res);
+void handlers_reg_problem(struct conn *c, const struct reg_result *res);
 /* A failed query (status != 0) as a problem; not_found is used for
  * UV_ENOENT. */
-void hx_query_problem(struct conn *c, const struct query_result *res,
-                      enum problem_id not_found);
+void handlers_query_problem(struct conn *c, const struct query_result *res,
+                            enum problem_id not_found);
 /* Parses the {id} capture; answers 404 unknown-package and returns false
  * when it is not a package id. */
-bool hx_package_id(struct conn *c, const struct http_span *s, struct uuid *id);
+bool handlers_package_id(struct conn *c, const struct http_span *s,
+                         struct uuid *id);
 /* Decimal integer in [min, max] from a query parameter; false (and a 400
  * invalid-parameter) when malformed. *v keeps dflt when absent. */
-bool hx_query_int(struct conn *c, const struct http_req *req, const char *key,
-                  int64_t min, int64_t max, int64_t *v);
+bool handlers_query_int(struct conn *c, const struct http_req *req,
+                        const char *key, int64_t min, int64_t max, int64_t *v);
 /* If-None-Match (a list of entity tags or *) matches etag (quoted). */
-bool hx_etag_matches(const struct http_req *req, const char *etag);
+bool handlers_etag_matches(const struct http_req *req, const char *etag);
 
 /* --- per resource, for routes.c --- */
 
