@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 #include "store/codec/caddr.h"
 
-static json_t *hx_ts(int64_t us) {
+static json_t *field_ts(int64_t us) {
   char ts[TS_STRLEN + 1];
   if (us == TS_NONE)
     return json_null();
@@ -19,17 +19,17 @@ static json_t *hx_ts(int64_t us) {
   return json_string(ts);
 }
 
-static json_t *hx_addr(enum caddr_alg alg, const uint8_t d[DIGEST_LEN]) {
+static json_t *field_addr(enum caddr_alg alg, const uint8_t d[DIGEST_LEN]) {
   char a[CADDR_BUFSIZE];
   caddr_format_raw(alg, d, a);
   return json_string(a);
 }
 
-static json_t *hx_str(const char *s) {
+static json_t *field_str(const char *s) {
   return s != NULL ? json_string(s) : json_null();
 }
 
-json_t *hx_package_json(const struct package *p) {
+json_t *handlers_package_json(const struct package *p) {
   char id[UUID_STRLEN + 1];
   json_t *o = json_object(), *meta = NULL;
 
@@ -37,25 +37,25 @@ json_t *hx_package_json(const struct package *p) {
   if (p->metadata_json != NULL)
     meta = json_loads(p->metadata_json, JSON_DECODE_ANY, NULL);
   json_object_set_new(o, "id", json_string(id));
-  json_object_set_new(o, "name", hx_str(p->name));
-  json_object_set_new(o, "producer", hx_str(p->producer));
-  json_object_set_new(o, "subject", hx_str(p->subject));
-  json_object_set_new(o, "retention_class", hx_str(p->retention_class));
+  json_object_set_new(o, "name", field_str(p->name));
+  json_object_set_new(o, "producer", field_str(p->producer));
+  json_object_set_new(o, "subject", field_str(p->subject));
+  json_object_set_new(o, "retention_class", field_str(p->retention_class));
   json_object_set_new(o, "metadata", meta != NULL ? meta : json_object());
   json_object_set_new(o, "status", json_string(p->status == PKG_FINALIZED
                                                    ? "finalized"
                                                    : "open"));
-  json_object_set_new(o, "created_at", hx_ts(p->created_at));
-  json_object_set_new(o, "finalized_at", hx_ts(p->finalized_at));
+  json_object_set_new(o, "created_at", field_ts(p->created_at));
+  json_object_set_new(o, "finalized_at", field_ts(p->finalized_at));
   json_object_set_new(o, "manifest_digest",
                       p->has_manifest
-                          ? hx_addr(CADDR_BLAKE3, p->manifest_digest)
+                          ? field_addr(CADDR_BLAKE3, p->manifest_digest)
                           : json_null());
-  json_object_set_new(o, "expires_at", hx_ts(p->expires_at));
+  json_object_set_new(o, "expires_at", field_ts(p->expires_at));
   return o;
 }
 
-json_t *hx_file_json(const struct file_rec *f) {
+json_t *handlers_file_json(const struct file_rec *f) {
   char id[UUID_STRLEN + 1], pid[UUID_STRLEN + 1];
   json_t *o = json_object();
 
@@ -63,16 +63,16 @@ json_t *hx_file_json(const struct file_rec *f) {
   uuid_format(&f->package_id, pid);
   json_object_set_new(o, "id", json_string(id));
   json_object_set_new(o, "package_id", json_string(pid));
-  json_object_set_new(o, "path", hx_str(f->path));
-  json_object_set_new(o, "media_type", hx_str(f->media_type));
+  json_object_set_new(o, "path", field_str(f->path));
+  json_object_set_new(o, "media_type", field_str(f->media_type));
   json_object_set_new(o, "size", json_integer((json_int_t)f->size));
-  json_object_set_new(o, "blake3", hx_addr(CADDR_BLAKE3, f->digests.blake3));
-  json_object_set_new(o, "sha256", hx_addr(CADDR_SHA256, f->digests.sha256));
+  json_object_set_new(o, "blake3", field_addr(CADDR_BLAKE3, f->digests.blake3));
+  json_object_set_new(o, "sha256", field_addr(CADDR_SHA256, f->digests.sha256));
   return o;
 }
 
-void hx_respond_json(struct conn *c, int status, json_t *o,
-                     const char *extra_headers) {
+void handlers_respond_json(struct conn *c, int status, json_t *o,
+                           const char *extra_headers) {
   char *text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
                          : NULL;
 
@@ -86,7 +86,7 @@ void hx_respond_json(struct conn *c, int status, json_t *o,
   free(text);
 }
 
-void hx_reg_problem(struct conn *c, const struct reg_result *res) {
+void handlers_reg_problem(struct conn *c, const struct reg_result *res) {
   const char *msg = res->msg.msg[0] != '\0' ? res->msg.msg : "";
 
   switch (res->error) {
@@ -114,8 +114,8 @@ void hx_reg_problem(struct conn *c, const struct reg_result *res) {
   }
 }
 
-void hx_query_problem(struct conn *c, const struct query_result *res,
-                      enum problem_id not_found) {
+void handlers_query_problem(struct conn *c, const struct query_result *res,
+                            enum problem_id not_found) {
   if (res->status == UV_ENOENT)
     http_problem(c, not_found, "%s",
                  res->msg.msg[0] != '\0' ? res->msg.msg : "no such resource");
@@ -125,7 +125,8 @@ void hx_query_problem(struct conn *c, const struct query_result *res,
                  err_msg(&res->msg, res->status));
 }
 
-bool hx_package_id(struct conn *c, const struct http_span *s, struct uuid *id) {
+bool handlers_package_id(struct conn *c, const struct http_span *s,
+                         struct uuid *id) {
   if (uuid_parse(s->p, s->n, id) == 0)
     return true;
   http_problem(c, PROB_UNKNOWN_PACKAGE,
@@ -134,8 +135,8 @@ bool hx_package_id(struct conn *c, const struct http_span *s, struct uuid *id) {
   return false;
 }
 
-bool hx_query_int(struct conn *c, const struct http_req *req, const char *key,
-                  int64_t min, int64_t max, int64_t *v) {
+bool handlers_query_int(struct conn *c, const struct http_req *req,
+                        const char *key, int64_t min, int64_t max, int64_t *v) {
   struct http_span s;
   char buf[24];
   char *end;
@@ -162,7 +163,7 @@ bad:
   return false;
 }
 
-bool hx_etag_matches(const struct http_req *req, const char *etag) {
+bool handlers_etag_matches(const struct http_req *req, const char *etag) {
   const char *inm = http_header(req, "if-none-match");
   size_t n = strlen(etag);
 

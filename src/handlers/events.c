@@ -24,7 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
+#include "handlers/work.h"
 #include "store/codec/caddr.h"
 #include "store/codec/jcs.h"
 
@@ -33,10 +34,11 @@
 #define EVENTS_WAIT_MAX 60 /* seconds */
 
 struct waiter {
-  struct waiter *prev, *next;
+  struct work w; /* first: references, abort, detach (work.h) */
+  struct waiter *prev, *next; /* hub->head, while parked */
   struct events_hub *hub;
-  struct conn *c;
   int64_t since;
+  int64_t wait_s; /* 0: answer now, even with nothing */
   unsigned limit;
   bool cbor, linked;
 };
@@ -260,130 +262,102 @@ static void events_respond(struct conn *c, bool cbor, int64_t since,
 
 /* --- waiting --- */
 
-static void waiter_park(struct waiter *w, int64_t wait_s);
-static void waiter_query(struct waiter *w, int64_t wait_s);
+/* The one way a waiter is freed (work.h). */
+static void waiter_free_cb(struct work *ww) {
+  struct waiter *w = container_of(ww, struct waiter, w);
 
-static void waiter_abort_cb(struct conn *c, void *ctx) {
-  struct waiter *w = ctx;
-  (void)c;
   hub_unlink(w);
   free(w);
 }
 
-/* Answers from the ring when it can.  0 answered (w freed), AS_AGAIN when
- * there is nothing yet, UV_ENOENT when the ring does not reach back.
- * memo (NULL, or two pages: JSON and CBOR) reuses what an earlier waiter
- * of the same notify pass rendered. */
-static int waiter_try_ring_memo(struct waiter *w, bool empty_ok,
-                                struct page *memo) {
-  struct app *app = w->hub->app;
-  const struct event_rec *evs[EVENTS_LIMIT_MAX];
-  size_t n = 0;
-  int rc = evring_since(app->ring, w->since, w->limit, evs, &n);
-
-  if (rc == AS_AGAIN)
-    return UV_ENOENT;
-  if (n == 0 && !empty_ok)
-    return AS_AGAIN;
+/* Ends the request: out of the hub, detached; the connection to answer. */
+static struct conn *waiter_end(struct waiter *w) {
   hub_unlink(w);
-  http_timer(w->c, 0, NULL);
-  http_set_ctx(w->c, NULL, NULL);
+  return work_end(&w->w);
+}
+
+/* Answers with evs[0..n).  memo (NULL, or two pages: JSON and CBOR)
+ * reuses what an earlier waiter of the same notify pass rendered. */
+static void waiter_answer(struct waiter *w, const struct event_rec *const *evs,
+                          size_t n, struct page *memo) {
+  struct conn *c = waiter_end(w);
+
   if (memo == NULL) {
-    events_respond(w->c, w->cbor, w->since, evs, n);
+    events_respond(c, w->cbor, w->since, evs, n);
   } else {
     struct page *pg = &memo[w->cbor ? 1 : 0];
     if (!pg->valid || pg->since != w->since || pg->n != n)
       page_render(pg, w->cbor, w->since, evs, n);
-    page_send(w->c, pg, evs);
+    page_send(c, pg, evs);
   }
-  free(w);
-  return 0;
 }
 
-static int waiter_try_ring(struct waiter *w, bool empty_ok) {
-  return waiter_try_ring_memo(w, empty_ok, NULL);
+static void waiter_timeout_cb(struct work *ww) {
+  waiter_answer(container_of(ww, struct waiter, w), NULL, 0, NULL);
 }
 
-static void waiter_timeout_cb(struct conn *c) {
-  struct waiter *w = http_ctx(c);
-
-  hub_unlink(w);
-  http_set_ctx(c, NULL, NULL);
-  events_respond(c, w->cbor, w->since, NULL, 0);
-  free(w);
-}
-
-static void waiter_park(struct waiter *w, int64_t wait_s) {
+static void waiter_park(struct waiter *w) {
   hub_link(w->hub, w);
-  http_set_ctx(w->c, w, waiter_abort_cb);
-  http_timer(w->c, (uint64_t)wait_s * 1000, waiter_timeout_cb);
+  work_timer(&w->w, (uint64_t)w->wait_s * 1000, waiter_timeout_cb);
 }
-
-struct waiter_q {
-  struct waiter *w;
-  int64_t wait_s;
-};
 
 static void waiter_query_cb(struct query_result *res, void *arg) {
-  struct waiter_q *q = arg;
-  struct waiter *w = q->w;
-  struct conn *c = w->c;
+  struct waiter *w = arg;
+  const struct event_rec *evs[EVENTS_LIMIT_MAX];
+  size_t n = 0;
 
-  if (!http_conn_alive(c)) {
-    free(w);
+  if (!work_live(&w->w)) {
+    ; /* the client has gone */
   } else if (res->status != 0) {
-    http_problem(c, PROB_DATABASE_UNAVAILABLE,
+    http_problem(waiter_end(w), PROB_DATABASE_UNAVAILABLE,
                  "reading the event log failed: %s",
                  err_msg(&res->msg, res->status));
-    free(w);
-  } else if (res->count == 0 && q->wait_s > 0 && !w->hub->app->stopping) {
+  } else if (res->count == 0 && w->wait_s > 0 && !w->hub->app->stopping) {
     /* nothing newer in the database: maybe committed meanwhile */
-    if (waiter_try_ring(w, false) == 0)
-      goto out;
-    waiter_park(w, q->wait_s);
+    if (evring_since(w->hub->app->ring, w->since, w->limit, evs, &n) == 0 &&
+        n > 0)
+      waiter_answer(w, evs, n, NULL);
+    else
+      waiter_park(w);
   } else {
-    events_respond(c, w->cbor, w->since,
-                   (const struct event_rec *const *)res->events, res->count);
-    free(w);
+    waiter_answer(w, (const struct event_rec *const *)res->events, res->count,
+                  NULL);
   }
-out:
   query_result_free(res);
-  http_conn_release(c);
-  free(q);
+  work_unref(&w->w);
 }
 
-static void waiter_query(struct waiter *w, int64_t wait_s) {
-  struct waiter_q *q = malloc(sizeof *q);
-  struct conn *c = w->c;
-
-  if (q != NULL) {
-    q->w = w;
-    q->wait_s = wait_s;
-    http_conn_hold(c);
-    if (query_events_since(w->hub->app->reader, w->since, w->limit,
-                           waiter_query_cb, q) == 0)
-      return;
-    http_conn_release(c);
-    free(q);
+/* The cursor is older than the ring: read SQLite instead. */
+static void waiter_query(struct waiter *w) {
+  work_ref(&w->w);
+  if (query_events_since(w->hub->app->reader, w->since, w->limit,
+                         waiter_query_cb, w) != 0) {
+    work_unref(&w->w);
+    http_problem(waiter_end(w), PROB_DATABASE_UNAVAILABLE,
+                 "cannot read the event log");
   }
-  http_set_ctx(c, NULL, NULL);
-  http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot read the event log");
-  free(w);
 }
 
 void events_hub_notify(struct events_hub *h) {
+  const struct event_rec *evs[EVENTS_LIMIT_MAX];
   struct waiter *w, *next;
   struct page memo[2] = {{0}, {0}};
+  size_t n;
 
   for (w = h->head; w != NULL; w = next) {
     next = w->next;
-    if (waiter_try_ring_memo(w, false, memo) == UV_ENOENT) {
-      /* fell out of the ring (a huge batch): read SQLite instead */
+    work_ref(&w->w);
+    if (evring_since(h->app->ring, w->since, w->limit, evs, &n) == AS_AGAIN) {
+      /* fell out of the ring (a huge batch): read SQLite instead, and
+       * answer whatever it holds */
       hub_unlink(w);
-      http_timer(w->c, 0, NULL);
-      http_set_ctx(w->c, NULL, NULL);
-      waiter_query(w, 0);
+      work_timer(&w->w, 0, NULL);
+      w->wait_s = 0;
+      waiter_query(w);
+    } else if (n > 0) {
+      waiter_answer(w, evs, n, memo);
     }
+    work_unref(&w->w);
   }
   sbuf_free(&memo[0].out.b);
   sbuf_free(&memo[1].out.b);
@@ -392,41 +366,39 @@ void events_hub_notify(struct events_hub *h) {
 void events_hub_flush(struct events_hub *h) {
   while (h->head != NULL) {
     struct waiter *w = h->head;
-    hub_unlink(w);
-    http_timer(w->c, 0, NULL);
-    http_set_ctx(w->c, NULL, NULL);
-    events_respond(w->c, w->cbor, w->since, NULL, 0);
-    free(w);
+    work_ref(&w->w);
+    waiter_answer(w, NULL, 0, NULL);
+    work_unref(&w->w);
   }
 }
 
 void events_get(struct conn *c, const struct http_req *req) {
   struct app *app = handlers_app(c);
+  const struct event_rec *evs[EVENTS_LIMIT_MAX];
   int64_t since = 0, limit = EVENTS_LIMIT_DEFAULT, wait_s = 0;
   struct waiter *w;
-  int rc;
+  size_t n = 0;
 
-  if (!hx_query_int(c, req, "since", 0, INT64_MAX, &since) ||
-      !hx_query_int(c, req, "limit", 1, EVENTS_LIMIT_MAX, &limit) ||
-      !hx_query_int(c, req, "wait", 0, EVENTS_WAIT_MAX, &wait_s))
+  if (!handlers_query_int(c, req, "since", 0, INT64_MAX, &since) ||
+      !handlers_query_int(c, req, "limit", 1, EVENTS_LIMIT_MAX, &limit) ||
+      !handlers_query_int(c, req, "wait", 0, EVENTS_WAIT_MAX, &wait_s))
     return;
   w = calloc(1, sizeof *w);
   if (w == NULL) {
     http_problem(c, PROB_INTERNAL, "out of memory");
     return;
   }
+  work_init(&w->w, c, waiter_free_cb);
   w->hub = app->hub;
-  w->c = c;
   w->since = since;
   w->limit = (unsigned)limit;
+  w->wait_s = app->stopping ? 0 : wait_s;
   w->cbor = http_accepts(req, "application/cbor-seq");
-  if (app->stopping)
-    wait_s = 0;
-  rc = waiter_try_ring(w, wait_s == 0);
-  if (rc == 0)
-    return;
-  if (rc == UV_ENOENT)
-    waiter_query(w, wait_s);
+  if (evring_since(app->ring, w->since, w->limit, evs, &n) == AS_AGAIN)
+    waiter_query(w); /* older than the ring holds */
+  else if (n > 0 || w->wait_s == 0)
+    waiter_answer(w, evs, n, NULL);
   else
-    waiter_park(w, wait_s);
+    waiter_park(w);
+  work_unref(&w->w);
 }

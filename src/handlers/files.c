@@ -7,9 +7,10 @@
  * `Expect: 100-continue` is answered.  The body then streams into the
  * blob store with one write in flight: the connection stages the next
  * piece meanwhile and stops reading when that is full, so memory per
- * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.  At the end the blob is
- * made durable (checked against Repr-Digest / X-Content-Address when
- * given), the v1.file.ingested event is committed, and only then 201.
+ * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.
+ * At the end the blob is made durable (checked against Repr-Digest /
+ * X-Content-Address when given), the v1.file.ingested event is
+ * committed, and only then 201.
  * A client that goes away before the end aborts the ingest: the temp file
  * is removed and no event is written.
  */
@@ -18,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
+#include "handlers/work.h"
 #include "store/codec/caddr.h"
 #include "store/codec/relpath.h"
 
@@ -37,8 +39,9 @@
 #define UPLOAD_READ_SLACK (64 * 1024)
 
 struct upload {
-  struct conn *c;
+  struct work w; /* first: references, abort, detach (work.h) */
   struct app *app;
+  const char *actor;
   struct uuid pkg;
   char *path;
   size_t path_len;
@@ -52,42 +55,27 @@ struct upload {
   size_t stage_len, stage_cap;
   char *spare;            /* a written stage, given back by the store */
   size_t spare_cap, out_cap; /* its size; the size of the one handed over */
-  bool write_pending, body_ended, aborted;
-  unsigned ops; /* queries, finish, registry jobs in flight */
+  bool write_pending, body_ended;
 };
 
-static void upload_free(struct upload *u) {
+/* The one way an upload is freed (work.h): an unfinished ingest is
+ * dropped, which removes its temp file. */
+static void upload_free_cb(struct work *w) {
+  struct upload *u = container_of(w, struct upload, w);
+
   if (u->in != NULL)
     blob_ingest_abort(u->in);
   free(u->path);
   free(u->stage);
   free(u->spare);
-  http_conn_release(u->c);
   free(u);
-}
-
-static void upload_abort_cb(struct conn *c, void *ctx) {
-  struct upload *u = ctx;
-  (void)c;
-  u->aborted = true;
-  if (u->in != NULL) {
-    blob_ingest_abort(u->in); /* its pending write callback will not run */
-    u->in = NULL;
-    u->write_pending = false;
-  }
-  if (u->ops == 0)
-    upload_free(u);
-}
-
-/* Detaches the upload from the connection before answering. */
-static struct conn *upload_detach(struct upload *u) {
-  http_set_ctx(u->c, NULL, NULL);
-  return u->c;
 }
 
 /* --- headers --- */
 
-/* Repr-Digest: sha-256=:<base64>: among other dictionary members. */
+/* Repr-Digest: sha-256=:<base64>: among other dictionary members.  0
+ * with the digest in out, UV_ENOENT when there is no sha-256 member
+ * (nothing to check), UV_EINVAL when it is malformed. */
 static int upload_repr_digest(const char *v, uint8_t out[DIGEST_LEN]) {
   const char *p = v;
   const char *end;
@@ -104,7 +92,7 @@ static int upload_repr_digest(const char *v, uint8_t out[DIGEST_LEN]) {
     p++;
   }
   if (p == NULL)
-    return AS_AGAIN; /* no sha-256 member: nothing to check */
+    return UV_ENOENT;
   p += 9;
   end = strchr(p, ':');
   if (end == NULL || end - p > 64)
@@ -128,15 +116,19 @@ static bool upload_media_ok(const char *m) {
 
 /* --- the steps, in order --- */
 
+/* Every step runs with a reference held (work.h): a callback's own, or
+ * the one a stream callback takes; ending the upload answers and leaves
+ * the free to the last work_unref(). */
+
 static void upload_fail_blob(struct upload *u, int status) {
-  struct conn *c = upload_detach(u);
+  struct conn *c = work_end(&u->w);
+
   if (status == UV_ENOSPC)
     http_problem(c, PROB_INSUFFICIENT_STORAGE,
                  "the blob store has no room for this upload");
   else
     http_problem(c, PROB_BLOB_STORE_UNAVAILABLE, "the blob store failed: %s",
                  uv_strerror(status));
-  upload_free(u);
 }
 
 static void upload_begin_body(struct upload *u) {
@@ -148,83 +140,87 @@ static void upload_begin_body(struct upload *u) {
     upload_fail_blob(u, rc);
     return;
   }
-  http_body_continue(u->c);
+  http_body_continue(u->w.c);
 }
 
 static void upload_path_cb(struct query_result *res, void *arg) {
   struct upload *u = arg;
 
-  u->ops--;
-  if (u->aborted) {
-    query_result_free(res);
-    upload_free(u);
-    return;
-  }
-  if (res->status == 0) {
-    http_problem(upload_detach(u), PROB_DUPLICATE_PATH,
+  if (!work_live(&u->w))
+    ; /* the client has gone */
+  else if (res->status == 0)
+    http_problem(work_end(&u->w), PROB_DUPLICATE_PATH,
                  "the package already has a file at this path");
-    query_result_free(res);
-    upload_free(u);
-    return;
-  }
-  if (res->status != UV_ENOENT) {
-    hx_query_problem(upload_detach(u), res, PROB_UNKNOWN_PACKAGE);
-    query_result_free(res);
-    upload_free(u);
-    return;
-  }
+  else if (res->status != UV_ENOENT)
+    handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
+  else
+    upload_begin_body(u);
   query_result_free(res);
-  upload_begin_body(u);
+  work_unref(&u->w);
 }
 
 static void upload_package_cb(struct query_result *res, void *arg) {
   struct upload *u = arg;
   int rc;
 
-  u->ops--;
-  if (u->aborted) {
-    query_result_free(res);
-    upload_free(u);
-    return;
-  }
-  if (res->status != 0) {
-    hx_query_problem(upload_detach(u), res, PROB_UNKNOWN_PACKAGE);
+  if (!work_live(&u->w)) {
+    ; /* the client has gone */
+  } else if (res->status != 0) {
+    handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
   } else if (res->package->status != PKG_OPEN) {
-    http_problem(upload_detach(u), PROB_PACKAGE_FINALIZED,
+    http_problem(work_end(&u->w), PROB_PACKAGE_FINALIZED,
                  "the package is finalized: it takes no more files");
   } else {
-    query_result_free(res);
-    u->ops++;
+    work_ref(&u->w);
     rc = query_file_at_path(u->app->reader, &u->pkg, u->path, upload_path_cb,
                             u);
     if (rc != 0) {
-      u->ops--;
-      http_problem(upload_detach(u), PROB_DATABASE_UNAVAILABLE,
+      work_unref(&u->w);
+      http_problem(work_end(&u->w), PROB_DATABASE_UNAVAILABLE,
                    "cannot query: %s", uv_strerror(rc));
-      upload_free(u);
     }
-    return;
   }
   query_result_free(res);
-  upload_free(u);
+  work_unref(&u->w);
 }
 
 static void upload_reg_cb(const struct reg_result *res, void *arg) {
   struct upload *u = arg;
 
-  u->ops--;
-  if (!u->aborted) {
-    struct conn *c = upload_detach(u);
+  if (work_live(&u->w)) {
+    struct conn *c = work_end(&u->w);
     if (res->error != REG_OK || res->file == NULL) {
-      hx_reg_problem(c, res);
+      handlers_reg_problem(c, res);
     } else {
       char id[UUID_STRLEN + 1], extra[160];
       uuid_format(&res->file->id, id);
       snprintf(extra, sizeof extra, "Location: /v1/files/%s\r\n", id);
-      hx_respond_json(c, 201, hx_file_json(res->file), extra);
+      handlers_respond_json(c, 201, handlers_file_json(res->file), extra);
     }
   }
-  upload_free(u);
+  work_unref(&u->w);
+}
+
+static void upload_commit_fail(struct upload *u, int status,
+                               const struct blob_info *info) {
+  struct conn *c = work_end(&u->w);
+
+  if (status == UV_EBADMSG) {
+    char b3[CADDR_BUFSIZE], s2[CADDR_BUFSIZE];
+    caddr_format_raw(CADDR_BLAKE3, info->digests.blake3, b3);
+    caddr_format_raw(CADDR_SHA256, info->digests.sha256, s2);
+    http_problem(c, PROB_DIGEST_MISMATCH,
+                 "the received bytes are %s and %s, not what "
+                 "Repr-Digest / X-Content-Address announced; nothing "
+                 "was stored",
+                 b3, s2);
+  } else if (status == UV_ENOSPC) {
+    http_problem(c, PROB_INSUFFICIENT_STORAGE,
+                 "the blob store ran out of space; nothing was stored");
+  } else {
+    http_problem(c, PROB_BLOB_STORE_UNAVAILABLE,
+                 "storing the blob failed: %s", uv_strerror(status));
+  }
 }
 
 static void upload_commit_cb(struct blob_ingest *in, int status,
@@ -234,29 +230,10 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
   int rc;
   (void)in;
 
-  u->ops--;
   if (status != 0) {
-    if (!u->aborted) {
-      struct conn *c = upload_detach(u);
-      if (status == UV_EBADMSG) {
-        char b3[CADDR_BUFSIZE], s2[CADDR_BUFSIZE];
-        caddr_format_raw(CADDR_BLAKE3, info->digests.blake3, b3);
-        caddr_format_raw(CADDR_SHA256, info->digests.sha256, s2);
-        http_problem(c, PROB_DIGEST_MISMATCH,
-                     "the received bytes are %s and %s, not what "
-                     "Repr-Digest / X-Content-Address announced; nothing "
-                     "was stored",
-                     b3, s2);
-      } else if (status == UV_ENOSPC) {
-        http_problem(c, PROB_INSUFFICIENT_STORAGE,
-                     "the blob store ran out of space; nothing was stored");
-      } else {
-        http_problem(c, PROB_BLOB_STORE_UNAVAILABLE,
-                     "storing the blob failed: %s", uv_strerror(status));
-      }
-    }
-    upload_free(u);
-    return;
+    if (work_live(&u->w))
+      upload_commit_fail(u, status, info);
+    goto out;
   }
   /* The blob is durable: record it even if the client has gone, so what
    * was fully received is never an orphan. */
@@ -266,16 +243,17 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
   fr.media_type = u->media;
   fr.size = info->size;
   fr.digests = info->digests;
-  fr.actor = HANDLERS_ACTOR;
-  u->ops++;
+  fr.actor = u->actor;
+  work_ref(&u->w);
   rc = reg_file_ingest(u->app->writer, &fr, upload_reg_cb, u);
   if (rc != 0) {
-    u->ops--;
-    if (!u->aborted)
-      http_problem(upload_detach(u), PROB_WRITER_UNAVAILABLE,
+    work_unref(&u->w);
+    if (work_live(&u->w))
+      http_problem(work_end(&u->w), PROB_WRITER_UNAVAILABLE,
                    "the registry is not accepting writes: %s", uv_strerror(rc));
-    upload_free(u);
   }
+out:
+  work_unref(&u->w);
 }
 
 static void upload_finish(struct upload *u) {
@@ -283,11 +261,11 @@ static void upload_finish(struct upload *u) {
   int rc;
 
   u->in = NULL; /* released by the store after the callback */
-  u->ops++;
+  work_ref(&u->w);
   rc = blob_ingest_finish(in, u->has_expected ? &u->expected : NULL,
                           upload_commit_cb, u);
   if (rc != 0) {
-    u->ops--;
+    work_unref(&u->w);
     u->in = in;
     upload_fail_blob(u, rc);
   }
@@ -300,9 +278,11 @@ static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
   struct upload *u = arg;
 
   u->write_pending = false;
+  if (!work_live(&u->w))
+    goto out; /* the client has gone, or the upload failed meanwhile */
   if (status != 0) {
     upload_fail_blob(u, status);
-    return;
+    goto out;
   }
   if (u->spare == NULL) {
     u->spare = blob_ingest_reclaim(in);
@@ -310,13 +290,15 @@ static void upload_write_cb(struct blob_ingest *in, int status, void *arg) {
   }
   if (u->stage_len >= UPLOAD_FLUSH || (u->body_ended && u->stage_len > 0)) {
     if (upload_flush(u) != 0)
-      return;
+      goto out;
   } else if (u->body_ended) {
     upload_finish(u);
-    return;
+    goto out;
   }
   if (!u->body_ended)
-    http_body_continue(u->c); /* no-op unless reading was paused */
+    http_body_continue(u->w.c); /* no-op unless reading was paused */
+out:
+  work_unref(&u->w);
 }
 
 static int upload_flush(struct upload *u) {
@@ -327,8 +309,10 @@ static int upload_flush(struct upload *u) {
   u->stage = NULL; /* the store's now, whatever happens */
   u->out_cap = u->stage_cap;
   u->stage_len = u->stage_cap = 0;
+  work_ref(&u->w);
   rc = blob_ingest_write_take(u->in, piece, len, upload_write_cb, u);
   if (rc != 0) {
+    work_unref(&u->w);
     upload_fail_blob(u, rc);
     return rc;
   }
@@ -374,39 +358,31 @@ static int upload_stage_room(struct upload *u, size_t len) {
 
 /* --- stream ops --- */
 
-static void upload_start(struct conn *c, const struct http_req *req) {
-  struct upload *u = calloc(1, sizeof *u);
+/* Everything checkable from the head; false when it answered. */
+static bool upload_check_head(struct upload *u, const struct http_req *req) {
   struct errbuf e = {{0}};
   bool zero_given = false;
   const char *h;
   int rc;
 
-  if (u == NULL) {
-    http_problem(c, PROB_INTERNAL, "out of memory");
-    return;
-  }
-  u->c = c;
-  u->app = handlers_app(c);
-  http_conn_hold(c);
-  if (!hx_package_id(c, &req->params[0], &u->pkg))
-    goto fail;
   if (http_pct_decode(req->params[1].p, req->params[1].n, &u->path,
                       &u->path_len) != 0) {
-    http_problem(c, PROB_INVALID_PATH,
+    http_problem(work_end(&u->w), PROB_INVALID_PATH,
                  "the file path is not valid percent-encoding");
-    goto fail;
+    return false;
   }
   if (relpath_check(u->path, u->path_len, &e) != 0) {
-    http_problem(c, PROB_INVALID_PATH, "%s", err_msg(&e, UV_EINVAL));
-    goto fail;
+    http_problem(work_end(&u->w), PROB_INVALID_PATH, "%s",
+                 err_msg(&e, UV_EINVAL));
+    return false;
   }
   if ((h = http_header(req, "repr-digest")) != NULL) {
     rc = upload_repr_digest(h, u->expected.digests.sha256);
-    if (rc < 0) {
-      http_problem(c, PROB_INVALID_DIGEST_HEADER,
+    if (rc < 0 && rc != UV_ENOENT) {
+      http_problem(work_end(&u->w), PROB_INVALID_DIGEST_HEADER,
                    "Repr-Digest must be sha-256=:<base64 of 32 bytes>: "
                    "(RFC 9530)");
-      goto fail;
+      return false;
     }
     if (rc == 0) {
       u->has_expected = true;
@@ -416,9 +392,9 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   if ((h = http_header(req, "x-content-address")) != NULL) {
     struct caddr a;
     if (caddr_parse(h, strlen(h), &a, &e) != 0) {
-      http_problem(c, PROB_INVALID_DIGEST_HEADER, "X-Content-Address: %s",
-                   err_msg(&e, UV_EINVAL));
-      goto fail;
+      http_problem(work_end(&u->w), PROB_INVALID_DIGEST_HEADER,
+                   "X-Content-Address: %s", err_msg(&e, UV_EINVAL));
+      return false;
     }
     if (sodium_is_zero(a.d, DIGEST_LEN))
       zero_given = true;
@@ -431,41 +407,56 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   u->expected.size = BLOB_SIZE_UNKNOWN;
   if (zero_given) {
     /* the store reads all-zero as "not given"; no content hashes to it */
-    http_problem(c, PROB_DIGEST_MISMATCH,
+    http_problem(work_end(&u->w), PROB_DIGEST_MISMATCH,
                  "an all-zero digest matches no content; nothing was stored");
-    goto fail;
+    return false;
   }
   h = http_header(req, "content-type");
   if (h == NULL)
     h = "application/octet-stream";
   if (!upload_media_ok(h)) {
-    http_problem(c, PROB_INVALID_MEDIA_TYPE,
+    http_problem(work_end(&u->w), PROB_INVALID_MEDIA_TYPE,
                  "Content-Type must be a printable type/subtype of at most "
                  "%d bytes",
                  MEDIA_TYPE_MAX);
-    goto fail;
+    return false;
   }
   snprintf(u->media, sizeof u->media, "%s", h);
   u->expected_size = req->chunked ? BLOB_SIZE_UNKNOWN : req->content_length;
-  http_set_ctx(c, u, upload_abort_cb);
-  u->ops++;
-  rc = query_package_get(u->app->reader, &u->pkg, upload_package_cb, u);
-  if (rc != 0) {
-    u->ops--;
-    http_set_ctx(c, NULL, NULL);
-    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query: %s",
-                 uv_strerror(rc));
-    goto fail;
-  }
-  return;
-fail:
-  upload_free(u);
+  return true;
 }
 
-static int upload_body(struct conn *c, const char *data, size_t len) {
-  struct upload *u = http_ctx(c);
+static void upload_start(struct conn *c, const struct http_req *req) {
+  struct upload *u;
+  struct uuid pkg;
+  int rc;
 
-  if (u == NULL || u->in == NULL)
+  if (!handlers_package_id(c, &req->params[0], &pkg))
+    return;
+  u = calloc(1, sizeof *u);
+  if (u == NULL) {
+    http_problem(c, PROB_INTERNAL, "out of memory");
+    return;
+  }
+  work_init(&u->w, c, upload_free_cb);
+  u->app = handlers_app(c);
+  u->actor = handlers_actor(c);
+  u->pkg = pkg;
+  if (upload_check_head(u, req)) {
+    work_ref(&u->w);
+    rc = query_package_get(u->app->reader, &u->pkg, upload_package_cb, u);
+    if (rc != 0) {
+      work_unref(&u->w);
+      http_problem(work_end(&u->w), PROB_DATABASE_UNAVAILABLE,
+                   "cannot query: %s", uv_strerror(rc));
+    }
+  }
+  work_unref(&u->w);
+}
+
+/* 0 to go on, AS_AGAIN while the stage is full. */
+static int upload_take(struct upload *u, const char *data, size_t len) {
+  if (u->in == NULL)
     return 0;
   if (upload_stage_room(u, len) != 0) {
     upload_fail_blob(u, UV_ENOMEM);
@@ -480,18 +471,36 @@ static int upload_body(struct conn *c, const char *data, size_t len) {
   return u->stage_len >= UPLOAD_STAGE_MAX ? AS_AGAIN : 0;
 }
 
-static void upload_end(struct conn *c) {
-  struct upload *u = http_ctx(c);
+static int upload_body(struct conn *c, const char *data, size_t len) {
+  struct work *w = http_ctx(c);
+  int rc;
 
-  if (u == NULL || u->in == NULL)
-    return;
-  u->body_ended = true;
-  if (u->write_pending)
-    return; /* upload_write_cb goes on */
-  if (u->stage_len > 0)
-    upload_flush(u);
-  else
-    upload_finish(u);
+  if (w == NULL)
+    return 0; /* answered already */
+  work_ref(w);
+  rc = upload_take(container_of(w, struct upload, w), data, len);
+  work_unref(w);
+  return rc;
+}
+
+static void upload_end(struct conn *c) {
+  struct work *w = http_ctx(c);
+  struct upload *u;
+
+  if (w == NULL)
+    return; /* answered already */
+  u = container_of(w, struct upload, w);
+  work_ref(w);
+  if (u->in != NULL) {
+    u->body_ended = true;
+    if (u->write_pending)
+      ; /* upload_write_cb goes on */
+    else if (u->stage_len > 0)
+      upload_flush(u);
+    else
+      upload_finish(u);
+  }
+  work_unref(w);
 }
 
 const struct http_stream_ops files_upload_ops = {upload_start, upload_body,
@@ -500,62 +509,71 @@ const struct http_stream_ops files_upload_ops = {upload_start, upload_body,
 /* --- list --- */
 
 struct flist {
-  struct conn *c;
+  struct work w; /* first (work.h) */
   struct uuid pkg;
 };
+
+static void flist_free_cb(struct work *w) {
+  free(container_of(w, struct flist, w));
+}
 
 static void files_list_cb(struct query_result *res, void *arg) {
   struct flist *fl = arg;
 
-  if (http_conn_alive(fl->c)) {
+  if (work_live(&fl->w)) {
+    struct conn *c = work_end(&fl->w);
     if (res->status != 0) {
-      hx_query_problem(fl->c, res, PROB_UNKNOWN_PACKAGE);
+      handlers_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
     } else {
       json_t *arr = json_array();
       for (size_t i = 0; i < res->count; i++)
-        json_array_append_new(arr, hx_file_json(res->files[i]));
-      hx_respond_json(fl->c, 200, json_pack("{s:o}", "files", arr), NULL);
+        json_array_append_new(arr, handlers_file_json(res->files[i]));
+      handlers_respond_json(c, 200, json_pack("{s:o}", "files", arr), NULL);
     }
   }
   query_result_free(res);
-  http_conn_release(fl->c);
-  free(fl);
+  work_unref(&fl->w);
 }
 
 static void files_pkg_cb(struct query_result *res, void *arg) {
   struct flist *fl = arg;
-  int status = res->status;
 
-  if (http_conn_alive(fl->c) && status != 0)
-    hx_query_problem(fl->c, res, PROB_UNKNOWN_PACKAGE);
+  if (!work_live(&fl->w)) {
+    ; /* the client has gone */
+  } else if (res->status != 0) {
+    handlers_query_problem(work_end(&fl->w), res, PROB_UNKNOWN_PACKAGE);
+  } else {
+    work_ref(&fl->w);
+    if (query_files_list(handlers_app(fl->w.c)->reader, &fl->pkg,
+                         files_list_cb, fl) != 0) {
+      work_unref(&fl->w);
+      http_problem(work_end(&fl->w), PROB_DATABASE_UNAVAILABLE,
+                   "cannot query the files");
+    }
+  }
   query_result_free(res);
-  if (status == 0 && http_conn_alive(fl->c) &&
-      query_files_list(handlers_app(fl->c)->reader, &fl->pkg, files_list_cb,
-                       fl) == 0)
-    return;
-  if (status == 0 && http_conn_alive(fl->c))
-    http_problem(fl->c, PROB_DATABASE_UNAVAILABLE, "cannot query the files");
-  http_conn_release(fl->c);
-  free(fl);
+  work_unref(&fl->w);
 }
 
 void files_list(struct conn *c, const struct http_req *req) {
-  struct flist *fl = calloc(1, sizeof *fl);
+  struct flist *fl;
+  struct uuid pkg;
 
+  if (!handlers_package_id(c, &req->params[0], &pkg))
+    return;
+  fl = calloc(1, sizeof *fl);
   if (fl == NULL) {
     http_problem(c, PROB_INTERNAL, "out of memory");
     return;
   }
-  fl->c = c;
-  if (!hx_package_id(c, &req->params[0], &fl->pkg)) {
-    free(fl);
-    return;
-  }
-  http_conn_hold(c);
+  work_init(&fl->w, c, flist_free_cb);
+  fl->pkg = pkg;
+  work_ref(&fl->w);
   if (query_package_get(handlers_app(c)->reader, &fl->pkg, files_pkg_cb, fl) !=
       0) {
-    http_conn_release(c);
-    free(fl);
-    http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot query the package");
+    work_unref(&fl->w);
+    http_problem(work_end(&fl->w), PROB_DATABASE_UNAVAILABLE,
+                 "cannot query the package");
   }
+  work_unref(&fl->w);
 }

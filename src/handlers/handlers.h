@@ -1,23 +1,21 @@
 /*
- * handlers.h: the API v1 resources (one file each) and what they share:
- * the application state reached through http_server_data(), JSON
- * rendering of the resource shapes of DESIGN.md, and the mapping of store
- * outcomes to problem types (each documented in docs/API.md).
+ * handlers.h: the API v1 as the daemon sees it: the application state the
+ * handlers reach through http_server_data(), the route table, the
+ * long-poll hub and the health monitor.  What the resource files share
+ * among themselves is in handlers/internal.h.
  */
 #ifndef AS_HANDLERS_H
 #define AS_HANDLERS_H
 
-#include <jansson.h>
 #include <stdbool.h>
 
 #include "loop/http.h"
+/* The store headers are here for the daemon, which opens what struct app
+ * points to through them. */
 #include "store/blob/blob.h"
 #include "store/evlog/evring.h"
-#include "store/registry/model.h"
 #include "store/registry/query.h"
 #include "store/registry/registry.h"
-
-#define HANDLERS_ACTOR "anonymous" /* until tokens identify callers */
 
 struct events_hub;
 struct health_monitor;
@@ -33,49 +31,9 @@ struct app {
   bool stopping;
 };
 
+/* routes.c: method + pattern -> handler, for server_opts. */
 extern const struct route handlers_routes[];
 extern const size_t handlers_nroutes;
-
-static inline struct app *handlers_app(struct conn *c) {
-  return http_server_data(c);
-}
-
-/* --- shared (common.c) --- */
-
-json_t *hx_package_json(const struct package *p);
-json_t *hx_file_json(const struct file_rec *f);
-/* Sends o (consumed) as application/json. */
-void hx_respond_json(struct conn *c, int status, json_t *o,
-                     const char *extra_headers);
-/* A registry outcome (not REG_OK) as a problem. */
-void hx_reg_problem(struct conn *c, const struct reg_result *res);
-/* A failed query (status != 0) as a problem; not_found is used for
- * UV_ENOENT. */
-void hx_query_problem(struct conn *c, const struct query_result *res,
-                      enum problem_id not_found);
-/* Parses the {id} capture; answers 404 unknown-package and returns false
- * when it is not a package id. */
-bool hx_package_id(struct conn *c, const struct http_span *s, struct uuid *id);
-/* Decimal integer in [min, max] from a query parameter; false (and a 400
- * invalid-parameter) when malformed. *v keeps dflt when absent. */
-bool hx_query_int(struct conn *c, const struct http_req *req, const char *key,
-                  int64_t min, int64_t max, int64_t *v);
-/* If-None-Match (a list of entity tags or *) matches etag (quoted). */
-bool hx_etag_matches(const struct http_req *req, const char *etag);
-
-/* --- per resource --- */
-
-void health_get(struct conn *c, const struct http_req *req);
-void packages_create(struct conn *c, const struct http_req *req);
-void packages_list(struct conn *c, const struct http_req *req);
-void packages_get(struct conn *c, const struct http_req *req);
-void packages_finalize(struct conn *c, const struct http_req *req);
-void files_list(struct conn *c, const struct http_req *req);
-extern const struct http_stream_ops files_upload_ops;
-void blobs_get_file(struct conn *c, const struct http_req *req);
-void blobs_get_blob(struct conn *c, const struct http_req *req);
-void manifest_get(struct conn *c, const struct http_req *req);
-void events_get(struct conn *c, const struct http_req *req);
 
 /* health.c: the periodic checks GET /health answers from.  stop closes
  * the timer; the monitor frees itself once its last check returns. */

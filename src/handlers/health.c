@@ -12,7 +12,7 @@
  */
 #include <stdlib.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 
 #define HEALTH_CHECK_MS 1000 /* between checks */
 #define HEALTH_STALE_MS 5000 /* a result older than this is a failure */
@@ -84,7 +84,7 @@ static void health_respond(struct conn *c, int db_status, int blob_status,
                         json_string("the last health check did not finish in "
                                     "time: the disk or the database may be "
                                     "hung"));
-  hx_respond_json(c, ok ? 200 : 503, o, "Cache-Control: no-store\r\n");
+  handlers_respond_json(c, ok ? 200 : 503, o, "Cache-Control: no-store\r\n");
 }
 
 /* --- the monitor --- */

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 #include "store/codec/caddr.h"
 
 static void manifest_cb(struct query_result *res, void *arg) {
@@ -22,7 +22,7 @@ static void manifest_cb(struct query_result *res, void *arg) {
     http_problem(c, PROB_PACKAGE_NOT_FINALIZED,
                  "the package has no manifest until it is finalized");
   } else if (res->status != 0) {
-    hx_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
+    handlers_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
   } else {
     char addr[CADDR_BUFSIZE], etag[CADDR_BUFSIZE + 2], extra[256];
 
@@ -31,7 +31,7 @@ static void manifest_cb(struct query_result *res, void *arg) {
     snprintf(extra, sizeof extra,
              "ETag: %s\r\nVary: Accept\r\nX-Content-Address: %s\r\n", etag,
              addr);
-    if (hx_etag_matches(req, etag))
+    if (handlers_etag_matches(req, etag))
       http_respond(c, 304, NULL, extra, NULL, 0);
     else
       http_respond(c, 200, http_accepts(req, "application/cbor")
@@ -48,7 +48,7 @@ void manifest_get(struct conn *c, const struct http_req *req) {
   struct uuid id;
   int rc;
 
-  if (!hx_package_id(c, &req->params[0], &id))
+  if (!handlers_package_id(c, &req->params[0], &id))
     return;
   http_conn_hold(c);
   rc = http_accepts(req, "application/cbor")

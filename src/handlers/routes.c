@@ -1,7 +1,7 @@
 /* routes.c: the API v1 table (DESIGN.md), method + pattern -> handler. */
 #include <llhttp.h>
 
-#include "handlers/handlers.h"
+#include "handlers/internal.h"
 
 const struct route handlers_routes[] = {
     {HTTP_GET, "/health", health_get, NULL},

@@ -193,6 +193,10 @@ def test_flow(daemon, tmp_path):
     recs = [r for r in daemon.records() if r.get("msg") == "request"]
     assert recs and all({"method", "path", "status", "bytes", "duration_ms",
                          "actor"} <= set(r) for r in recs)
+    # writes log the actor their events carry (anonymous until tokens)
+    writes = [r for r in recs if r["method"] in ("POST", "PUT")]
+    assert writes and {r["actor"] for r in writes} == {e["actor"] for e in evs}
+    assert {r["actor"] for r in recs} == {"anonymous"}
 
 
 def test_health(daemon):
@@ -224,4 +228,45 @@ def test_pipelined_requests(daemon):
     assert st == 404
     st, h, data = s.response()
     assert [p["id"] for p in json.loads(data)["packages"]] == [pid]
+    s.close()
+
+
+def test_pipelined_streams(daemon):
+    """Streamed answers (uploads, downloads, HEAD, file lists, events)
+    pipelined on one connection: each handler lets go of the connection
+    before its response ends, so the next request starts cleanly."""
+    from conftest import RawSock
+    api = Api(daemon)
+    pid = api.create(name="pipe-streams")["id"].encode()
+    data = os.urandom(700001)  # two 512 KiB reads
+    s = RawSock(daemon.host, daemon.port)
+    s.send(b"PUT /v1/packages/%s/files/a.bin HTTP/1.1\r\n"
+           b"Content-Length: %d\r\n\r\n" % (pid, len(data)) + data
+           + b"GET /v1/packages/%s/files HTTP/1.1\r\n\r\n" % pid)
+    st, h, body = s.response()
+    assert st == 201, body
+    f = json.loads(body)
+    st, h, body = s.response()
+    assert st == 200 and [x["id"] for x in json.loads(body)["files"]] == [f["id"]]
+    fid = f["id"].encode()
+    s.send(b"GET /v1/files/%s HTTP/1.1\r\n\r\n" % fid
+           + b"HEAD /v1/files/%s HTTP/1.1\r\n\r\n" % fid
+           + b"GET /v1/blobs/%s HTTP/1.1\r\nRange: bytes=-5\r\n\r\n"
+           % f["blake3"].encode()
+           + b"GET /v1/files/%s HTTP/1.1\r\nIf-None-Match: \"%s\"\r\n\r\n"
+           % (fid, f["blake3"].encode())
+           + b"GET /v1/events?since=0&wait=5 HTTP/1.1\r\n\r\n"
+           + b"GET /health HTTP/1.1\r\n\r\n")
+    st, h, body = s.response()
+    assert st == 200 and body == data
+    st, h, body = s.response(head_only=True)
+    assert st == 200 and h["content-length"] == str(len(data))
+    st, h, body = s.response()
+    assert st == 206 and body == data[-5:]
+    st, h, body = s.response()
+    assert st == 304
+    st, h, body = s.response()
+    assert st == 200 and len(json.loads(body)["events"]) == 2
+    st, h, body = s.response()
+    assert st == 200 and json.loads(body)["status"] == "ok"
     s.close()
