@@ -15,7 +15,9 @@
 #include "handlers/handlers.h"
 #include "store/registry/model.h"
 
-#define HANDLERS_ACTOR "anonymous" /* until tokens identify callers */
+/* Until tokens identify callers, every request is the registry's
+ * anonymous actor. */
+#define HANDLERS_ACTOR REG_ACTOR_ANONYMOUS
 
 static inline struct app *handlers_app(struct conn *c) {
   return http_server_data(c);

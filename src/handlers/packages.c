@@ -11,12 +11,6 @@
 
 #define PACKAGES_LIST_DEFAULT 100
 #define PACKAGES_LIST_MAX 1000
-/* Bytes of name, producer, subject, class.  The registry enforces the same
- * limit (REGISTRY_FIELD_MAX, private to store/registry/registry.c); this
- * check only answers early with the field's name.  To become the store's
- * exported constant once it has one. */
-#define PACKAGES_FIELD_MAX 1024
-
 /* --- replies from the writer and the readers --- */
 
 static void packages_reply(const struct reg_result *res, struct conn *c,
@@ -98,12 +92,14 @@ static const char *packages_str_field(struct conn *c, json_t *body,
     return NULL;
   }
   s = json_string_value(v);
-  if (s[0] == '\0' || json_string_length(v) > PACKAGES_FIELD_MAX ||
+  /* the registry checks the same limit; this answers early, naming the
+   * field */
+  if (s[0] == '\0' || json_string_length(v) > REG_FIELD_MAX ||
       strlen(s) != json_string_length(v)) {
     http_problem(c, PROB_INVALID_FIELD,
                  "field \"%s\" must be a non-empty string of at most %d "
                  "bytes without NUL",
-                 key, PACKAGES_FIELD_MAX);
+                 key, REG_FIELD_MAX);
     return NULL;
   }
   return s;
