@@ -11,7 +11,7 @@
 #include "store/evlog/chain.h"
 #include "store/evlog/log.h"
 #include "store/evlog/evring.h"
-#include "store_fixture.h"
+#include "registry/registry_fixture.h"
 
 #define SUBMITTERS 64
 #define PER_SUBMITTER 20
@@ -81,7 +81,6 @@ static int cmp_i64(const void *a, const void *b) {
 
 static void test_concurrent_submitters(void) {
   struct fixture f;
-  uv_loop_t loop;
   struct flood fl;
   struct submitter subs[SUBMITTERS];
   struct writer_stats st;
@@ -89,9 +88,9 @@ static void test_concurrent_submitters(void) {
   int total = SUBMITTERS * PER_SUBMITTER;
 
   fixture_init(&f, "writer");
-  ASSERT_EQ(uv_loop_init(&loop), 0);
   memset(&fl, 0, sizeof fl);
-  fl.w = fixture_writer_open(&loop, &f);
+  fixture_writer_open(&f, &views_domain);
+  fl.w = f.w;
   fl.seqs = calloc((size_t)total, sizeof *fl.seqs);
   fl.commit_next = 1;
   ASSERT_EQ(evring_new(256, 1 << 20, &fl.ring), 0);
@@ -103,7 +102,7 @@ static void test_concurrent_submitters(void) {
     subs[i].left = PER_SUBMITTER;
     flood_submit(&subs[i]);
   }
-  fixture_run_until(&loop, &fl.done, total);
+  fixture_run_until(&f.loop, &fl.done, total);
   t1 = uv_hrtime();
 
   /* Gapless and monotonic: exactly 1..total, each once. */
@@ -136,10 +135,9 @@ static void test_concurrent_submitters(void) {
          total / ((double)(t1 - t0) / 1e9), st.batches, st.max_batch,
          st.multi_batches);
 
-  fixture_writer_close(&loop, fl.w);
-  ASSERT_EQ(uv_loop_close(&loop), 0);
+  fixture_writer_close(&f);
   free(fl.seqs);
-  fixture_rm(&f);
+  fixture_done(&f);
 }
 
 /* ---- one batch with failures -------------------------------------------- */
@@ -193,7 +191,6 @@ static void create(struct writer *w, const char *cls, const char *meta,
 
 static void test_batch_with_failures(void) {
   struct fixture f;
-  uv_loop_t loop;
   struct writer *w;
   struct outcome o;
   struct slot s[16];
@@ -201,14 +198,14 @@ static void test_batch_with_failures(void) {
   struct uuid pkg, nope;
 
   fixture_init(&f, "batch");
-  ASSERT_EQ(uv_loop_init(&loop), 0);
-  w = fixture_writer_open(&loop, &f);
+  fixture_writer_open(&f, &views_domain);
+  w = f.w;
   memset(&o, 0, sizeof o);
   for (int i = 0; i < 16; i++)
     s[i] = (struct slot){&o, i};
 
   create(w, "raw-evidence", "{\"b\":[1,2],\"a\":\"x\"}", &s[0]);
-  fixture_run_until(&loop, &o.done, 1);
+  fixture_run_until(&f.loop, &o.done, 1);
   ASSERT_EQ(o.err[0], REG_OK);
   ASSERT_EQ(o.seq[0], 1);
   pkg = o.pkg[0].id;
@@ -238,7 +235,7 @@ static void test_batch_with_failures(void) {
     ASSERT_EQ(reg_package_create(w, &bad, outcome_cb, &s[14]), 0);
   }
   writer_hold(w, false);
-  fixture_run_until(&loop, &o.done, 15);
+  fixture_run_until(&f.loop, &o.done, 15);
 
   ASSERT_EQ(o.err[1], REG_OK);
   ASSERT_EQ(o.seq[1], 2);
@@ -273,7 +270,7 @@ static void test_batch_with_failures(void) {
   ASSERT_EQ(st.batches, 2);
   ASSERT_EQ(st.max_batch, 14);
   ASSERT_EQ(st.last_sequence, 5);
-  fixture_writer_close(&loop, w);
+  fixture_writer_close(&f);
 
   /* The database agrees: 5 events, 2 files, the blob shared twice. */
   {
@@ -301,8 +298,7 @@ static void test_batch_with_failures(void) {
     sqlite3_finalize(q);
     sqlite3_close(db);
   }
-  ASSERT_EQ(uv_loop_close(&loop), 0);
-  fixture_rm(&f);
+  fixture_done(&f);
 }
 
 /* ---- SQLite rolls back the whole batch (IOERR, FULL, NOMEM) ------------- */
@@ -313,21 +309,20 @@ static void test_batch_with_failures(void) {
  * request takes the next sequence: no gap, chain intact. */
 static void test_batch_rolled_back_by_sqlite(void) {
   struct fixture f;
-  uv_loop_t loop;
   struct writer *w;
   struct outcome o;
   struct slot s[8];
   struct writer_stats st;
 
   fixture_init(&f, "rollback");
-  ASSERT_EQ(uv_loop_init(&loop), 0);
-  w = fixture_writer_open(&loop, &f);
+  fixture_writer_open(&f, &views_domain);
+  w = f.w;
   memset(&o, 0, sizeof o);
   for (int i = 0; i < 8; i++)
     s[i] = (struct slot){&o, i};
 
   create(w, "transient", NULL, &s[0]);
-  fixture_run_until(&loop, &o.done, 1);
+  fixture_run_until(&f.loop, &o.done, 1);
   ASSERT_EQ(o.err[0], REG_OK);
   ASSERT_EQ(o.seq[0], 1);
 
@@ -336,19 +331,19 @@ static void test_batch_rolled_back_by_sqlite(void) {
     create(w, "transient", NULL, &s[i]);
   writer_test_rollback(w, 2); /* after the second request of the batch */
   writer_hold(w, false);
-  fixture_run_until(&loop, &o.done, 5);
+  fixture_run_until(&f.loop, &o.done, 5);
   for (int i = 1; i <= 4; i++) {
     ASSERT_EQ(o.err[i], REG_INTERNAL);
     ASSERT(strstr(o.msg[i], "rolled back") != NULL);
   }
 
   create(w, "transient", NULL, &s[5]);
-  fixture_run_until(&loop, &o.done, 6);
+  fixture_run_until(&f.loop, &o.done, 6);
   ASSERT_EQ(o.err[5], REG_OK);
   ASSERT_EQ(o.seq[5], 2);
   writer_get_stats(w, &st);
   ASSERT_EQ(st.last_sequence, 2);
-  fixture_writer_close(&loop, w);
+  fixture_writer_close(&f);
 
   {
     sqlite3 *db;
@@ -370,17 +365,16 @@ static void test_batch_rolled_back_by_sqlite(void) {
     sqlite3_close(db);
   }
   /* Reopening checks the chain's tail against the state row. */
-  w = fixture_writer_open(&loop, &f);
-  fixture_writer_close(&loop, w);
-  ASSERT_EQ(uv_loop_close(&loop), 0);
-  fixture_rm(&f);
+  fixture_writer_open(&f, &views_domain);
+  w = f.w;
+  fixture_writer_close(&f);
+  fixture_done(&f);
 }
 
 /* ---- reopening continues the chain; newer schema refused ----------------- */
 
 static void test_reopen_and_newer_schema(void) {
   struct fixture f;
-  uv_loop_t loop;
   struct writer *w;
   struct outcome o;
   struct slot s[4];
@@ -389,21 +383,22 @@ static void test_reopen_and_newer_schema(void) {
   int rc;
 
   fixture_init(&f, "reopen");
-  ASSERT_EQ(uv_loop_init(&loop), 0);
   memset(&o, 0, sizeof o);
   for (int i = 0; i < 4; i++)
     s[i] = (struct slot){&o, i};
-  w = fixture_writer_open(&loop, &f);
+  fixture_writer_open(&f, &views_domain);
+  w = f.w;
   create(w, "transient", NULL, &s[0]);
-  fixture_run_until(&loop, &o.done, 1);
-  fixture_writer_close(&loop, w);
+  fixture_run_until(&f.loop, &o.done, 1);
+  fixture_writer_close(&f);
 
-  w = fixture_writer_open(&loop, &f);
+  fixture_writer_open(&f, &views_domain);
+  w = f.w;
   create(w, "transient", NULL, &s[1]);
-  fixture_run_until(&loop, &o.done, 2);
+  fixture_run_until(&f.loop, &o.done, 2);
   ASSERT_EQ(o.err[1], REG_OK);
   ASSERT_EQ(o.seq[1], 2);
-  fixture_writer_close(&loop, w);
+  fixture_writer_close(&f);
 
   /* The chain links across the reopen. */
   {
@@ -431,7 +426,7 @@ static void test_reopen_and_newer_schema(void) {
                            NULL, NULL),
               SQLITE_OK);
   }
-  rc = writer_open(&loop, f.db, &views_domain, &w, &e);
+  rc = writer_open(&f.loop, f.db, &views_domain, &w, &e);
   ASSERT_EQ(rc, UV_EPROTO);
   ASSERT(strstr(e.msg, "views were built up to event 1") != NULL);
   ASSERT(strstr(e.msg, "--replay") != NULL);
@@ -441,18 +436,14 @@ static void test_reopen_and_newer_schema(void) {
               SQLITE_OK);
     sqlite3_close(db);
   }
-  rc = writer_open(&loop, f.db, &views_domain, &w, &e);
+  rc = writer_open(&f.loop, f.db, &views_domain, &w, &e);
   ASSERT_EQ(rc, UV_EPROTO);
   ASSERT(strstr(e.msg, "schema version 999") != NULL);
   ASSERT(strstr(e.msg, "newer artifactstored") != NULL);
-  ASSERT_EQ(uv_loop_close(&loop), 0);
-  fixture_rm(&f);
+  fixture_done(&f);
 }
 
-int main(void) {
-  test_concurrent_submitters();
-  test_batch_with_failures();
-  test_batch_rolled_back_by_sqlite();
-  test_reopen_and_newer_schema();
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_concurrent_submitters),
+          TEST_CASE(test_batch_with_failures),
+          TEST_CASE(test_batch_rolled_back_by_sqlite),
+          TEST_CASE(test_reopen_and_newer_schema))
