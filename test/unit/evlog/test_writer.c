@@ -1,8 +1,8 @@
 /*
  * test_writer.c: the writer thread: gapless sequences under many
- * concurrent submitters, group commit, per-request rollback inside a batch,
- * every registry error, commit callbacks, reopening, and a database newer
- * than the binary.
+ * concurrent submitters, group commit, commit callbacks, reopening, and a
+ * database newer than the binary.  The registry's operations and errors
+ * are tested in test/unit/registry/test_registry.c.
  */
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -140,264 +140,25 @@ static void test_concurrent_submitters(void) {
   fixture_done(&f);
 }
 
-/* ---- one batch with failures -------------------------------------------- */
-
-struct outcome {
-  int done;
-  enum reg_error err[16];
-  int64_t seq[16];
-  char msg[16][ERRBUF_MAX];
-  struct package pkg[16];
-  struct uuid file_id[16];
-};
-
-struct slot {
-  struct outcome *o;
-  int i;
-};
-
-static void outcome_cb(const struct reg_result *res, void *arg) {
-  struct slot *s = arg;
-
-  s->o->err[s->i] = res->error;
-  s->o->seq[s->i] = res->sequence;
-  memcpy(s->o->msg[s->i], res->msg.msg, ERRBUF_MAX);
-  if (res->package != NULL) {
-    s->o->pkg[s->i] = *res->package;
-    s->o->pkg[s->i].name = NULL; /* strings die after the callback */
-  }
-  if (res->file != NULL)
-    s->o->file_id[s->i] = res->file->id;
-  s->o->done++;
-}
-
-static void ingest(struct writer *w, const struct uuid *pkg, const char *path,
-                   uint8_t fill, struct slot *s) {
-  struct file_ingest_req r = {.package_id = *pkg, .path = path,
-                              .media_type = "text/plain", .size = 3,
-                              .actor = "test"};
-  memset(r.digests.blake3, fill, DIGEST_LEN);
-  memset(r.digests.sha256, fill ^ 0xff, DIGEST_LEN);
-  ASSERT_EQ(reg_file_ingest(w, &r, outcome_cb, s), 0);
-}
-
-static void create(struct writer *w, const char *cls, const char *meta,
-                   struct slot *s) {
-  struct pkg_create_req r = {.name = "n", .producer = "p", .subject = "s",
-                             .retention_class = cls, .metadata_json = meta,
-                             .actor = NULL};
-  ASSERT_EQ(reg_package_create(w, &r, outcome_cb, s), 0);
-}
-
-static void test_batch_with_failures(void) {
-  struct fixture f;
-  struct writer *w;
-  struct outcome o;
-  struct slot s[16];
-  struct writer_stats st;
-  struct uuid pkg, nope;
-
-  fixture_init(&f, "batch");
-  fixture_writer_open(&f, &views_domain);
-  w = f.w;
-  memset(&o, 0, sizeof o);
-  for (int i = 0; i < 16; i++)
-    s[i] = (struct slot){&o, i};
-
-  create(w, "raw-evidence", "{\"b\":[1,2],\"a\":\"x\"}", &s[0]);
-  fixture_run_until(&f.loop, &o.done, 1);
-  ASSERT_EQ(o.err[0], REG_OK);
-  ASSERT_EQ(o.seq[0], 1);
-  pkg = o.pkg[0].id;
-  ASSERT_EQ(o.pkg[0].expires_at - o.pkg[0].created_at,
-            90 * INT64_C(86400000000));
-  memset(&nope, 0x77, sizeof nope);
-
-  /* Everything below lands in one batch. */
-  writer_hold(w, true);
-  ingest(w, &pkg, "a.txt", 1, &s[1]);                  /* ok, seq 2 */
-  ingest(w, &pkg, "a.txt", 2, &s[2]);                  /* duplicate */
-  ingest(w, &nope, "x", 3, &s[3]);                     /* no package */
-  ingest(w, &pkg, "dir/b.txt", 1, &s[4]);              /* ok, seq 3 */
-  create(w, "forever", NULL, &s[5]);                   /* unknown class */
-  create(w, "transient", "[1]", &s[6]);                /* not an object */
-  create(w, "transient", "{\"f\": 1.5}", &s[7]);      /* not an integer */
-  ASSERT_EQ(reg_package_finalize(w, &pkg, "test", outcome_cb, &s[8]), 0);
-  ingest(w, &pkg, "c.txt", 4, &s[9]);                  /* finalized */
-  ASSERT_EQ(reg_package_finalize(w, &pkg, "test", outcome_cb, &s[10]), 0);
-  ASSERT_EQ(reg_package_finalize(w, &nope, NULL, outcome_cb, &s[11]), 0);
-  create(w, "permanent-record", NULL, &s[12]);         /* ok, seq 5 */
-  ingest(w, &pkg, "../etc/passwd", 5, &s[13]);         /* bad path */
-  {
-    struct pkg_create_req bad = {.name = "\xff\xfe", .producer = "p",
-                                 .subject = "s",
-                                 .retention_class = "transient"};
-    ASSERT_EQ(reg_package_create(w, &bad, outcome_cb, &s[14]), 0);
-  }
-  writer_hold(w, false);
-  fixture_run_until(&f.loop, &o.done, 15);
-
-  ASSERT_EQ(o.err[1], REG_OK);
-  ASSERT_EQ(o.seq[1], 2);
-  ASSERT_EQ(o.err[2], REG_DUPLICATE_PATH);
-  ASSERT(strstr(o.msg[2], "already exists") != NULL);
-  ASSERT_EQ(o.err[3], REG_NO_PACKAGE);
-  ASSERT(strstr(o.msg[3], "does not exist") != NULL);
-  ASSERT_EQ(o.err[4], REG_OK);
-  ASSERT_EQ(o.seq[4], 3);
-  ASSERT_EQ(o.err[5], REG_UNKNOWN_RETENTION);
-  ASSERT(strstr(o.msg[5], "forever") != NULL);
-  ASSERT_EQ(o.err[6], REG_INVALID);
-  ASSERT(strstr(o.msg[6], "object") != NULL);
-  ASSERT_EQ(o.err[7], REG_INVALID);
-  ASSERT_EQ(o.err[8], REG_OK);
-  ASSERT_EQ(o.seq[8], 4);
-  ASSERT_EQ(o.pkg[8].status, PKG_FINALIZED);
-  ASSERT(o.pkg[8].has_manifest);
-  ASSERT(o.pkg[8].finalized_at != TS_NONE);
-  ASSERT_EQ(o.err[9], REG_PACKAGE_FINALIZED);
-  ASSERT_EQ(o.err[10], REG_ALREADY_FINALIZED);
-  ASSERT_EQ(o.err[11], REG_NO_PACKAGE);
-  ASSERT_EQ(o.err[12], REG_OK);
-  ASSERT_EQ(o.seq[12], 5);
-  ASSERT_EQ(o.pkg[12].expires_at, TS_NONE);
-  ASSERT_EQ(o.err[13], REG_INVALID);
-  ASSERT(strstr(o.msg[13], "..") != NULL);
-  ASSERT_EQ(o.err[14], REG_INVALID);               /* not UTF-8 */
-  ASSERT(strstr(o.msg[14], "\"name\" is not valid UTF-8") != NULL);
-
-  writer_get_stats(w, &st);
-  ASSERT_EQ(st.batches, 2);
-  ASSERT_EQ(st.max_batch, 14);
-  ASSERT_EQ(st.last_sequence, 5);
-  fixture_writer_close(&f);
-
-  /* The database agrees: 5 events, 2 files, the blob shared twice. */
-  {
-    sqlite3 *db;
-    sqlite3_stmt *q;
-    ASSERT_EQ(sqlite3_open(f.db, &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "SELECT (SELECT count(*) FROM events), "
-                                 "(SELECT max(sequence) FROM events), "
-                                 "(SELECT count(*) FROM files), "
-                                 "(SELECT refcount FROM blobs), "
-                                 "(SELECT last_sequence FROM state), "
-                                 "(SELECT metadata FROM packages ORDER BY id "
-                                 "LIMIT 1)",
-                                 -1, &q, NULL),
-              SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-    ASSERT_EQ(sqlite3_column_int(q, 0), 5);
-    ASSERT_EQ(sqlite3_column_int(q, 1), 5);
-    ASSERT_EQ(sqlite3_column_int(q, 2), 2);
-    ASSERT_EQ(sqlite3_column_int(q, 3), 2);
-    ASSERT_EQ(sqlite3_column_int(q, 4), 5);
-    ASSERT_STREQ((const char *)sqlite3_column_text(q, 5),
-                 "{\"a\":\"x\",\"b\":[1,2]}");
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-  }
-  fixture_done(&f);
-}
-
-/* ---- SQLite rolls back the whole batch (IOERR, FULL, NOMEM) ------------- */
-
-/* When SQLite rolls back the transaction in the middle of a batch, no
- * request of that batch may be stored or acknowledged, the next SAVEPOINT
- * must not open (and commit) a transaction of its own, and the next
- * request takes the next sequence: no gap, chain intact. */
-static void test_batch_rolled_back_by_sqlite(void) {
-  struct fixture f;
-  struct writer *w;
-  struct outcome o;
-  struct slot s[8];
-  struct writer_stats st;
-
-  fixture_init(&f, "rollback");
-  fixture_writer_open(&f, &views_domain);
-  w = f.w;
-  memset(&o, 0, sizeof o);
-  for (int i = 0; i < 8; i++)
-    s[i] = (struct slot){&o, i};
-
-  create(w, "transient", NULL, &s[0]);
-  fixture_run_until(&f.loop, &o.done, 1);
-  ASSERT_EQ(o.err[0], REG_OK);
-  ASSERT_EQ(o.seq[0], 1);
-
-  writer_hold(w, true);
-  for (int i = 1; i <= 4; i++)
-    create(w, "transient", NULL, &s[i]);
-  writer_test_rollback(w, 2); /* after the second request of the batch */
-  writer_hold(w, false);
-  fixture_run_until(&f.loop, &o.done, 5);
-  for (int i = 1; i <= 4; i++) {
-    ASSERT_EQ(o.err[i], REG_INTERNAL);
-    ASSERT(strstr(o.msg[i], "rolled back") != NULL);
-  }
-
-  create(w, "transient", NULL, &s[5]);
-  fixture_run_until(&f.loop, &o.done, 6);
-  ASSERT_EQ(o.err[5], REG_OK);
-  ASSERT_EQ(o.seq[5], 2);
-  writer_get_stats(w, &st);
-  ASSERT_EQ(st.last_sequence, 2);
-  fixture_writer_close(&f);
-
-  {
-    sqlite3 *db;
-    sqlite3_stmt *q;
-    ASSERT_EQ(sqlite3_open(f.db, &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "SELECT (SELECT count(*) FROM events), "
-                                 "(SELECT max(sequence) FROM events), "
-                                 "(SELECT count(*) FROM packages), "
-                                 "(SELECT last_sequence FROM state)",
-                                 -1, &q, NULL),
-              SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-    ASSERT_EQ(sqlite3_column_int(q, 0), 2);
-    ASSERT_EQ(sqlite3_column_int(q, 1), 2);
-    ASSERT_EQ(sqlite3_column_int(q, 2), 2);
-    ASSERT_EQ(sqlite3_column_int(q, 3), 2);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-  }
-  /* Reopening checks the chain's tail against the state row. */
-  fixture_writer_open(&f, &views_domain);
-  w = f.w;
-  fixture_writer_close(&f);
-  fixture_done(&f);
-}
-
 /* ---- reopening continues the chain; newer schema refused ----------------- */
 
 static void test_reopen_and_newer_schema(void) {
   struct fixture f;
+  struct pkg_create_req req = {.name = "n", .producer = "p",
+                               .subject = "s",
+                               .retention_class = "transient"};
   struct writer *w;
-  struct outcome o;
-  struct slot s[4];
   struct errbuf e = {{0}};
   sqlite3 *db;
   int rc;
 
   fixture_init(&f, "reopen");
-  memset(&o, 0, sizeof o);
-  for (int i = 0; i < 4; i++)
-    s[i] = (struct slot){&o, i};
   fixture_writer_open(&f, &views_domain);
-  w = f.w;
-  create(w, "transient", NULL, &s[0]);
-  fixture_run_until(&f.loop, &o.done, 1);
+  ASSERT_EQ(reg_create_ok(&f, &req).sequence, 1);
   fixture_writer_close(&f);
 
   fixture_writer_open(&f, &views_domain);
-  w = f.w;
-  create(w, "transient", NULL, &s[1]);
-  fixture_run_until(&f.loop, &o.done, 2);
-  ASSERT_EQ(o.err[1], REG_OK);
-  ASSERT_EQ(o.seq[1], 2);
+  ASSERT_EQ(reg_create_ok(&f, &req).sequence, 2);
   fixture_writer_close(&f);
 
   /* The chain links across the reopen. */
@@ -444,6 +205,4 @@ static void test_reopen_and_newer_schema(void) {
 }
 
 TEST_MAIN(TEST_CASE(test_concurrent_submitters),
-          TEST_CASE(test_batch_with_failures),
-          TEST_CASE(test_batch_rolled_back_by_sqlite),
           TEST_CASE(test_reopen_and_newer_schema))
