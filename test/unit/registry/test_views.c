@@ -3,9 +3,9 @@
  * evlog API only, with events built by hand: each event type changes
  * exactly the view rows it should (every other table keeps its digest),
  * with every value taken from the event; an event that does not fit the
- * views (unknown type, a field missing or of the wrong type, finalizing
- * twice) is UV_EPROTO with a message naming the event, and changes
- * nothing.
+ * views (unknown type, a field missing or of the wrong type, a file for
+ * a missing package, an unknown retention class, finalizing twice) is
+ * UV_EPROTO with a message naming the event, and changes nothing.
  */
 #include "store/codec/caddr.h"
 #include "store/codec/jcs.h"
@@ -481,8 +481,40 @@ static void test_finalize_twice(void) {
   vt_done(&t);
 }
 
+/* A file whose package is not there: refused before its blob is
+ * counted. */
+static void test_file_for_missing_package(void) {
+  struct vt t;
+  char json[JSON_MAX];
+
+  vt_init(&t);
+  ingested_json(json, FILE1, PKG, "a", 0x33);
+  expect_refused(&t, 5, EV_FILE_INGESTED, json,
+                 "event 5 (v1.file.ingested)",
+                 "package " PKG " does not exist");
+  created_json(json, PKG2, "transient", "{}");
+  apply_ok(&t, 5, EV_PACKAGE_CREATED, json);
+  ingested_json(json, FILE1, PKG, "a", 0x33);
+  expect_refused(&t, 6, EV_FILE_INGESTED, json, "event 6",
+                 "package " PKG " does not exist");
+  vt_done(&t);
+}
+
+static void test_unknown_retention_class(void) {
+  struct vt t;
+  char json[JSON_MAX];
+
+  vt_init(&t);
+  created_json(json, PKG, "forever", "{}");
+  expect_refused(&t, 9, EV_PACKAGE_CREATED, json, "event 9",
+                 "retention class \"forever\" is not known");
+  vt_done(&t);
+}
+
 TEST_MAIN(TEST_CASE(test_package_created),
           TEST_CASE(test_package_created_permanent),
           TEST_CASE(test_file_ingested), TEST_CASE(test_package_finalized),
           TEST_CASE(test_unknown_type), TEST_CASE(test_missing_field),
-          TEST_CASE(test_wrong_type), TEST_CASE(test_finalize_twice))
+          TEST_CASE(test_wrong_type), TEST_CASE(test_finalize_twice),
+          TEST_CASE(test_file_for_missing_package),
+          TEST_CASE(test_unknown_retention_class))
