@@ -79,10 +79,11 @@ static void verify(const struct fixture *f, struct verify_report *r) {
 }
 
 /* The log fails at bad with a reason holding why; the events before it
- * verified. */
+ * verified, and the head is the chain digest of the last of them. */
 static void expect_bad(const struct fixture *f, int64_t bad,
                        const char *why) {
   struct verify_report r;
+  uint8_t want[DIGEST_LEN] = {0};
 
   verify(f, &r);
   if (r.bad_sequence != bad || strstr(r.why, why) == NULL)
@@ -91,6 +92,9 @@ static void expect_bad(const struct fixture *f, int64_t bad,
   ASSERT_EQ(r.bad_sequence, bad);
   ASSERT(strstr(r.why, why) != NULL);
   ASSERT_EQ(r.verified, bad - 1);
+  if (bad > 1)
+    stored_chain(f, bad - 1, want);
+  ASSERT_MEMEQ(r.head, want, DIGEST_LEN);
 }
 
 /* ---- a faithful log ------------------------------------------------------ */
