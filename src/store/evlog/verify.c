@@ -73,6 +73,7 @@ static int verify_walk(struct evlog_db *db, struct verify_report *r,
   while ((rc = evlog_step(st)) == EVLOG_ROW) {
     if (!verify_row(st, expect, prev, r->why, sizeof r->why)) {
       r->bad_sequence = expect;
+      memcpy(r->head, prev, DIGEST_LEN); /* the last row that verified */
       evlog_reset(st);
       return 0;
     }

@@ -39,6 +39,10 @@ static const char views_blob_upsert_sql[] =
 static const char views_file_insert_sql[] =
     "INSERT INTO files (id, package_id, path, media_type, size, blake3, "
     "sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char views_class_known_sql[] =
+    "SELECT 1 FROM retention_classes WHERE name = ?1";
+static const char views_pkg_exists_sql[] =
+    "SELECT 1 FROM packages WHERE id = ?1";
 static const char views_pkg_finalize_sql[] =
     "UPDATE packages SET status = 2, finalized_at = ?2, "
     "manifest_digest = ?3, finalized_seq = ?4 "
@@ -142,6 +146,29 @@ static int views_bind_text(struct evlog_stmt *st, int col,
   return evlog_bind_text(st, col, t->s, t->n);
 }
 
+/* Whether sql (one parameter: the n bytes at p, text or blob) finds a
+ * row: 1, 0, or an error with "<what>" in e.  A row an event refers to
+ * is looked up before anything is written, so that an event which does
+ * not fit is UV_EPROTO naming it, not a constraint failure (with
+ * reference checks off, as in a rebuild, not even that), and changes
+ * nothing. */
+static int views_found(struct evlog_db *db, const char *sql, const void *p,
+                       size_t n, bool text, const char *what,
+                       struct errbuf *e) {
+  struct evlog_stmt *st;
+  int rc;
+
+  if ((rc = evlog_stmt(db, sql, &st, e)) != 0)
+    return rc;
+  rc = text ? evlog_bind_text(st, 1, p, n) : evlog_bind_blob(st, 1, p, n);
+  if (rc == 0)
+    rc = evlog_step(st);
+  evlog_reset(st);
+  if (rc == EVLOG_ROW)
+    return 1;
+  return evlog_fail(db, rc, what, e);
+}
+
 /* ---- handlers ----------------------------------------------------------- */
 
 static int views_package_created(struct evlog_db *db, const struct event_rec *ev,
@@ -168,6 +195,14 @@ static int views_package_created(struct evlog_db *db, const struct event_rec *ev
       (rc = views_text(&f[F_CLASS], "retention_class", ev, &cls, e)) != 0 ||
       (rc = views_int(&f[F_CREATED], "created_at", ev, &created_at, e)) != 0)
     return rc;
+  rc = views_found(db, views_class_known_sql, cls.s, cls.n, true,
+                   "checking a retention class", e);
+  if (rc <= 0)
+    return rc < 0 ? rc
+                  : err_set(e, UV_EPROTO,
+                            "event %lld: retention class \"%.*s\" is not "
+                            "known",
+                            (long long)ev->sequence, (int)cls.n, cls.s);
   if ((rc = views_metadata(&f[F_META], ev, &meta_json, &meta_len, e)) != 0)
     return rc;
 
@@ -237,6 +272,16 @@ static int views_file_ingested(struct evlog_db *db, const struct event_rec *ev,
     return rc;
   if (size < 0)
     return views_bad(ev, "size", e);
+  rc = views_found(db, views_pkg_exists_sql, pkg.b, UUID_LEN, false,
+                   "checking a package", e);
+  if (rc <= 0) {
+    char ids[UUID_STRLEN + 1];
+    uuid_format(&pkg, ids);
+    return rc < 0 ? rc
+                  : err_set(e, UV_EPROTO,
+                            "event %lld (%s): package %s does not exist",
+                            (long long)ev->sequence, ev->event_type, ids);
+  }
 
   if ((rc = evlog_stmt(db, views_blob_upsert_sql, &st, e)) != 0)
     return rc;

@@ -352,15 +352,7 @@ static void test_dup(void) {
   free(c);
 }
 
-int main(void) {
-  test_new_invalid();
-  test_empty();
-  test_push_since_limit();
-  test_evict_by_count();
-  test_evict_by_bytes();
-  test_evict_big_event();
-  test_set_last_resets();
-  test_dup();
-  printf("evring: ok\n");
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_new_invalid), TEST_CASE(test_empty),
+          TEST_CASE(test_push_since_limit), TEST_CASE(test_evict_by_count),
+          TEST_CASE(test_evict_by_bytes), TEST_CASE(test_evict_big_event),
+          TEST_CASE(test_set_last_resets), TEST_CASE(test_dup))
