@@ -13,8 +13,9 @@
  * SQL text is written once for every backend: `?N` parameters (N from 1),
  * standard statements.  Statements are cached per connection by the
  * address of their text, so SQL must be a string with static storage (a
- * literal or a static array); evlog_stmt hands the cached statement back
- * reset and unbound.  Text and blob parameters are not copied: they must
+ * literal or a static array).  Whoever takes a statement with evlog_stmt
+ * hands it back reset and unbound (evlog_reset, or evlog_run) before the
+ * next one takes it; evlog_stmt only rewinds it again, cheaply.  Text and blob parameters are not copied: they must
  * stay valid until the statement is stepped to its end or reset.
  *
  * A connection is used by one thread at a time.  Errors are 0 or a negative
@@ -79,8 +80,7 @@ int evlog_check(struct evlog_db *db, struct errbuf *e);
 
 /* --- statements --- */
 
-/* The cached statement for sql (static storage, see above), reset and
- * unbound. */
+/* The cached statement for sql (static storage, see above), rewound. */
 int evlog_stmt(struct evlog_db *db, const char *sql, struct evlog_stmt **out,
                struct errbuf *e);
 /* A statement of its own (not cached: sql may be built at run time), to

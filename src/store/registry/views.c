@@ -15,6 +15,7 @@
  */
 #include "store/registry/views.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,24 +40,37 @@ static const char views_blob_upsert_sql[] =
 static const char views_file_insert_sql[] =
     "INSERT INTO files (id, package_id, path, media_type, size, blake3, "
     "sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char views_class_known_sql[] =
-    "SELECT 1 FROM retention_classes WHERE name = ?1";
-static const char views_pkg_exists_sql[] =
-    "SELECT 1 FROM packages WHERE id = ?1";
 static const char views_pkg_finalize_sql[] =
     "UPDATE packages SET status = 2, finalized_at = ?2, "
     "manifest_digest = ?3, finalized_seq = ?4 "
     "WHERE id = ?1 AND status = 1";
 
-/* Binds nothing more: runs what the binds left in rc, then resets. */
-static int views_run(struct evlog_stmt *st, int rc, const char *what,
+/* Runs st once its binds are done (rc: how they went), then resets it.
+ * A constraint the event breaks (a package or class it names is missing,
+ * an id or path it adds exists) is UV_EPROTO naming the event: the log
+ * holds something the views cannot take.  No lookup ahead of the write
+ * finds these, to keep the writer and replay fast: the caller's savepoint
+ * (writer) or transaction (replay) undoes what the event had changed, and
+ * a rebuild, which runs with reference checks off, finds broken
+ * references in bulk before it commits (evlog_check). */
+static int views_run(struct evlog_stmt *st, int rc,
+                     const struct event_rec *ev, const char *what,
                      struct errbuf *e) {
   if (rc != 0) {
     evlog_reset(st);
     return err_set(e, rc, "database: %s failed: cannot bind a value: %s",
                    what, uv_strerror(rc));
   }
-  return evlog_run(st, what, e);
+  rc = evlog_run(st, what, e);
+  if (rc == UV_EEXIST) {
+    char why[ERRBUF_MAX];
+    snprintf(why, sizeof why, "%s", err_msg(e, rc));
+    return err_set(e, UV_EPROTO,
+                   "event %lld (%s) does not fit the views (%s): run "
+                   "--verify-log",
+                   (long long)ev->sequence, ev->event_type, why);
+  }
+  return rc;
 }
 
 /* ---- payload access ---------------------------------------------------- */
@@ -146,29 +160,6 @@ static int views_bind_text(struct evlog_stmt *st, int col,
   return evlog_bind_text(st, col, t->s, t->n);
 }
 
-/* Whether sql (one parameter: the n bytes at p, text or blob) finds a
- * row: 1, 0, or an error with "<what>" in e.  A row an event refers to
- * is looked up before anything is written, so that an event which does
- * not fit is UV_EPROTO naming it, not a constraint failure (with
- * reference checks off, as in a rebuild, not even that), and changes
- * nothing. */
-static int views_found(struct evlog_db *db, const char *sql, const void *p,
-                       size_t n, bool text, const char *what,
-                       struct errbuf *e) {
-  struct evlog_stmt *st;
-  int rc;
-
-  if ((rc = evlog_stmt(db, sql, &st, e)) != 0)
-    return rc;
-  rc = text ? evlog_bind_text(st, 1, p, n) : evlog_bind_blob(st, 1, p, n);
-  if (rc == 0)
-    rc = evlog_step(st);
-  evlog_reset(st);
-  if (rc == EVLOG_ROW)
-    return 1;
-  return evlog_fail(db, rc, what, e);
-}
-
 /* ---- handlers ----------------------------------------------------------- */
 
 static int views_package_created(struct evlog_db *db, const struct event_rec *ev,
@@ -195,14 +186,6 @@ static int views_package_created(struct evlog_db *db, const struct event_rec *ev
       (rc = views_text(&f[F_CLASS], "retention_class", ev, &cls, e)) != 0 ||
       (rc = views_int(&f[F_CREATED], "created_at", ev, &created_at, e)) != 0)
     return rc;
-  rc = views_found(db, views_class_known_sql, cls.s, cls.n, true,
-                   "checking a retention class", e);
-  if (rc <= 0)
-    return rc < 0 ? rc
-                  : err_set(e, UV_EPROTO,
-                            "event %lld: retention class \"%.*s\" is not "
-                            "known",
-                            (long long)ev->sequence, (int)cls.n, cls.s);
   if ((rc = views_metadata(&f[F_META], ev, &meta_json, &meta_len, e)) != 0)
     return rc;
 
@@ -225,7 +208,7 @@ static int views_package_created(struct evlog_db *db, const struct event_rec *ev
     rc = evlog_bind_int(st, 7, created_at);
   if (rc == 0)
     rc = evlog_bind_int(st, 8, ev->sequence);
-  rc = views_run(st, rc, "inserting a package", e);
+  rc = views_run(st, rc, ev, "inserting a package", e);
   free(meta_json);
   if (rc != 0)
     return rc;
@@ -237,7 +220,7 @@ static int views_package_created(struct evlog_db *db, const struct event_rec *ev
     rc = evlog_bind_int(st, 2, created_at);
   if (rc == 0)
     rc = views_bind_text(st, 3, &cls);
-  if ((rc = views_run(st, rc, "inserting retention state", e)) != 0)
+  if ((rc = views_run(st, rc, ev, "inserting retention state", e)) != 0)
     return rc;
   if (evlog_changes(db) != 1)
     return err_set(e, UV_EPROTO,
@@ -272,17 +255,6 @@ static int views_file_ingested(struct evlog_db *db, const struct event_rec *ev,
     return rc;
   if (size < 0)
     return views_bad(ev, "size", e);
-  rc = views_found(db, views_pkg_exists_sql, pkg.b, UUID_LEN, false,
-                   "checking a package", e);
-  if (rc <= 0) {
-    char ids[UUID_STRLEN + 1];
-    uuid_format(&pkg, ids);
-    return rc < 0 ? rc
-                  : err_set(e, UV_EPROTO,
-                            "event %lld (%s): package %s does not exist",
-                            (long long)ev->sequence, ev->event_type, ids);
-  }
-
   if ((rc = evlog_stmt(db, views_blob_upsert_sql, &st, e)) != 0)
     return rc;
   rc = evlog_bind_blob(st, 1, d.blake3, DIGEST_LEN);
@@ -290,7 +262,7 @@ static int views_file_ingested(struct evlog_db *db, const struct event_rec *ev,
     rc = evlog_bind_blob(st, 2, d.sha256, DIGEST_LEN);
   if (rc == 0)
     rc = evlog_bind_int(st, 3, size);
-  if ((rc = views_run(st, rc, "recording a blob", e)) != 0)
+  if ((rc = views_run(st, rc, ev, "recording a blob", e)) != 0)
     return rc;
 
   if ((rc = evlog_stmt(db, views_file_insert_sql, &st, e)) != 0)
@@ -308,7 +280,7 @@ static int views_file_ingested(struct evlog_db *db, const struct event_rec *ev,
     rc = evlog_bind_blob(st, 6, d.blake3, DIGEST_LEN);
   if (rc == 0)
     rc = evlog_bind_blob(st, 7, d.sha256, DIGEST_LEN);
-  return views_run(st, rc, "inserting a file", e);
+  return views_run(st, rc, ev, "inserting a file", e);
 }
 
 static int views_package_finalized(struct evlog_db *db,
@@ -339,7 +311,7 @@ static int views_package_finalized(struct evlog_db *db,
     rc = evlog_bind_blob(st, 3, ev->payload_digest, DIGEST_LEN);
   if (rc == 0)
     rc = evlog_bind_int(st, 4, ev->sequence);
-  if ((rc = views_run(st, rc, "finalizing a package", e)) != 0)
+  if ((rc = views_run(st, rc, ev, "finalizing a package", e)) != 0)
     return rc;
   if (evlog_changes(db) != 1)
     return err_set(e, UV_EPROTO,
