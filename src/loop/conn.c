@@ -475,11 +475,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     int rc = c->route->stream->body(c, at, n);
     if (c->early || c->state != CONN_BODY)
       return HPE_PAUSED;
-    if (rc == AS_AGAIN) {
-      c->body_wanted = false;
-      return HPE_PAUSED;
-    }
-    return 0;
+    return rc == AS_AGAIN ? HPE_PAUSED : 0;
   }
   if (c->body_len + n > HTTP_BODY_BUFFER_MAX) {
     c->state = CONN_HANDLING;
@@ -661,7 +657,6 @@ void http_body_continue(struct conn *c) {
     return;
   if (c->req.expect_continue && !c->msg_complete)
     conn_send_continue(c);
-  c->body_wanted = true;
   if (c->in_execute) {
     c->resume_wanted = true;
     return;
@@ -732,7 +727,7 @@ void conn_response_done(struct conn *c) {
   c->route = NULL;
   c->route_status = 0;
   c->head_error = 0;
-  c->body_wanted = c->continue_sent = c->msg_complete = false;
+  c->continue_sent = c->msg_complete = false;
   c->actor[0] = '\0';
   c->timer_cb = NULL;
   resp_reset(c);

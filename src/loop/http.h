@@ -179,7 +179,6 @@ int server_new(uv_loop_t *loop, const struct server_opts *o,
                struct server **out, struct errbuf *e);
 /* The bound address as "HOST:PORT" (IPv6 as "[ADDR]:PORT"). */
 int server_address(struct server *s, char *buf, size_t size);
-unsigned server_conn_count(const struct server *s);
 /* Stops accepting, closes idle connections, lets requests in progress end
  * (they get Connection: close); after grace_ms cuts the rest.  done_cb runs
  * once every connection is gone; then call server_free. */

@@ -41,7 +41,6 @@ struct conn {
   bool in_execute;             /* inside llhttp_execute */
   bool paused;                 /* parser paused (HPE_PAUSED) */
   bool resume_wanted;          /* http_body_continue during execute */
-  bool body_wanted;            /* streaming handler asked for the body */
   bool continue_sent;
   bool msg_complete;
   bool early;                  /* answered before the body was read */
@@ -97,7 +96,6 @@ struct server {
   void (*done_cb)(struct server *s, void *arg);
   void *done_arg;
   char read_buf[CONN_READ_BUF];
-  bool read_buf_busy;
 };
 
 /* conn.c */

@@ -101,8 +101,6 @@ int server_address(struct server *s, char *buf, size_t size) {
   return 0;
 }
 
-unsigned server_conn_count(const struct server *s) { return s->nconns; }
-
 void server_conn_gone(struct server *s, struct conn *c) {
   if (c->prev != NULL)
     c->prev->next = c->next;
