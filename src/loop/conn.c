@@ -700,19 +700,48 @@ static void conn_linger(struct conn *c) {
   http_timer(c, CONN_LINGER_MS, conn_linger_end);
 }
 
+void conn_response_starting(struct conn *c) {
+  if (c->msg_complete)
+    return;
+  c->early = true; /* the rest of the request will not be parsed */
+  if (c->state == CONN_HEAD || c->state == CONN_BODY)
+    c->state = CONN_HANDLING;
+}
+
+enum conn_next {
+  CONN_NEXT_REQUEST, /* keep-alive: parse the next request */
+  CONN_NEXT_CLOSE,   /* close now */
+  CONN_NEXT_LINGER,  /* unread request bytes may follow: FIN, then close */
+};
+
+/* What happens once the response in progress is done. */
+static enum conn_next conn_next(const struct conn *c) {
+  if (c->early || c->reject)
+    return CONN_NEXT_LINGER;
+  if (!c->msg_complete || !c->keep_alive || c->srv->stopping)
+    return CONN_NEXT_CLOSE;
+  return CONN_NEXT_REQUEST;
+}
+
+bool conn_will_close(const struct conn *c) {
+  return conn_next(c) != CONN_NEXT_REQUEST;
+}
+
 /* The response is fully written: next request, or close. */
 void conn_response_done(struct conn *c) {
   assert(!c->in_execute);
   resp_log(c);
   if (c->abort_cb != NULL) /* the handler forgot: treat as abandoned */
     conn_abort_handler(c);
-  if (c->early || c->reject) {
+  switch (conn_next(c)) {
+  case CONN_NEXT_LINGER:
     conn_linger(c);
     return;
-  }
-  if (!c->msg_complete || !c->keep_alive || c->reject || c->srv->stopping) {
+  case CONN_NEXT_CLOSE:
     conn_close(c);
     return;
+  case CONN_NEXT_REQUEST:
+    break;
   }
   free(c->hbuf);
   c->hbuf = NULL;

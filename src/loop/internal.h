@@ -105,6 +105,15 @@ void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
 /* No request in progress (shutdown closes these at once). */
 bool conn_is_idle(const struct conn *c);
+/* resp.c calls this when a response starts, before building its head:
+ * if the request is not fully read, the connection gives up on the rest
+ * (it is read and discarded, and the connection closes after the
+ * response). */
+void conn_response_starting(struct conn *c);
+/* Does the connection close after the response in progress?  The one
+ * decision behind both the Connection: close header and what
+ * conn_response_done() does. */
+bool conn_will_close(const struct conn *c);
 /* resp.c calls this once the response is written and ended. */
 void conn_response_done(struct conn *c);
 

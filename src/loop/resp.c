@@ -62,11 +62,6 @@ void resp_reset(struct conn *c) {
   c->bytes_out = 0;
 }
 
-static bool resp_will_close(const struct conn *c) {
-  return !c->msg_complete || !c->keep_alive || c->early || c->reject ||
-         c->srv->stopping;
-}
-
 /* The status line and headers into a malloc'd buffer (*len bytes). */
 static char *resp_build_head(struct conn *c, int status, const char *ctype,
                              const char *extra, bool has_len, uint64_t clen,
@@ -80,11 +75,7 @@ static char *resp_build_head(struct conn *c, int status, const char *ctype,
 
   if (h == NULL)
     return NULL;
-  if (!c->msg_complete) {
-    c->early = true; /* the rest of the request is not read */
-    if (c->state == CONN_HEAD || c->state == CONN_BODY)
-      c->state = CONN_HANDLING;
-  }
+  conn_response_starting(c);
   gmtime_r(&now, &tm);
   strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
   n = snprintf(h, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s", status,
@@ -93,7 +84,7 @@ static char *resp_build_head(struct conn *c, int status, const char *ctype,
   if (has_len && status != 304 && status != 204)
     n += snprintf(h + n, cap - (size_t)n, "Content-Length: %llu\r\n",
                   (unsigned long long)clen);
-  if (resp_will_close(c))
+  if (conn_will_close(c))
     n += snprintf(h + n, cap - (size_t)n, "Connection: close\r\n");
   n += snprintf(h + n, cap - (size_t)n, "%s\r\n", extra != NULL ? extra : "");
   if (n < 0 || (size_t)n >= cap) {
