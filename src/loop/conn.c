@@ -622,34 +622,15 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
   conn_update(c);
 }
 
-static void conn_continue_cb(uv_write_t *w, int status) {
-  struct conn *c = w->data;
-  (void)status;
-  free(w);
-  c->writes_pending--;
-  if (c->state != CONN_CLOSING && c->resp_ended && c->writes_pending == 0)
-    conn_response_done(c);
-  conn_unref(c);
-}
-
 static void conn_send_continue(struct conn *c) {
-  static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-  uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
-  uv_write_t *w;
-
   if (c->continue_sent || c->resp_started)
     return;
   c->continue_sent = true;
-  w = malloc(sizeof *w);
-  if (w == NULL)
-    return;
-  w->data = c;
-  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, conn_continue_cb) != 0) {
-    free(w);
-    return;
-  }
-  c->writes_pending++;
-  conn_ref(c);
+  /* If it cannot be queued, the client sends its body unasked after a
+   * wait (RFC 9110 10.1.1), and a broken socket shows on the read side:
+   * closing here would run the abort callback inside the handler's
+   * http_body_continue(). */
+  (void)resp_continue(c);
 }
 
 void http_body_continue(struct conn *c) {

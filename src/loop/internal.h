@@ -2,6 +2,11 @@
  * internal.h: the connection and server structs shared by conn.c (parsing,
  * lifecycle), resp.c (responses) and server.c (listening, shutdown).
  * Nothing outside src/loop includes this.
+ *
+ * Ownership of struct conn: conn.c alone changes the connection's state
+ * (state, early, paused, reading, ...); resp.c alone changes the response
+ * fields at the end of the struct and is the only writer to the socket.
+ * Each asks the other through the functions below.
  */
 #ifndef AS_LOOP_INTERNAL_H
 #define AS_LOOP_INTERNAL_H
@@ -75,7 +80,7 @@ struct conn {
   void (*timer_cb)(struct conn *c);
   char actor[CONN_ACTOR_MAX];
 
-  /* response */
+  /* response: written by resp.c only */
   int status;
   bool resp_started, resp_ended;
   unsigned writes_pending;
@@ -117,8 +122,10 @@ bool conn_will_close(const struct conn *c);
 /* resp.c calls this once the response is written and ended. */
 void conn_response_done(struct conn *c);
 
-/* resp.c */
+/* resp.c: every write to the socket goes through it. */
 void resp_reset(struct conn *c);
+/* Queues "100 Continue"; 0 or a UV_E* code. */
+int resp_continue(struct conn *c);
 void resp_log(struct conn *c);
 
 /* server.c */

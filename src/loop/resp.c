@@ -145,6 +145,11 @@ static int resp_queue(struct conn *c, const void *buf, size_t len, char *owned,
   return 0;
 }
 
+int resp_continue(struct conn *c) {
+  static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  return resp_queue(c, msg, sizeof msg - 1, NULL, NULL, NULL);
+}
+
 void http_respond(struct conn *c, int status, const char *content_type,
                   const char *extra_headers, const void *body, size_t len) {
   size_t hlen;
