@@ -300,7 +300,28 @@ static void big_h(struct conn *c, const struct http_req *req) {
   ASSERT_EQ(http_resp_write(c, b->buf, T_BIG_LEN, big_write_cb, b), 0);
 }
 
+/* --- /problem: a problem with extra headers longer than any fixed
+ * buffer a head builder might use --- */
+
+#define T_LONG_HEADER_LEN 3000
+
+static void problem_h(struct conn *c, const struct http_req *req) {
+  char *extra = malloc(T_LONG_HEADER_LEN + 64);
+  int n;
+
+  (void)req;
+  ASSERT(extra != NULL);
+  n = snprintf(extra, 64, "X-First: 1\r\nX-Long: ");
+  memset(extra + n, 'L', T_LONG_HEADER_LEN);
+  memcpy(extra + n + T_LONG_HEADER_LEN, "\r\nX-Last: 2\r\n",
+         sizeof "\r\nX-Last: 2\r\n"); /* with its NUL */
+  http_problem_with(c, PROB_RANGE_NOT_SATISFIABLE, extra, "the range %s",
+                    "is not there");
+  free(extra); /* http_problem_with copied what it needed */
+}
+
 static const struct route routes[] = {
+    {HTTP_GET, "/problem", problem_h, NULL},
     {HTTP_GET, "/later", later_h, NULL},
     {HTTP_GET, "/stream", stream_h, NULL},
     {HTTP_PUT, "/upload", NULL, &upload_ops},
@@ -425,6 +446,7 @@ struct reader {
 };
 
 struct resp {
+  char head[sizeof(((struct reader *)0)->buf) + 1]; /* NUL-terminated */
   int status;
   bool close;                   /* Connection: close */
   char body[T_BODY_MAX];        /* NUL-terminated */
@@ -446,7 +468,7 @@ static void reader_skip(struct reader *r, size_t n) {
 
 /* One response with a Content-Length body of at most T_BODY_MAX - 1. */
 static void client_response(struct reader *r, struct resp *p) {
-  char head[sizeof r->buf + 1];
+  char *head = p->head;
   const char *end, *cl;
   size_t hlen, clen;
 
@@ -629,5 +651,35 @@ static void test_close_during_write(void) {
   ASSERT_EQ(h.n.big_freed, 1);
 }
 
+/* --- problems keep every extra header whole --- */
+
+static void client_problem(struct harness *h) {
+  static const char req[] = "GET /problem HTTP/1.1\r\nHost: t\r\n\r\n";
+  struct reader r = {.fd = client_connect(h->port, 0)};
+  struct resp p;
+  const char *v;
+
+  client_send(r.fd, req, sizeof req - 1);
+  client_response(&r, &p);
+  ASSERT_EQ(p.status, 416);
+  ASSERT(strstr(p.head, "\r\nX-First: 1\r\n") != NULL);
+  ASSERT(strstr(p.head, "\r\nX-Last: 2\r\n") != NULL);
+  v = strstr(p.head, "\r\nX-Long: ");
+  ASSERT(v != NULL);
+  v += 10;
+  ASSERT_EQ(strspn(v, "L"), T_LONG_HEADER_LEN);
+  ASSERT(strncmp(v + T_LONG_HEADER_LEN, "\r\n", 2) == 0);
+  ASSERT(strstr(p.body, "\"detail\":\"the range is not there\"") != NULL);
+  close(r.fd);
+}
+
+/* Extra headers of a problem arrive whole, however long (they used to
+ * be dropped silently past 256 bytes). */
+static void test_problem_headers(void) {
+  struct harness h;
+
+  harness_run(&h, client_problem, false);
+}
+
 TEST_MAIN(TEST_CASE(test_pipelining), TEST_CASE(test_pause_resume),
-          TEST_CASE(test_close_during_write))
+          TEST_CASE(test_close_during_write), TEST_CASE(test_problem_headers))
