@@ -270,6 +270,12 @@ static int conn_hbuf_add(struct conn *c, const char *p, size_t n) {
   return buf_append(&c->hbuf, &c->hbuf_len, &c->hbuf_cap, p, n, CONN_HBUF_MIN);
 }
 
+/* The current end of hbuf as an offset for hoff (see CONN_HBUF_MAX). */
+static uint16_t conn_hoff(const struct conn *c) {
+  assert(c->hbuf_len <= CONN_HBUF_MAX);
+  return (uint16_t)c->hbuf_len;
+}
+
 static int on_message_begin(llhttp_t *p) {
   struct conn *c = p->data;
 
@@ -310,7 +316,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   if (c->req.nheaders >= HTTP_HEADERS_MAX)
     return conn_head_fail(c, 431);
   if (c->hoff[c->req.nheaders][0] == 0) /* offset 0 is the URL: unset */
-    c->hoff[c->req.nheaders][0] = (uint16_t)c->hbuf_len;
+    c->hoff[c->req.nheaders][0] = conn_hoff(c);
   c->head_bytes += n;
   if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
     return conn_head_fail(c, 431);
@@ -327,7 +333,7 @@ static int on_header_field_complete(llhttp_t *p) {
   if (c->req.nheaders >= HTTP_HEADERS_MAX)
     return conn_head_fail(c, 431);
   if (c->hoff[c->req.nheaders][0] == 0) /* empty name cannot happen */
-    c->hoff[c->req.nheaders][0] = (uint16_t)c->hbuf_len;
+    c->hoff[c->req.nheaders][0] = conn_hoff(c);
   c->head_bytes += 4; /* ": " and CRLF */
   return conn_hbuf_add(c, "", 1) == 0 ? 0 : conn_head_fail(c, 500);
 }
@@ -341,7 +347,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 
   if (!c->in_value) {
     c->in_value = true;
-    c->hoff[c->req.nheaders][1] = (uint16_t)c->hbuf_len;
+    c->hoff[c->req.nheaders][1] = conn_hoff(c);
   }
   c->head_bytes += n;
   if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
@@ -357,7 +363,7 @@ static int on_header_value_complete(llhttp_t *p) {
     return 0;
 
   if (!c->in_value)
-    c->hoff[c->req.nheaders][1] = (uint16_t)c->hbuf_len;
+    c->hoff[c->req.nheaders][1] = conn_hoff(c);
   c->in_value = false;
   if (conn_hbuf_add(c, "", 1) != 0)
     return conn_head_fail(c, 500);

@@ -24,6 +24,27 @@
 #define CONN_ACTOR_MAX 64
 #define CONN_LINGER_MS 2000          /* discard unread body before close */
 
+/*
+ * The request head is collected in hbuf: the URL and a NUL, then for each
+ * header line its name, a NUL, its value and a NUL; hoff keeps the offsets
+ * of names and values as uint16_t.  What bounds them:
+ *   - the URL is refused past HTTP_URL_MAX bytes, before it is stored;
+ *   - head_bytes counts each header line as name + value + 4 (": " and
+ *     CRLF), which covers the line's two NULs, so hbuf never grows past
+ *     the URL + 1 + head_bytes;
+ *   - every name or value byte is refused once head_bytes would pass
+ *     HTTP_HEADER_BLOCK_MAX, before it is stored; only the 4 added when a
+ *     name ends can take head_bytes past it, by at most 4, until the next
+ *     byte is refused.
+ * So every length of hbuf, hence every offset stored in hoff, is at most
+ * CONN_HBUF_MAX.
+ */
+#define CONN_HBUF_MAX (HTTP_URL_MAX + 1 + HTTP_HEADER_BLOCK_MAX + 4)
+_Static_assert(CONN_HBUF_MAX <= UINT16_MAX,
+               "hoff offsets into hbuf must fit in uint16_t: lower "
+               "HTTP_URL_MAX or HTTP_HEADER_BLOCK_MAX, or widen hoff");
+_Static_assert(HTTP_HEADERS_MAX >= 1, "hoff[0] is always written");
+
 enum conn_state {
   CONN_IDLE,     /* between requests (keep-alive) */
   CONN_HEAD,     /* reading a request line and headers */
@@ -60,7 +81,8 @@ struct conn {
   char *hbuf;
   size_t hbuf_len, hbuf_cap;
   size_t url_len, head_bytes;
-  uint16_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf */
+  uint16_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf:
+                                       * <= CONN_HBUF_MAX (above) */
   char *hblock;                /* after the head: headers array + text */
   bool in_value;
   int head_error;              /* 414 / 431 detected in a callback */
