@@ -478,10 +478,19 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   if (n == 0)
     return 0;
   if (c->route != NULL && c->route->stream != NULL) {
-    int rc = c->route->stream->body(c, at, n);
+    int rc;
+    /* Only an http_body_continue() from this very call may undo the
+     * pause it asks for; one from a piece that did not pause was a no-op
+     * and must not cancel a later pause. */
+    c->resume_wanted = false;
+    rc = c->route->stream->body(c, at, n);
     if (c->early || c->state != CONN_BODY)
       return HPE_PAUSED;
-    return rc == AS_AGAIN ? HPE_PAUSED : 0;
+    if (rc != AS_AGAIN) {
+      c->resume_wanted = false;
+      return 0;
+    }
+    return HPE_PAUSED;
   }
   if (c->body_len + n > HTTP_BODY_BUFFER_MAX) {
     c->state = CONN_HANDLING;
@@ -594,6 +603,7 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
       data += len;
       len = 0;
       c->paused = false;
+      c->resume_wanted = false; /* nothing paused: it was a no-op */
       break;
     }
     if (e == HPE_PAUSED) {

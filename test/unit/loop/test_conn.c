@@ -46,7 +46,8 @@ struct counts {
   /* pause/resume */
   unsigned upload_starts, upload_ends, upload_aborts;
   unsigned body_calls, mismatches, resumes;
-  unsigned pause_timer, pause_at_once, pause_idle;
+  unsigned pause_timer, pause_at_once, pause_idle, continue_unpaused;
+  unsigned while_paused;        /* body or end while the handler paused */
   uint64_t body_bytes;
   /* close during a pending write */
   unsigned big_writes, big_aborts, big_freed;
@@ -156,6 +157,7 @@ struct upload {
   uv_timer_t t;                 /* resumes reading */
   uint64_t off;                 /* body bytes seen */
   unsigned pieces;
+  bool paused;                  /* returned AS_AGAIN, resume not asked */
 };
 
 static uint8_t upload_byte(uint64_t i) { return (uint8_t)(i % 251); }
@@ -166,6 +168,7 @@ static void upload_resume_cb(uv_timer_t *t) {
   struct upload *u = t->data;
 
   H(u->c)->n.resumes++;
+  u->paused = false;
   http_body_continue(u->c);
 }
 
@@ -193,34 +196,43 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   http_body_continue(c);
 }
 
-/* Each piece must continue the pattern exactly where the last one ended.
- * The pieces take turns: go on, pause and resume from a timer, pause and
- * resume at once (from inside the callback), pause and resume on the next
- * loop iteration. */
+/* Each piece must continue the pattern exactly where the last one ended,
+ * and none may come while the handler is paused.  The pieces take turns:
+ * go on; ask for more while not paused (a no-op) and go on; pause and
+ * resume from a timer; pause and resume at once (from inside the
+ * callback); pause and resume on the next loop iteration. */
 static int upload_body(struct conn *c, const char *data, size_t len) {
   struct harness *h = H(c);
   struct upload *u = http_ctx(c);
 
   h->n.body_calls++;
+  if (u->paused)
+    h->n.while_paused++;
   for (size_t i = 0; i < len; i++)
     if ((uint8_t)data[i] != upload_byte(u->off + i))
       h->n.mismatches++;
   u->off += len;
   h->n.body_bytes += len;
-  switch (u->pieces++ % 4) {
+  switch (u->pieces++ % 5) {
   case 0:
     return 0;
   case 1:
+    h->n.continue_unpaused++;
+    http_body_continue(c);
+    return 0;
+  case 2:
     h->n.pause_timer++;
+    u->paused = true;
     ASSERT_EQ(uv_timer_start(&u->t, upload_resume_cb, 1, 0), 0);
     return AS_AGAIN;
-  case 2:
+  case 3:
     h->n.pause_at_once++;
     h->n.resumes++;
     http_body_continue(c);
     return AS_AGAIN;
   default:
     h->n.pause_idle++;
+    u->paused = true;
     ASSERT_EQ(uv_timer_start(&u->t, upload_resume_cb, 0, 0), 0);
     return AS_AGAIN;
   }
@@ -234,6 +246,8 @@ static void upload_end(struct conn *c) {
                    (unsigned long long)u->off);
 
   h->n.upload_ends++;
+  if (u->paused)
+    h->n.while_paused++;
   http_set_ctx(c, NULL, NULL);
   uv_close((uv_handle_t *)&u->t, upload_closed_cb);
   http_respond(c, 201, "text/plain", NULL, body, (size_t)n);
@@ -619,6 +633,8 @@ static void test_pause_resume(void) {
   ASSERT_EQ(h.n.resumes, h.n.pause_timer + h.n.pause_at_once +
                              h.n.pause_idle);
   ASSERT(h.n.pause_timer > 0 && h.n.pause_at_once > 0 && h.n.pause_idle > 0);
+  ASSERT(h.n.continue_unpaused > 0);
+  ASSERT_EQ(h.n.while_paused, 0);
   /* the chunked body alone comes in over a hundred pieces */
   ASSERT(h.n.body_calls > 100);
 }
