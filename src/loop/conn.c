@@ -240,16 +240,12 @@ static void conn_timer_cb(uv_timer_t *t) {
     conn_close(c);
     break;
   case CONN_HEAD:
-    c->state = CONN_HANDLING;
-    c->early = true;
     http_problem(c, PROB_REQUEST_TIMEOUT,
                  "the request line and headers did not arrive within %llu ms",
                  (unsigned long long)c->srv->o.header_timeout_ms);
     break;
   case CONN_BODY:
     conn_abort_handler(c);
-    c->state = CONN_HANDLING;
-    c->early = true;
     http_problem(c, PROB_BODY_TIMEOUT,
                  "no request body bytes arrived for %llu ms",
                  (unsigned long long)c->srv->o.body_timeout_ms);
@@ -441,8 +437,6 @@ static int on_headers_complete(llhttp_t *p) {
   if (c->route == NULL) {
     if (!has_body)
       return 0; /* answered at message complete, connection kept */
-    c->state = CONN_HANDLING;
-    c->early = true;
     if (c->route_status == 405)
       http_problem(c, PROB_METHOD_NOT_ALLOWED,
                    "%s is not allowed here; allowed: %s", r->method_name,
@@ -458,8 +452,6 @@ static int on_headers_complete(llhttp_t *p) {
     return HPE_PAUSED;
   }
   if (r->has_length && r->content_length > HTTP_BODY_BUFFER_MAX) {
-    c->state = CONN_HANDLING;
-    c->early = true;
     http_problem(c, PROB_BODY_TOO_LARGE,
                  "request bodies of this resource are limited to %d bytes",
                  HTTP_BODY_BUFFER_MAX);
@@ -493,8 +485,6 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     return HPE_PAUSED;
   }
   if (c->body_len + n > HTTP_BODY_BUFFER_MAX) {
-    c->state = CONN_HANDLING;
-    c->early = true;
     http_problem(c, PROB_BODY_TOO_LARGE,
                  "request bodies of this resource are limited to %d bytes",
                  HTTP_BODY_BUFFER_MAX);
@@ -564,8 +554,6 @@ static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
     conn_close(c);
     return;
   }
-  c->state = CONN_HANDLING;
-  c->early = true;
   switch (status) {
   case 414:
     http_problem(c, PROB_URI_TOO_LONG,
@@ -697,12 +685,15 @@ static void conn_linger(struct conn *c) {
   http_timer(c, CONN_LINGER_MS, conn_linger_end);
 }
 
+/* The one place where a connection gives up on the rest of a request:
+ * every early answer (timeouts, limits, parse errors, handlers refusing a
+ * body) goes through here when its head is built. */
 void conn_response_starting(struct conn *c) {
+  assert(c->state != CONN_CLOSING);
   if (c->msg_complete)
     return;
   c->early = true; /* the rest of the request will not be parsed */
-  if (c->state == CONN_HEAD || c->state == CONN_BODY)
-    c->state = CONN_HANDLING;
+  c->state = CONN_HANDLING;
 }
 
 enum conn_next {
