@@ -33,10 +33,10 @@ static void conn_update(struct conn *c);
 static void conn_maybe_free(struct conn *c) {
   if (c->handles_open != 0 || c->refs != 0)
     return;
-  free(c->tail);
-  free(c->hbuf);
+  sbuf_free(&c->tail);
+  sbuf_free(&c->hbuf);
   free(c->hblock);
-  free(c->body);
+  sbuf_free(&c->body);
   server_conn_gone(c->srv, c);
   free(c);
 }
@@ -112,41 +112,26 @@ void http_timer(struct conn *c, uint64_t ms, void (*cb)(struct conn *c)) {
 
 /* --- buffers --- */
 
-static int buf_append(char **buf, size_t *len, size_t *cap, const char *p,
-                      size_t n, size_t min_cap) {
-  if (n > SIZE_MAX - *len)
-    return UV_ENOMEM;
-  if (*len + n > *cap) {
-    size_t ncap = *cap != 0 ? *cap : min_cap;
-    while (ncap < *len + n)
-      ncap *= 2;
-    char *nb = realloc(*buf, ncap);
-    if (nb == NULL)
-      return UV_ENOMEM;
-    *buf = nb;
-    *cap = ncap;
-  }
-  if (n != 0)
-    memcpy(*buf + *len, p, n);
-  *len += n;
-  return 0;
-}
-
 /* Keeps data[0..len) (possibly a suffix of c->tail) as the new tail. */
 static int conn_keep_tail(struct conn *c, const char *data, size_t len) {
+  const uint8_t *d = (const uint8_t *)data;
+
   if (len == 0) {
-    free(c->tail);
-    c->tail = NULL;
-    c->tail_len = c->tail_cap = 0;
+    sbuf_free(&c->tail);
     return 0;
   }
-  if (c->tail != NULL && data >= c->tail && data < c->tail + c->tail_cap) {
-    memmove(c->tail, data, len);
-    c->tail_len = len;
+  if (c->tail.p != NULL && d >= c->tail.p && d < c->tail.p + c->tail.cap) {
+    memmove(c->tail.p, d, len);
+    c->tail.len = len;
     return 0;
   }
-  c->tail_len = 0;
-  return buf_append(&c->tail, &c->tail_len, &c->tail_cap, data, len, 4096);
+  c->tail.len = 0;
+  return sbuf_put(&c->tail, d, len);
+}
+
+/* The unparsed bytes, for llhttp. */
+static const char *conn_tail(const struct conn *c) {
+  return (const char *)c->tail.p;
 }
 
 /* --- reading --- */
@@ -171,8 +156,7 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   if (c->early)
     return; /* answered already, closing after the write: discard */
   if (c->paused || c->state == CONN_HANDLING) {
-    if (buf_append(&c->tail, &c->tail_len, &c->tail_cap, buf->base,
-                   (size_t)nread, 4096) != 0) {
+    if (sbuf_put(&c->tail, buf->base, (size_t)nread) != 0) {
       conn_close(c);
       return;
     }
@@ -205,7 +189,7 @@ static void conn_update(struct conn *c) {
   case CONN_HANDLING:
     /* keep reading a little so a vanished peer is noticed; after an
      * early answer, read and discard (see conn_linger) */
-    want = c->early || c->tail_len < CONN_TAIL_MAX;
+    want = c->early || c->tail.len < CONN_TAIL_MAX;
     break;
   case CONN_CLOSING:
     return;
@@ -263,13 +247,13 @@ static int conn_head_fail(struct conn *c, int status) {
 }
 
 static int conn_hbuf_add(struct conn *c, const char *p, size_t n) {
-  return buf_append(&c->hbuf, &c->hbuf_len, &c->hbuf_cap, p, n, CONN_HBUF_MIN);
+  return sbuf_put(&c->hbuf, p, n);
 }
 
 /* The current end of hbuf as an offset for hoff (see CONN_HBUF_MAX). */
 static uint16_t conn_hoff(const struct conn *c) {
-  assert(c->hbuf_len <= CONN_HBUF_MAX);
-  return (uint16_t)c->hbuf_len;
+  assert(c->hbuf.len <= CONN_HBUF_MAX);
+  return (uint16_t)c->hbuf.len;
 }
 
 static int on_message_begin(llhttp_t *p) {
@@ -277,7 +261,7 @@ static int on_message_begin(llhttp_t *p) {
 
   c->state = CONN_HEAD;
   c->t_start = uv_hrtime();
-  c->hbuf_len = c->url_len = c->head_bytes = 0;
+  c->hbuf.len = c->url_len = c->head_bytes = 0;
   free(c->hblock); /* normally released with the previous response */
   c->hblock = NULL;
   c->in_value = false;
@@ -378,17 +362,14 @@ static int conn_build_req(struct conn *c) {
   char *text;
   const char *q;
 
-  c->hblock = malloc(hsz + c->hbuf_len + 1);
+  c->hblock = malloc(hsz + c->hbuf.len + 1);
   if (c->hblock == NULL)
     return UV_ENOMEM;
   text = c->hblock + hsz;
-  if (c->hbuf_len != 0)
-    memcpy(text, c->hbuf, c->hbuf_len);
-  text[c->hbuf_len] = '\0';
-  free(c->hbuf);
-  c->hbuf = NULL;
-  c->hbuf_cap = 0;
-  c->hbuf_len = 0;
+  if (c->hbuf.len != 0)
+    memcpy(text, c->hbuf.p, c->hbuf.len);
+  text[c->hbuf.len] = '\0';
+  sbuf_free(&c->hbuf);
   r->headers = (struct http_header *)(void *)c->hblock;
   r->method = llhttp_get_method(&c->parser);
   r->method_name = llhttp_method_name((llhttp_method_t)r->method);
@@ -484,13 +465,13 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     }
     return HPE_PAUSED;
   }
-  if (c->body_len + n > HTTP_BODY_BUFFER_MAX) {
+  if (c->body.len + n > HTTP_BODY_BUFFER_MAX) {
     http_problem(c, PROB_BODY_TOO_LARGE,
                  "request bodies of this resource are limited to %d bytes",
                  HTTP_BODY_BUFFER_MAX);
     return HPE_PAUSED;
   }
-  if (buf_append(&c->body, &c->body_len, &c->body_cap, at, n, 4096) != 0)
+  if (sbuf_put(&c->body, at, n) != 0)
     return conn_head_fail(c, 500);
   return 0;
 }
@@ -515,8 +496,8 @@ static int on_message_complete(llhttp_t *p) {
   } else if (c->route->stream != NULL) {
     c->route->stream->end(c);
   } else {
-    c->req.body = c->body != NULL ? c->body : "";
-    c->req.body_len = c->body_len;
+    c->req.body = c->body.p != NULL ? (const char *)c->body.p : "";
+    c->req.body_len = c->body.len;
     c->route->handle(c, &c->req);
   }
   return HPE_PAUSED;
@@ -650,7 +631,7 @@ void http_body_continue(struct conn *c) {
     return;
   c->paused = false;
   llhttp_resume(&c->parser);
-  conn_feed(c, c->tail, c->tail_len);
+  conn_feed(c, conn_tail(c), c->tail.len);
 }
 
 static void conn_shutdown_cb(uv_shutdown_t *req, int status) {
@@ -731,14 +712,10 @@ void conn_response_done(struct conn *c) {
   case CONN_NEXT_REQUEST:
     break;
   }
-  free(c->hbuf);
-  c->hbuf = NULL;
-  c->hbuf_len = c->hbuf_cap = 0;
+  sbuf_free(&c->hbuf);
   free(c->hblock);
   c->hblock = NULL;
-  free(c->body);
-  c->body = NULL;
-  c->body_len = c->body_cap = 0;
+  sbuf_free(&c->body);
   memset(&c->req, 0, sizeof c->req);
   memset(c->hoff, 0, sizeof c->hoff[0]);
   c->route = NULL;
@@ -753,8 +730,8 @@ void conn_response_done(struct conn *c) {
     c->paused = false;
     llhttp_resume(&c->parser);
   }
-  if (c->tail_len > 0)
-    conn_feed(c, c->tail, c->tail_len);
+  if (c->tail.len > 0)
+    conn_feed(c, conn_tail(c), c->tail.len);
   else
     conn_update(c);
 }

@@ -17,10 +17,10 @@
 #include <uv.h>
 
 #include "loop/http.h"
+#include "util/sbuf.h"
 
 #define CONN_READ_BUF (64 * 1024)    /* shared read buffer per server */
 #define CONN_TAIL_MAX (64 * 1024)    /* pipelined bytes kept while busy */
-#define CONN_HBUF_MIN 1024           /* first allocation of the head buffer */
 #define CONN_ACTOR_MAX 64
 #define CONN_LINGER_MS 2000          /* discard unread body before close */
 
@@ -74,12 +74,10 @@ struct conn {
   bool reject;                 /* over max_conns: answer 503 and close */
 
   /* unparsed bytes received while the parser was paused */
-  char *tail;
-  size_t tail_len, tail_cap;
+  struct sbuf tail;
 
   /* request head: url and header lines, grown up to the limits */
-  char *hbuf;
-  size_t hbuf_len, hbuf_cap;
+  struct sbuf hbuf;
   size_t url_len, head_bytes;
   uint16_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf:
                                        * <= CONN_HBUF_MAX (above) */
@@ -92,9 +90,7 @@ struct conn {
   int route_status;            /* 0, 404 or 405 */
   char allow[48];
 
-  /* buffered body for plain routes */
-  char *body;
-  size_t body_len, body_cap;
+  struct sbuf body;             /* buffered body for plain routes */
 
   /* handler */
   void *ctx;
