@@ -1,6 +1,9 @@
 /*
  * conn.c: one HTTP/1.1 connection: the socket, its llhttp parser, its
- * timer, and the request in progress.
+ * timer, and the state of the request in progress.  It is the one owner
+ * of that state: parse.c turns head bytes into struct http_req, resp.c
+ * writes responses, and both ask conn.c when the connection must change
+ * (conn_response_starting, conn_will_close, conn_response_done).
  *
  * Requests are parsed one at a time.  The parser pauses (HPE_PAUSED from a
  * callback) when a request is complete, when a streaming handler must
@@ -20,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "loop/internal.h"
 
@@ -34,8 +36,7 @@ static void conn_maybe_free(struct conn *c) {
   if (c->handles_open != 0 || c->refs != 0)
     return;
   sbuf_free(&c->tail);
-  sbuf_free(&c->hbuf);
-  free(c->hblock);
+  parse_reset(c);
   sbuf_free(&c->body);
   server_conn_gone(c->srv, c);
   free(c);
@@ -239,162 +240,16 @@ static void conn_timer_cb(uv_timer_t *t) {
   }
 }
 
-/* --- parser callbacks --- */
-
-static int conn_head_fail(struct conn *c, int status) {
-  c->head_error = status;
-  return -1;
-}
-
-static int conn_hbuf_add(struct conn *c, const char *p, size_t n) {
-  return sbuf_put(&c->hbuf, p, n);
-}
-
-/* The current end of hbuf as an offset for hoff (see CONN_HBUF_MAX). */
-static uint16_t conn_hoff(const struct conn *c) {
-  assert(c->hbuf.len <= CONN_HBUF_MAX);
-  return (uint16_t)c->hbuf.len;
-}
+/* --- parser callbacks: the request's progress (parse.c builds the head) --- */
 
 static int on_message_begin(llhttp_t *p) {
   struct conn *c = p->data;
 
   c->state = CONN_HEAD;
   c->t_start = uv_hrtime();
-  c->hbuf.len = c->url_len = c->head_bytes = 0;
-  free(c->hblock); /* normally released with the previous response */
-  c->hblock = NULL;
-  c->in_value = false;
-  c->hoff[0][0] = 0;
-  memset(&c->req, 0, sizeof c->req);
+  parse_begin(c);
   if (c->srv->o.header_timeout_ms != 0)
     uv_timer_start(&c->timer, conn_timer_cb, c->srv->o.header_timeout_ms, 0);
-  return 0;
-}
-
-static int on_url(llhttp_t *p, const char *at, size_t n) {
-  struct conn *c = p->data;
-
-  c->url_len += n;
-  if (c->url_len > HTTP_URL_MAX)
-    return conn_head_fail(c, 414);
-  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_url_complete(llhttp_t *p) {
-  struct conn *c = p->data;
-  return conn_hbuf_add(c, "", 1) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t n) {
-  struct conn *c = p->data;
-
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
-
-  if (c->req.nheaders >= HTTP_HEADERS_MAX)
-    return conn_head_fail(c, 431);
-  if (c->hoff[c->req.nheaders][0] == 0) /* offset 0 is the URL: unset */
-    c->hoff[c->req.nheaders][0] = conn_hoff(c);
-  c->head_bytes += n;
-  if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
-    return conn_head_fail(c, 431);
-  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_header_field_complete(llhttp_t *p) {
-  struct conn *c = p->data;
-
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
-
-  if (c->req.nheaders >= HTTP_HEADERS_MAX)
-    return conn_head_fail(c, 431);
-  if (c->hoff[c->req.nheaders][0] == 0) /* empty name cannot happen */
-    c->hoff[c->req.nheaders][0] = conn_hoff(c);
-  c->head_bytes += 4; /* ": " and CRLF */
-  return conn_hbuf_add(c, "", 1) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t n) {
-  struct conn *c = p->data;
-
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
-
-  if (!c->in_value) {
-    c->in_value = true;
-    c->hoff[c->req.nheaders][1] = conn_hoff(c);
-  }
-  c->head_bytes += n;
-  if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
-    return conn_head_fail(c, 431);
-  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_header_value_complete(llhttp_t *p) {
-  struct conn *c = p->data;
-
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
-
-  if (!c->in_value)
-    c->hoff[c->req.nheaders][1] = conn_hoff(c);
-  c->in_value = false;
-  if (conn_hbuf_add(c, "", 1) != 0)
-    return conn_head_fail(c, 500);
-  c->req.nheaders++;
-  if (c->req.nheaders < HTTP_HEADERS_MAX)
-    c->hoff[c->req.nheaders][0] = 0;
-  return 0;
-}
-
-/* Moves the head into one exactly sized block (the headers array, then
- * the text) and sets the request's pointers: a request waiting for a long
- * time keeps only what it needs. */
-static int conn_build_req(struct conn *c) {
-  struct http_req *r = &c->req;
-  size_t hsz = r->nheaders * sizeof(struct http_header);
-  char *text;
-  const char *q;
-
-  c->hblock = malloc(hsz + c->hbuf.len + 1);
-  if (c->hblock == NULL)
-    return UV_ENOMEM;
-  text = c->hblock + hsz;
-  if (c->hbuf.len != 0)
-    memcpy(text, c->hbuf.p, c->hbuf.len);
-  text[c->hbuf.len] = '\0';
-  sbuf_free(&c->hbuf);
-  r->headers = (struct http_header *)(void *)c->hblock;
-  r->method = llhttp_get_method(&c->parser);
-  r->method_name = llhttp_method_name((llhttp_method_t)r->method);
-  r->url = text;
-  q = memchr(r->url, '?', c->url_len);
-  r->path.p = r->url;
-  r->path.n = q != NULL ? (size_t)(q - r->url) : c->url_len;
-  r->query.p = q != NULL ? q + 1 : r->url + c->url_len;
-  r->query.n = q != NULL ? c->url_len - r->path.n - 1 : 0;
-  for (size_t i = 0; i < r->nheaders; i++) {
-    struct http_header *h = &r->headers[i];
-    char *v = text + c->hoff[i][1];
-    size_t vl = strlen(v);
-    while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-      v[--vl] = '\0';
-    h->name = text + c->hoff[i][0];
-    h->name_len = strlen(h->name);
-    h->value = v;
-    h->value_len = vl;
-  }
-  r->chunked = (c->parser.flags & F_CHUNKED) != 0;
-  r->has_length = (c->parser.flags & F_CONTENT_LENGTH) != 0;
-  r->content_length = r->has_length ? c->parser.content_length : 0;
-  const char *ex = http_header(r, "expect");
-  r->expect_continue = ex != NULL && strcasecmp(ex, "100-continue") == 0;
   return 0;
 }
 
@@ -404,11 +259,11 @@ static int on_headers_complete(llhttp_t *p) {
   struct conn *c = p->data;
   struct http_req *r = &c->req;
   bool has_body;
+  int rc;
 
-  if (c->url_len == 0)
-    return conn_head_fail(c, 400);
-  if (conn_build_req(c) != 0)
-    return conn_head_fail(c, 500);
+  rc = parse_build_req(c);
+  if (rc != 0)
+    return parse_fail(c, rc == UV_ENOMEM ? 500 : 400);
   has_body = r->chunked || r->content_length > 0;
   c->route = router_match(c->srv->o.routes, c->srv->o.nroutes, r->method,
                           r->path.p, r->path.n, r, &c->route_status,
@@ -472,7 +327,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     return HPE_PAUSED;
   }
   if (sbuf_put(&c->body, at, n) != 0)
-    return conn_head_fail(c, 500);
+    return parse_fail(c, 500);
   return 0;
 }
 
@@ -509,13 +364,8 @@ static const llhttp_settings_t *conn_settings(void) {
 
   if (!init) {
     llhttp_settings_init(&s);
+    parse_settings(&s);
     s.on_message_begin = on_message_begin;
-    s.on_url = on_url;
-    s.on_url_complete = on_url_complete;
-    s.on_header_field = on_header_field;
-    s.on_header_field_complete = on_header_field_complete;
-    s.on_header_value = on_header_value;
-    s.on_header_value_complete = on_header_value_complete;
     s.on_headers_complete = on_headers_complete;
     s.on_body = on_body;
     s.on_message_complete = on_message_complete;
@@ -712,15 +562,10 @@ void conn_response_done(struct conn *c) {
   case CONN_NEXT_REQUEST:
     break;
   }
-  sbuf_free(&c->hbuf);
-  free(c->hblock);
-  c->hblock = NULL;
+  parse_reset(c);
   sbuf_free(&c->body);
-  memset(&c->req, 0, sizeof c->req);
-  memset(c->hoff, 0, sizeof c->hoff[0]);
   c->route = NULL;
   c->route_status = 0;
-  c->head_error = 0;
   c->continue_sent = c->msg_complete = false;
   c->actor[0] = '\0';
   c->timer_cb = NULL;

@@ -4,9 +4,11 @@
  * Nothing outside src/loop includes this.
  *
  * Ownership of struct conn: conn.c alone changes the connection's state
- * (state, early, paused, reading, ...); resp.c alone changes the response
- * fields at the end of the struct and is the only writer to the socket.
- * Each asks the other through the functions below.
+ * (state, early, paused, reading, ...); parse.c alone writes the request
+ * head fields and builds c->req from them (conn.c adds the route's params
+ * and a buffered body); resp.c alone changes the response fields at the
+ * end of the struct and is the only writer to the socket.  Each asks the
+ * others through the functions below.
  */
 #ifndef AS_LOOP_INTERNAL_H
 #define AS_LOOP_INTERNAL_H
@@ -72,19 +74,21 @@ struct conn {
   bool early;                  /* answered before the body was read */
   bool keep_alive;
   bool reject;                 /* over max_conns: answer 503 and close */
+  uint64_t t_start;            /* uv_hrtime at message begin */
 
   /* unparsed bytes received while the parser was paused */
   struct sbuf tail;
 
-  /* request head: url and header lines, grown up to the limits */
+  /* request head: url and header lines, grown up to the limits; written
+   * by parse.c only */
   struct sbuf hbuf;
   size_t url_len, head_bytes;
   uint16_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf:
                                        * <= CONN_HBUF_MAX (above) */
   char *hblock;                /* after the head: headers array + text */
   bool in_value;
-  int head_error;              /* 414 / 431 detected in a callback */
-  struct http_req req;
+  int head_error;              /* status to answer a failed request with */
+  struct http_req req;         /* parse.c, then route params and body */
 
   const struct route *route;
   int route_status;            /* 0, 404 or 405 */
@@ -103,7 +107,6 @@ struct conn {
   bool resp_started, resp_ended;
   unsigned writes_pending;
   uint64_t bytes_out;          /* body bytes */
-  uint64_t t_start;            /* uv_hrtime at message begin */
 };
 
 struct server {
@@ -139,6 +142,20 @@ void conn_response_starting(struct conn *c);
 bool conn_will_close(const struct conn *c);
 /* resp.c calls this once the response is written and ended. */
 void conn_response_done(struct conn *c);
+
+/* parse.c: the request head (see there). */
+/* Sets llhttp's URL and header callbacks in s; conn.c sets the others. */
+void parse_settings(llhttp_settings_t *s);
+/* A message begins: forgets the previous head. */
+void parse_begin(struct conn *c);
+/* The head is complete: builds c->req.  UV_EINVAL without a URL,
+ * UV_ENOMEM. */
+int parse_build_req(struct conn *c);
+/* Records the status a failed request is answered with; returns -1, the
+ * value an llhttp callback fails with. */
+int parse_fail(struct conn *c, int status);
+/* Frees the head and clears c->req. */
+void parse_reset(struct conn *c);
 
 /* resp.c: every write to the socket goes through it. */
 void resp_reset(struct conn *c);
