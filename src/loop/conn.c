@@ -30,11 +30,60 @@ static const llhttp_settings_t *conn_settings(void);
 static void conn_feed(struct conn *c, const char *data, size_t len);
 static void conn_update(struct conn *c);
 
+/* --- invariants --- */
+
+#ifndef NDEBUG
+static int conn_buf_ok(const struct sbuf *b) {
+  assert(b->len <= b->cap);
+  assert((b->p == NULL) == (b->cap == 0));
+  return 1;
+}
+
+/* What holds between any two steps of a connection, whoever took them
+ * (sqlite's assert_pager_state).  Peer input never decides any of it. */
+int conn_ok(const struct conn *c) {
+  enum conn_state st = c->state;
+  bool handling = st == CONN_HANDLING || st == CONN_CLOSING;
+
+  assert(c->srv != NULL);
+  assert(c->handles_open <= 2);
+  assert(c->handles_open == 2 || st == CONN_CLOSING);
+  assert(c->writes_pending <= c->refs); /* each write holds a reference */
+  assert(conn_buf_ok(&c->tail));
+  assert(conn_buf_ok(&c->hbuf));
+  assert(conn_buf_ok(&c->body));
+  assert(c->hbuf.len <= CONN_HBUF_MAX);
+  assert(c->body.len <= HTTP_BODY_BUFFER_MAX);
+  /* a response runs from its start until the request is finished */
+  assert(!c->resp_ended || c->resp_started);
+  assert(!c->resp_started || handling);
+  assert(!c->early || (c->resp_started && handling));
+  assert(!c->reject || handling);
+  assert(!c->msg_complete || handling);
+  /* nothing is written between requests or while a head arrives */
+  assert(c->writes_pending == 0 || st == CONN_BODY || handling);
+  assert(!c->continue_sent || st == CONN_BODY || handling);
+  /* the parser pauses only once a head is in */
+  assert(!c->paused || st == CONN_BODY || handling);
+  assert(!c->resume_wanted || c->in_execute);
+  /* a paused body is not read (backpressure); see conn_update */
+  assert(c->in_execute || st != CONN_BODY || !c->paused || !c->reading);
+  /* between requests no handler holds the connection */
+  assert(st != CONN_IDLE || (c->ctx == NULL && c->abort_cb == NULL &&
+                             c->timer_cb == NULL && c->route == NULL));
+  /* a closing connection has run its abort callback and reads nothing */
+  assert(st != CONN_CLOSING || (c->abort_cb == NULL && c->timer_cb == NULL &&
+                                !c->reading));
+  return 1;
+}
+#endif
+
 /* --- lifetime --- */
 
 static void conn_maybe_free(struct conn *c) {
   if (c->handles_open != 0 || c->refs != 0)
     return;
+  assert(conn_ok(c));
   sbuf_free(&c->tail);
   parse_reset(c);
   sbuf_free(&c->body);
@@ -76,6 +125,7 @@ void conn_close(struct conn *c) {
   c->reading = false;
   uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
   uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+  assert(conn_ok(c));
 }
 
 /* --- handler-facing state --- */
@@ -147,6 +197,7 @@ static void conn_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   struct conn *c = st->data;
 
+  assert(conn_ok(c));
   if (nread == 0 || c->state == CONN_CLOSING)
     return;
   if (nread < 0) {
@@ -202,17 +253,19 @@ static void conn_update(struct conn *c) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
   }
-  if (c->timer_cb != NULL || c->state == CONN_HEAD)
-    return;
-  if (ms != 0)
-    uv_timer_start(&c->timer, conn_timer_cb, ms, ms);
-  else
-    uv_timer_stop(&c->timer);
+  if (c->timer_cb == NULL && c->state != CONN_HEAD) {
+    if (ms != 0)
+      uv_timer_start(&c->timer, conn_timer_cb, ms, ms);
+    else
+      uv_timer_stop(&c->timer);
+  }
+  assert(conn_ok(c));
 }
 
 static void conn_timer_cb(uv_timer_t *t) {
   struct conn *c = t->data;
 
+  assert(conn_ok(c));
   if (c->timer_cb != NULL) {
     void (*cb)(struct conn *) = c->timer_cb;
     c->timer_cb = NULL;
@@ -355,6 +408,7 @@ static int on_message_complete(llhttp_t *p) {
     c->req.body_len = c->body.len;
     c->route->handle(c, &c->req);
   }
+  assert(conn_ok(c));
   return HPE_PAUSED;
 }
 
@@ -414,6 +468,11 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
   c->in_execute = true;
   for (;;) {
     enum llhttp_errno e = llhttp_execute(&c->parser, data, len);
+    /* http_body_continue() during the execute: it undoes the pause the
+     * execute ended with, if any, and nothing else */
+    bool resume = c->resume_wanted;
+
+    c->resume_wanted = false;
     if (c->state == CONN_CLOSING) {
       c->in_execute = false;
       return;
@@ -422,7 +481,6 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
       data += len;
       len = 0;
       c->paused = false;
-      c->resume_wanted = false; /* nothing paused: it was a no-op */
       break;
     }
     if (e == HPE_PAUSED) {
@@ -431,13 +489,11 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
       data = pos;
       /* a body piece was consumed during execute: go on, but never past
        * the end of a message (the handler owns the request then) */
-      if (c->resume_wanted && !c->early && c->state == CONN_BODY) {
-        c->resume_wanted = false;
+      if (resume && !c->early && c->state == CONN_BODY) {
         c->paused = false;
         llhttp_resume(&c->parser);
         continue;
       }
-      c->resume_wanted = false;
       c->paused = true;
       break;
     }
@@ -469,6 +525,7 @@ static void conn_send_continue(struct conn *c) {
 }
 
 void http_body_continue(struct conn *c) {
+  assert(conn_ok(c));
   if (c->state != CONN_BODY || c->early)
     return;
   if (c->req.expect_continue && !c->msg_complete)
@@ -525,6 +582,7 @@ void conn_response_starting(struct conn *c) {
     return;
   c->early = true; /* the rest of the request will not be parsed */
   c->state = CONN_HANDLING;
+  assert(conn_ok(c));
 }
 
 enum conn_next {
@@ -549,9 +607,13 @@ bool conn_will_close(const struct conn *c) {
 /* The response is fully written: next request, or close. */
 void conn_response_done(struct conn *c) {
   assert(!c->in_execute);
+  assert(c->resp_ended && c->writes_pending == 0);
+  assert(conn_ok(c));
   resp_log(c);
-  if (c->abort_cb != NULL) /* the handler forgot: treat as abandoned */
-    conn_abort_handler(c);
+  /* a handler still attached has forgotten to detach: it is treated as
+   * abandoned (its abort callback runs), and its ctx is not carried over
+   * to the next request */
+  conn_abort_handler(c);
   switch (conn_next(c)) {
   case CONN_NEXT_LINGER:
     conn_linger(c);

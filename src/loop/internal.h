@@ -125,6 +125,10 @@ struct server {
 };
 
 /* conn.c */
+#ifndef NDEBUG
+/* Asserts what always holds of c; 1, so it can stand in assert(). */
+int conn_ok(const struct conn *c);
+#endif
 void conn_accept(struct server *s);
 void conn_close(struct conn *c);
 void conn_ref(struct conn *c);

@@ -151,6 +151,7 @@ static void resp_write_cb(uv_write_t *w, int status) {
   struct resp_wreq *r = container_of(w, struct resp_wreq, w);
   struct conn *c = r->c;
 
+  assert(conn_ok(c));
   free(r->owned);
   assert(c->writes_pending > 0);
   c->writes_pending--;
@@ -226,11 +227,11 @@ static void resp_start(struct conn *c, int status, const char *ctype,
   sbuf_free(&b); /* after sbuf_take: nothing left to free */
   if (rc == 0)
     rc = resp_queue(c, p, plen, (char *)p, NULL, NULL); /* takes p */
-  if (rc != 0) {
+  if (rc == 0)
+    c->bytes_out = len;
+  else
     resp_fail(c, status, rc);
-    return;
-  }
-  c->bytes_out = len;
+  assert(conn_ok(c));
 }
 
 /* A whole response, head and body.  allow may be NULL. */
@@ -268,6 +269,7 @@ int http_resp_write(struct conn *c, const void *buf, size_t len,
                     http_write_cb cb, void *arg) {
   int rc;
 
+  assert(conn_ok(c));
   assert(c->resp_started && !c->resp_ended);
   rc = resp_queue(c, buf, len, NULL, cb, arg);
   if (rc == 0)
@@ -276,6 +278,7 @@ int http_resp_write(struct conn *c, const void *buf, size_t len,
 }
 
 void http_resp_end(struct conn *c) {
+  assert(conn_ok(c));
   if (c->resp_ended || c->state == CONN_CLOSING)
     return;
   c->resp_ended = true;
