@@ -2,10 +2,12 @@
  * resp.c: writing responses (fixed and streamed), RFC 9457 problem
  * documents, and the one-line JSON request log.
  *
- * Every response is at least one uv_write (the head); a connection moves
- * on to its next request only from a write callback, never from inside a
- * handler, so handlers may answer synchronously from parser callbacks.
- * Streamed bodies are written one caller-owned buffer at a time.
+ * Every response is at least one uv_write (the head), and every write to
+ * the socket goes through resp_queue(): when the last one of an ended
+ * response completes, conn.c moves on (conn_response_done).  That can be
+ * from a write callback or inside http_resp_end(); http.h says what it
+ * means for handlers.  Heads are built whole or not at all.  Streamed
+ * bodies are written one caller-owned buffer at a time.
  */
 #include <assert.h>
 #include <jansson.h>

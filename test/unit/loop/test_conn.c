@@ -137,7 +137,9 @@ static void stream_write_cb(struct conn *c, int status, void *arg) {
   h->n.answered++;
   http_resp_end(c);
   /* No write was pending, so ending the response went straight on to the
-   * next pipelined request: its handler has run and set its ctx. */
+   * next pipelined request: its handler has run and set its ctx.  (A real
+   * handler must not touch c after ending, see http.h; this looks on
+   * purpose, to pin that behaviour down.) */
   h->n.next_started_in_end = http_ctx(c) != NULL;
 }
 
