@@ -247,8 +247,13 @@ static void conn_update(struct conn *c) {
     return;
   }
   if (want && !c->reading) {
-    if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) == 0)
-      c->reading = true;
+    /* a socket we cannot read from would only wait for a timer */
+    if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) !=
+        0) {
+      conn_close(c);
+      return;
+    }
+    c->reading = true;
   } else if (!want && c->reading) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
@@ -643,27 +648,33 @@ void conn_response_done(struct conn *c) {
     conn_update(c);
 }
 
-void conn_accept(struct server *s) {
+int conn_accept(struct server *s) {
   struct conn *c = calloc(1, sizeof *c);
+  int rc;
 
   if (c == NULL)
-    return;
+    return UV_ENOMEM;
+  rc = uv_tcp_init(s->loop, &c->tcp);
+  if (rc != 0) {
+    free(c);
+    return rc;
+  }
+  (void)uv_timer_init(s->loop, &c->timer); /* no system call: cannot fail */
   c->srv = s;
   c->tcp.data = c;
   c->timer.data = c;
-  uv_tcp_init(s->loop, &c->tcp);
-  uv_timer_init(s->loop, &c->timer);
   c->handles_open = 2;
   c->next = s->conns;
   if (s->conns != NULL)
     s->conns->prev = c;
   s->conns = c;
   s->nconns++;
-  if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp) != 0) {
+  rc = uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp);
+  if (rc != 0) {
     conn_close(c);
-    return;
+    return rc;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
+  (void)uv_tcp_nodelay(&c->tcp, 1); /* latency only */
   llhttp_init(&c->parser, HTTP_REQUEST, conn_settings());
   c->parser.data = c;
   c->state = CONN_IDLE;
@@ -674,9 +685,10 @@ void conn_accept(struct server *s) {
     http_problem(c, PROB_TOO_MANY_CONNECTIONS,
                  "the server holds its maximum of %u connections; retry later",
                  s->o.max_conns);
-    return;
+    return 0;
   }
   conn_update(c);
+  return 0;
 }
 
 bool conn_is_idle(const struct conn *c) {

@@ -226,7 +226,8 @@ struct server_opts {
 
 int server_new(uv_loop_t *loop, const struct server_opts *o,
                struct server **out, struct errbuf *e);
-/* The bound address as "HOST:PORT" (IPv6 as "[ADDR]:PORT"). */
+/* The bound address as "HOST:PORT" (IPv6 as "[ADDR]:PORT").  UV_ENOBUFS
+ * when it does not fit size; buf is "" after an error. */
 int server_address(struct server *s, char *buf, size_t size);
 /* Stops accepting, closes idle connections, lets requests in progress end
  * (they get Connection: close); after grace_ms cuts the rest.  done_cb runs

@@ -129,7 +129,8 @@ struct server {
 /* Asserts what always holds of c; 1, so it can stand in assert(). */
 int conn_ok(const struct conn *c);
 #endif
-void conn_accept(struct server *s);
+/* Accepts the pending connection of s->listener; 0 or a UV_E* code. */
+int conn_accept(struct server *s);
 void conn_close(struct conn *c);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);

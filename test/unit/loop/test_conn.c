@@ -699,5 +699,34 @@ static void test_problem_headers(void) {
   harness_run(&h, client_problem, false);
 }
 
+/* --- server_address never hands out a cut address --- */
+
+static void address_stopped_cb(struct server *s, void *arg) {
+  server_free(s);
+  *(bool *)arg = true;
+}
+
+static void test_address(void) {
+  struct server_opts o = {.host = "127.0.0.1", .port = 0, .max_conns = 1,
+                          .routes = routes, .nroutes = ARRAY_SIZE(routes)};
+  struct errbuf e = {{0}};
+  struct server *srv;
+  uv_loop_t loop;
+  char addr[80], tiny[8] = "garbage";
+  bool stopped = false;
+
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  ASSERT_EQ(server_new(&loop, &o, &srv, &e), 0);
+  ASSERT_EQ(server_address(srv, addr, sizeof addr), 0);
+  ASSERT(strncmp(addr, "127.0.0.1:", 10) == 0);
+  ASSERT_EQ(server_address(srv, tiny, sizeof tiny), UV_ENOBUFS);
+  ASSERT_STREQ(tiny, "");
+  server_stop(srv, 0, address_stopped_cb, &stopped);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT(stopped);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+}
+
 TEST_MAIN(TEST_CASE(test_pipelining), TEST_CASE(test_pause_resume),
-          TEST_CASE(test_close_during_write), TEST_CASE(test_problem_headers))
+          TEST_CASE(test_close_during_write), TEST_CASE(test_problem_headers),
+          TEST_CASE(test_address))
