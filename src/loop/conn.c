@@ -313,6 +313,23 @@ static int on_message_begin(llhttp_t *p) {
 
 static void conn_send_continue(struct conn *c);
 
+/* The answers the connection gives itself, each worded in one place. */
+static void conn_no_route(struct conn *c) {
+  if (c->route_status == 405)
+    http_problem(c, PROB_METHOD_NOT_ALLOWED,
+                 "%s is not allowed here; allowed: %s", c->req.method_name,
+                 c->allow);
+  else
+    http_problem(c, PROB_NO_ROUTE,
+                 "no resource matches this path; see docs/API.md");
+}
+
+static void conn_body_too_large(struct conn *c) {
+  http_problem(c, PROB_BODY_TOO_LARGE,
+               "request bodies of this resource are limited to %d bytes",
+               HTTP_BODY_BUFFER_MAX);
+}
+
 static int on_headers_complete(llhttp_t *p) {
   struct conn *c = p->data;
   struct http_req *r = &c->req;
@@ -331,13 +348,7 @@ static int on_headers_complete(llhttp_t *p) {
   if (c->route == NULL) {
     if (!has_body)
       return 0; /* answered at message complete, connection kept */
-    if (c->route_status == 405)
-      http_problem(c, PROB_METHOD_NOT_ALLOWED,
-                   "%s is not allowed here; allowed: %s", r->method_name,
-                   c->allow);
-    else
-      http_problem(c, PROB_NO_ROUTE,
-                   "no resource matches this path; see docs/API.md");
+    conn_no_route(c);
     return HPE_PAUSED;
   }
   if (c->route->stream != NULL) {
@@ -346,9 +357,7 @@ static int on_headers_complete(llhttp_t *p) {
     return HPE_PAUSED;
   }
   if (r->has_length && r->content_length > HTTP_BODY_BUFFER_MAX) {
-    http_problem(c, PROB_BODY_TOO_LARGE,
-                 "request bodies of this resource are limited to %d bytes",
-                 HTTP_BODY_BUFFER_MAX);
+    conn_body_too_large(c);
     return HPE_PAUSED;
   }
   if (has_body && r->expect_continue)
@@ -379,9 +388,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     return HPE_PAUSED;
   }
   if (c->body.len + n > HTTP_BODY_BUFFER_MAX) {
-    http_problem(c, PROB_BODY_TOO_LARGE,
-                 "request bodies of this resource are limited to %d bytes",
-                 HTTP_BODY_BUFFER_MAX);
+    conn_body_too_large(c);
     return HPE_PAUSED;
   }
   if (sbuf_put(&c->body, at, n) != 0)
@@ -399,13 +406,7 @@ static int on_message_complete(llhttp_t *p) {
   c->state = CONN_HANDLING;
   uv_timer_stop(&c->timer);
   if (c->route == NULL) {
-    if (c->route_status == 405)
-      http_problem(c, PROB_METHOD_NOT_ALLOWED,
-                   "%s is not allowed here; allowed: %s", c->req.method_name,
-                   c->allow);
-    else
-      http_problem(c, PROB_NO_ROUTE,
-                   "no resource matches this path; see docs/API.md");
+    conn_no_route(c);
   } else if (c->route->stream != NULL) {
     c->route->stream->end(c);
   } else {
@@ -435,8 +436,10 @@ static const llhttp_settings_t *conn_settings(void) {
 
 /* --- driving the parser --- */
 
+/* The request cannot be parsed: answer if we still can, else close. */
 static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
-  int status = c->head_error != 0 ? c->head_error : 400;
+  char detail[PARSE_DETAIL_MAX];
+  enum problem_id id;
 
   if (c->state == CONN_BODY)
     conn_abort_handler(c);
@@ -444,25 +447,8 @@ static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
     conn_close(c);
     return;
   }
-  switch (status) {
-  case 414:
-    http_problem(c, PROB_URI_TOO_LONG,
-                 "the request target is longer than %d bytes", HTTP_URL_MAX);
-    break;
-  case 431:
-    http_problem(c, PROB_HEADERS_TOO_LARGE,
-                 "the header block is limited to %d bytes and %d lines",
-                 HTTP_HEADER_BLOCK_MAX, HTTP_HEADERS_MAX);
-    break;
-  case 500:
-    http_problem(c, PROB_INTERNAL, "out of memory while reading the request");
-    break;
-  default:
-    http_problem(c, PROB_BAD_REQUEST, "malformed HTTP/1.1 request (%s: %s)",
-                 llhttp_errno_name(e),
-                 c->parser.reason != NULL ? c->parser.reason : "");
-    break;
-  }
+  id = parse_problem(c, e, detail, sizeof detail);
+  http_problem(c, id, "%s", detail);
 }
 
 static void conn_feed(struct conn *c, const char *data, size_t len) {

@@ -25,6 +25,7 @@
 #define CONN_TAIL_MAX (64 * 1024)    /* pipelined bytes kept while busy */
 #define CONN_ACTOR_MAX 64
 #define CONN_LINGER_MS 2000          /* discard unread body before close */
+#define PARSE_DETAIL_MAX 256         /* parse_problem() wording */
 
 /*
  * The request head is collected in hbuf: the URL and a NUL, then for each
@@ -159,6 +160,10 @@ int parse_build_req(struct conn *c);
 /* Records the status a failed request is answered with; returns -1, the
  * value an llhttp callback fails with. */
 int parse_fail(struct conn *c, int status);
+/* The problem that answers a request llhttp refused with e (or a callback
+ * failed), its detail in detail[size]. */
+enum problem_id parse_problem(const struct conn *c, enum llhttp_errno e,
+                              char *detail, size_t size);
 /* Frees the head and clears c->req. */
 void parse_reset(struct conn *c);
 

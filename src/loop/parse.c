@@ -19,9 +19,11 @@
  * c->req into it.
  *
  * The on_* functions follow llhttp's callback contract, not ours: 0 to go
- * on, -1 to fail (with head_error saying which answer to give).
+ * on, -1 to fail (with head_error saying which answer to give, and
+ * parse_problem() wording it).
  */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -187,6 +189,29 @@ int parse_build_req(struct conn *c) {
   ex = http_header(r, "expect");
   r->expect_continue = ex != NULL && strcasecmp(ex, "100-continue") == 0;
   return 0;
+}
+
+enum problem_id parse_problem(const struct conn *c, enum llhttp_errno e,
+                              char *detail, size_t size) {
+  switch (c->head_error) {
+  case 414:
+    snprintf(detail, size, "the request target is longer than %d bytes",
+             HTTP_URL_MAX);
+    return PROB_URI_TOO_LONG;
+  case 431:
+    snprintf(detail, size,
+             "the header block is limited to %d bytes and %d lines",
+             HTTP_HEADER_BLOCK_MAX, HTTP_HEADERS_MAX);
+    return PROB_HEADERS_TOO_LARGE;
+  case 500:
+    snprintf(detail, size, "out of memory while reading the request");
+    return PROB_INTERNAL;
+  default: /* llhttp's own verdict; its reason is a constant string */
+    snprintf(detail, size, "malformed HTTP/1.1 request (%s: %s)",
+             llhttp_errno_name(e),
+             c->parser.reason != NULL ? c->parser.reason : "");
+    return PROB_BAD_REQUEST;
+  }
 }
 
 void parse_reset(struct conn *c) {
