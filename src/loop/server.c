@@ -47,6 +47,30 @@ static int server_resolve(const char *host, int port,
   return 0;
 }
 
+/* A 405's Allow value lists methods of the table; if all of them fit
+ * CONN_ALLOW_MAX, no Allow header can ever lose one (router_match() would
+ * leave out what does not fit). */
+static int server_check_routes(const struct server_opts *o,
+                               struct errbuf *e) {
+  size_t need = 1; /* the NUL */
+
+  for (size_t i = 0; i < o->nroutes; i++) {
+    size_t j = 0;
+    while (j < i && o->routes[j].method != o->routes[i].method)
+      j++;
+    if (j < i)
+      continue; /* counted already */
+    need += (need > 1 ? 2 : 0) +
+            strlen(llhttp_method_name((llhttp_method_t)o->routes[i].method));
+  }
+  if (need > CONN_ALLOW_MAX)
+    return err_set(e, UV_EINVAL,
+                   "the route table uses %zu bytes of method names; a 405's "
+                   "Allow header holds %d: raise CONN_ALLOW_MAX",
+                   need, CONN_ALLOW_MAX);
+  return 0;
+}
+
 static void server_free_cb(uv_handle_t *h) { free(h->data); }
 
 int server_new(uv_loop_t *loop, const struct server_opts *o,
@@ -55,6 +79,9 @@ int server_new(uv_loop_t *loop, const struct server_opts *o,
   struct server *s;
   int rc;
 
+  rc = server_check_routes(o, e);
+  if (rc != 0)
+    return rc;
   memset(&ss, 0, sizeof ss);
   rc = server_resolve(o->host, o->port, &ss, e);
   if (rc != 0)

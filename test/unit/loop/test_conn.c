@@ -727,6 +727,30 @@ static void test_address(void) {
   ASSERT_EQ(uv_loop_close(&loop), 0);
 }
 
+/* --- server_new refuses a table whose 405 Allow could be cut --- */
+
+static void test_allow_fits(void) {
+  static const struct route many[] = {
+      {HTTP_GET, "/x", later_h, NULL},      {HTTP_HEAD, "/x", later_h, NULL},
+      {HTTP_POST, "/x", later_h, NULL},     {HTTP_PUT, "/x", later_h, NULL},
+      {HTTP_DELETE, "/x", later_h, NULL},   {HTTP_PATCH, "/x", later_h, NULL},
+      {HTTP_OPTIONS, "/x", later_h, NULL},  {HTTP_PROPFIND, "/x", later_h, NULL},
+      {HTTP_GET, "/y", later_h, NULL},
+  };
+  struct server_opts o = {.host = "127.0.0.1", .port = 0, .max_conns = 1,
+                          .routes = many, .nroutes = ARRAY_SIZE(many)};
+  struct errbuf e = {{0}};
+  struct server *srv = NULL;
+  uv_loop_t loop;
+
+  ASSERT_EQ(uv_loop_init(&loop), 0);
+  ASSERT_EQ(server_new(&loop, &o, &srv, &e), UV_EINVAL);
+  ASSERT(srv == NULL);
+  ASSERT(strstr(e.msg, "Allow") != NULL);
+  ASSERT_EQ(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ASSERT_EQ(uv_loop_close(&loop), 0);
+}
+
 TEST_MAIN(TEST_CASE(test_pipelining), TEST_CASE(test_pause_resume),
           TEST_CASE(test_close_during_write), TEST_CASE(test_problem_headers),
-          TEST_CASE(test_address))
+          TEST_CASE(test_address), TEST_CASE(test_allow_fits))
