@@ -60,6 +60,7 @@ int conn_ok(const struct conn *c) {
   assert(!c->early || (c->resp_started && handling));
   assert(!c->reject || handling);
   assert(!c->msg_complete || handling);
+  assert(!c->lingering || ((c->early || c->reject) && handling));
   /* nothing is written between requests or while a head arrives */
   assert(c->writes_pending == 0 || st == CONN_BODY || handling);
   assert(!c->continue_sent || st == CONN_BODY || handling);
@@ -558,6 +559,7 @@ static void conn_linger(struct conn *c) {
     return;
   }
   conn_ref(c);
+  c->lingering = true;
   c->state = CONN_HANDLING;
   conn_keep_tail(c, NULL, 0);
   conn_update(c);
@@ -599,6 +601,7 @@ bool conn_will_close(const struct conn *c) {
 void conn_response_done(struct conn *c) {
   assert(!c->in_execute);
   assert(c->resp_ended && c->writes_pending == 0);
+  assert(!c->lingering); /* each response is done once */
   assert(conn_ok(c));
   resp_log(c);
   /* a handler still attached has forgotten to detach: it is treated as

@@ -77,6 +77,7 @@ struct conn {
   bool early;                  /* answered before the body was read */
   bool keep_alive;
   bool reject;                 /* over max_conns: answer 503 and close */
+  bool lingering;              /* answered early: FIN sent, draining */
   uint64_t t_start;            /* uv_hrtime at message begin */
 
   /* unparsed bytes received while the parser was paused */

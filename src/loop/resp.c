@@ -152,6 +152,11 @@ static void resp_fail(struct conn *c, int status, int rc) {
 static void resp_write_cb(uv_write_t *w, int status) {
   struct resp_wreq *r = container_of(w, struct resp_wreq, w);
   struct conn *c = r->c;
+  /* Only a response ended before this write completed is done here.  One
+   * the handler ends from r->cb is done inside http_resp_end() (or by a
+   * later write), and the connection may have moved on by the time r->cb
+   * returns: looking at c->resp_ended then would finish it twice. */
+  bool ended = c->resp_ended;
 
   assert(conn_ok(c));
   free(r->owned);
@@ -163,7 +168,7 @@ static void resp_write_cb(uv_write_t *w, int status) {
   if (c->state != CONN_CLOSING) {
     if (status < 0)
       conn_close(c);
-    else if (c->resp_ended && c->writes_pending == 0)
+    else if (ended && c->writes_pending == 0)
       conn_response_done(c);
   }
   conn_unref(c);

@@ -52,6 +52,8 @@ struct counts {
   /* close during a pending write */
   unsigned big_writes, big_aborts, big_freed;
   int big_status;
+  /* an early streamed answer */
+  unsigned refuse_starts, refuse_writes, refuse_bodies;
 };
 
 struct harness {
@@ -336,7 +338,48 @@ static void problem_h(struct conn *c, const struct http_req *req) {
   free(extra); /* http_problem_with copied what it needed */
 }
 
+/* --- PUT /refuse: a streamed answer before the body is read --- */
+
+static char refuse_parts[2][16] = {"refused, part a", "|part b"};
+
+static void refuse_write_cb(struct conn *c, int status, void *arg) {
+  struct harness *h = H(c);
+
+  ASSERT_EQ(status, 0);
+  h->n.refuse_writes++;
+  if (arg == refuse_parts[0]) {
+    ASSERT_EQ(http_resp_write(c, refuse_parts[1], strlen(refuse_parts[1]),
+                              refuse_write_cb, refuse_parts[1]),
+              0);
+    return;
+  }
+  http_resp_end(c); /* no write pending: the connection moves on here */
+}
+
+static void refuse_start(struct conn *c, const struct http_req *req) {
+  (void)req;
+  H(c)->n.refuse_starts++;
+  http_resp_head(c, 403, "text/plain", NULL,
+                 strlen(refuse_parts[0]) + strlen(refuse_parts[1]));
+  ASSERT_EQ(http_resp_write(c, refuse_parts[0], strlen(refuse_parts[0]),
+                            refuse_write_cb, refuse_parts[0]),
+            0);
+}
+
+static int refuse_body(struct conn *c, const char *data, size_t len) {
+  (void)data;
+  (void)len;
+  H(c)->n.refuse_bodies++; /* never: the body is not asked for */
+  return 0;
+}
+
+static void refuse_end(struct conn *c) { H(c)->n.refuse_bodies++; }
+
+static const struct http_stream_ops refuse_ops = {refuse_start, refuse_body,
+                                                  refuse_end};
+
 static const struct route routes[] = {
+    {HTTP_PUT, "/refuse", NULL, &refuse_ops},
     {HTTP_GET, "/problem", problem_h, NULL},
     {HTTP_GET, "/later", later_h, NULL},
     {HTTP_GET, "/stream", stream_h, NULL},
@@ -699,6 +742,45 @@ static void test_problem_headers(void) {
   harness_run(&h, client_problem, false);
 }
 
+/* --- an answer streamed before the body is read, then lingering --- */
+
+static void client_refused(struct harness *h) {
+  static const char head[] =
+      "PUT /refuse HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n";
+  static char more[16384];
+  struct reader r = {.fd = client_connect(h->port, 0)};
+  struct resp p;
+  ssize_t n;
+
+  client_send(r.fd, head, sizeof head - 1);
+  client_send(r.fd, more, 1000);
+  client_response(&r, &p);
+  ASSERT_EQ(p.status, 403);
+  ASSERT_STREQ(p.body, "refused, part a|part b");
+  ASSERT(p.close);
+  /* The server lingers: it has sent its FIN and reads and drops what
+   * still comes, so the rest of the body is taken without a reset and
+   * the answer is followed by a clean end of stream. */
+  for (int i = 0; i < 4; i++) {
+    n = send(r.fd, more, sizeof more, MSG_NOSIGNAL);
+    ASSERT_EQ(n, (ssize_t)sizeof more);
+  }
+  ASSERT(client_eof(&r));
+  close(r.fd);
+}
+
+/* A streaming handler answers (streamed) before asking for the body,
+ * ending from its last write callback: the response is done once, and
+ * the connection lingers rather than resetting. */
+static void test_early_streamed(void) {
+  struct harness h;
+
+  harness_run(&h, client_refused, false);
+  ASSERT_EQ(h.n.refuse_starts, 1);
+  ASSERT_EQ(h.n.refuse_writes, 2);
+  ASSERT_EQ(h.n.refuse_bodies, 0);
+}
+
 /* --- server_address never hands out a cut address --- */
 
 static void address_stopped_cb(struct server *s, void *arg) {
@@ -753,4 +835,5 @@ static void test_allow_fits(void) {
 
 TEST_MAIN(TEST_CASE(test_pipelining), TEST_CASE(test_pause_resume),
           TEST_CASE(test_close_during_write), TEST_CASE(test_problem_headers),
-          TEST_CASE(test_address), TEST_CASE(test_allow_fits))
+          TEST_CASE(test_early_streamed), TEST_CASE(test_address),
+          TEST_CASE(test_allow_fits))
