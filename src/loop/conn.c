@@ -1,6 +1,9 @@
 /*
  * conn.c: one HTTP/1.1 connection: the socket, its llhttp parser, its
- * timer, and the request in progress.
+ * timer, and the state of the request in progress.  It is the one owner
+ * of that state: parse.c turns head bytes into struct http_req, resp.c
+ * writes responses, and both ask conn.c when the connection must change
+ * (conn_response_starting, conn_will_close, conn_response_done).
  *
  * Requests are parsed one at a time.  The parser pauses (HPE_PAUSED from a
  * callback) when a request is complete, when a streaming handler must
@@ -20,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "loop/internal.h"
 
@@ -28,15 +30,64 @@ static const llhttp_settings_t *conn_settings(void);
 static void conn_feed(struct conn *c, const char *data, size_t len);
 static void conn_update(struct conn *c);
 
+/* --- invariants --- */
+
+#ifndef NDEBUG
+static int conn_buf_ok(const struct sbuf *b) {
+  assert(b->len <= b->cap);
+  assert((b->p == NULL) == (b->cap == 0));
+  return 1;
+}
+
+/* What holds between any two steps of a connection, whoever took them
+ * (sqlite's assert_pager_state).  Peer input never decides any of it. */
+int conn_ok(const struct conn *c) {
+  enum conn_state st = c->state;
+  bool handling = st == CONN_HANDLING || st == CONN_CLOSING;
+
+  assert(c->srv != NULL);
+  assert(c->handles_open <= 2);
+  assert(c->handles_open == 2 || st == CONN_CLOSING);
+  assert(c->writes_pending <= c->refs); /* each write holds a reference */
+  assert(conn_buf_ok(&c->tail));
+  assert(conn_buf_ok(&c->hbuf));
+  assert(conn_buf_ok(&c->body));
+  assert(c->hbuf.len <= CONN_HBUF_MAX);
+  assert(c->body.len <= HTTP_BODY_BUFFER_MAX);
+  /* a response runs from its start until the request is finished */
+  assert(!c->resp_ended || c->resp_started);
+  assert(!c->resp_started || handling);
+  assert(!c->early || (c->resp_started && handling));
+  assert(!c->reject || handling);
+  assert(!c->msg_complete || handling);
+  assert(!c->lingering || ((c->early || c->reject) && handling));
+  /* nothing is written between requests or while a head arrives */
+  assert(c->writes_pending == 0 || st == CONN_BODY || handling);
+  assert(!c->continue_sent || st == CONN_BODY || handling);
+  /* the parser pauses only once a head is in */
+  assert(!c->paused || st == CONN_BODY || handling);
+  assert(!c->resume_wanted || c->in_execute);
+  /* a paused body is not read (backpressure); see conn_update */
+  assert(c->in_execute || st != CONN_BODY || !c->paused || !c->reading);
+  /* between requests no handler holds the connection */
+  assert(st != CONN_IDLE || (c->ctx == NULL && c->abort_cb == NULL &&
+                             c->timer_cb == NULL && c->route == NULL));
+  /* a closing connection has run its abort callback and reads nothing */
+  assert(st != CONN_CLOSING || (c->abort_cb == NULL && c->timer_cb == NULL &&
+                                !c->reading));
+  return 1;
+}
+#endif
+
 /* --- lifetime --- */
 
 static void conn_maybe_free(struct conn *c) {
   if (c->handles_open != 0 || c->refs != 0)
     return;
-  free(c->tail);
-  free(c->hbuf);
-  free(c->hblock);
-  free(c->body);
+  assert(conn_ok(c));
+  sbuf_free(&c->tail);
+  parse_reset(c);
+  sbuf_free(&c->body);
   server_conn_gone(c->srv, c);
   free(c);
 }
@@ -75,6 +126,7 @@ void conn_close(struct conn *c) {
   c->reading = false;
   uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
   uv_close((uv_handle_t *)&c->timer, conn_close_cb);
+  assert(conn_ok(c));
 }
 
 /* --- handler-facing state --- */
@@ -112,41 +164,26 @@ void http_timer(struct conn *c, uint64_t ms, void (*cb)(struct conn *c)) {
 
 /* --- buffers --- */
 
-static int buf_append(char **buf, size_t *len, size_t *cap, const char *p,
-                      size_t n, size_t min_cap) {
-  if (n > SIZE_MAX - *len)
-    return UV_ENOMEM;
-  if (*len + n > *cap) {
-    size_t ncap = *cap != 0 ? *cap : min_cap;
-    while (ncap < *len + n)
-      ncap *= 2;
-    char *nb = realloc(*buf, ncap);
-    if (nb == NULL)
-      return UV_ENOMEM;
-    *buf = nb;
-    *cap = ncap;
-  }
-  if (n != 0)
-    memcpy(*buf + *len, p, n);
-  *len += n;
-  return 0;
-}
-
 /* Keeps data[0..len) (possibly a suffix of c->tail) as the new tail. */
 static int conn_keep_tail(struct conn *c, const char *data, size_t len) {
+  const uint8_t *d = (const uint8_t *)data;
+
   if (len == 0) {
-    free(c->tail);
-    c->tail = NULL;
-    c->tail_len = c->tail_cap = 0;
+    sbuf_free(&c->tail);
     return 0;
   }
-  if (c->tail != NULL && data >= c->tail && data < c->tail + c->tail_cap) {
-    memmove(c->tail, data, len);
-    c->tail_len = len;
+  if (c->tail.p != NULL && d >= c->tail.p && d < c->tail.p + c->tail.cap) {
+    memmove(c->tail.p, d, len);
+    c->tail.len = len;
     return 0;
   }
-  c->tail_len = 0;
-  return buf_append(&c->tail, &c->tail_len, &c->tail_cap, data, len, 4096);
+  c->tail.len = 0;
+  return sbuf_put(&c->tail, d, len);
+}
+
+/* The unparsed bytes, for llhttp. */
+static const char *conn_tail(const struct conn *c) {
+  return (const char *)c->tail.p;
 }
 
 /* --- reading --- */
@@ -161,6 +198,7 @@ static void conn_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   struct conn *c = st->data;
 
+  assert(conn_ok(c));
   if (nread == 0 || c->state == CONN_CLOSING)
     return;
   if (nread < 0) {
@@ -171,8 +209,7 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   if (c->early)
     return; /* answered already, closing after the write: discard */
   if (c->paused || c->state == CONN_HANDLING) {
-    if (buf_append(&c->tail, &c->tail_len, &c->tail_cap, buf->base,
-                   (size_t)nread, 4096) != 0) {
+    if (sbuf_put(&c->tail, buf->base, (size_t)nread) != 0) {
       conn_close(c);
       return;
     }
@@ -205,29 +242,36 @@ static void conn_update(struct conn *c) {
   case CONN_HANDLING:
     /* keep reading a little so a vanished peer is noticed; after an
      * early answer, read and discard (see conn_linger) */
-    want = c->early || c->tail_len < CONN_TAIL_MAX;
+    want = c->early || c->tail.len < CONN_TAIL_MAX;
     break;
   case CONN_CLOSING:
     return;
   }
   if (want && !c->reading) {
-    if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) == 0)
-      c->reading = true;
+    /* a socket we cannot read from would only wait for a timer */
+    if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) !=
+        0) {
+      conn_close(c);
+      return;
+    }
+    c->reading = true;
   } else if (!want && c->reading) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
   }
-  if (c->timer_cb != NULL || c->state == CONN_HEAD)
-    return;
-  if (ms != 0)
-    uv_timer_start(&c->timer, conn_timer_cb, ms, ms);
-  else
-    uv_timer_stop(&c->timer);
+  if (c->timer_cb == NULL && c->state != CONN_HEAD) {
+    if (ms != 0)
+      uv_timer_start(&c->timer, conn_timer_cb, ms, ms);
+    else
+      uv_timer_stop(&c->timer);
+  }
+  assert(conn_ok(c));
 }
 
 static void conn_timer_cb(uv_timer_t *t) {
   struct conn *c = t->data;
 
+  assert(conn_ok(c));
   if (c->timer_cb != NULL) {
     void (*cb)(struct conn *) = c->timer_cb;
     c->timer_cb = NULL;
@@ -240,16 +284,12 @@ static void conn_timer_cb(uv_timer_t *t) {
     conn_close(c);
     break;
   case CONN_HEAD:
-    c->state = CONN_HANDLING;
-    c->early = true;
     http_problem(c, PROB_REQUEST_TIMEOUT,
                  "the request line and headers did not arrive within %llu ms",
                  (unsigned long long)c->srv->o.header_timeout_ms);
     break;
   case CONN_BODY:
     conn_abort_handler(c);
-    c->state = CONN_HANDLING;
-    c->early = true;
     http_problem(c, PROB_BODY_TIMEOUT,
                  "no request body bytes arrived for %llu ms",
                  (unsigned long long)c->srv->o.body_timeout_ms);
@@ -259,173 +299,47 @@ static void conn_timer_cb(uv_timer_t *t) {
   }
 }
 
-/* --- parser callbacks --- */
-
-static int conn_head_fail(struct conn *c, int status) {
-  c->head_error = status;
-  return -1;
-}
-
-static int conn_hbuf_add(struct conn *c, const char *p, size_t n) {
-  return buf_append(&c->hbuf, &c->hbuf_len, &c->hbuf_cap, p, n, CONN_HBUF_MIN);
-}
+/* --- parser callbacks: the request's progress (parse.c builds the head) --- */
 
 static int on_message_begin(llhttp_t *p) {
   struct conn *c = p->data;
 
   c->state = CONN_HEAD;
   c->t_start = uv_hrtime();
-  c->hbuf_len = c->url_len = c->head_bytes = 0;
-  free(c->hblock); /* normally released with the previous response */
-  c->hblock = NULL;
-  c->in_value = false;
-  c->hoff[0][0] = 0;
-  memset(&c->req, 0, sizeof c->req);
+  parse_begin(c);
   if (c->srv->o.header_timeout_ms != 0)
     uv_timer_start(&c->timer, conn_timer_cb, c->srv->o.header_timeout_ms, 0);
   return 0;
 }
 
-static int on_url(llhttp_t *p, const char *at, size_t n) {
-  struct conn *c = p->data;
-
-  c->url_len += n;
-  if (c->url_len > HTTP_URL_MAX)
-    return conn_head_fail(c, 414);
-  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_url_complete(llhttp_t *p) {
-  struct conn *c = p->data;
-  return conn_hbuf_add(c, "", 1) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t n) {
-  struct conn *c = p->data;
-
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
-
-  if (c->req.nheaders >= HTTP_HEADERS_MAX)
-    return conn_head_fail(c, 431);
-  if (c->hoff[c->req.nheaders][0] == 0) /* offset 0 is the URL: unset */
-    c->hoff[c->req.nheaders][0] = (uint16_t)c->hbuf_len;
-  c->head_bytes += n;
-  if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
-    return conn_head_fail(c, 431);
-  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_header_field_complete(llhttp_t *p) {
-  struct conn *c = p->data;
-
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
-
-  if (c->req.nheaders >= HTTP_HEADERS_MAX)
-    return conn_head_fail(c, 431);
-  if (c->hoff[c->req.nheaders][0] == 0) /* empty name cannot happen */
-    c->hoff[c->req.nheaders][0] = (uint16_t)c->hbuf_len;
-  c->head_bytes += 4; /* ": " and CRLF */
-  return conn_hbuf_add(c, "", 1) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t n) {
-  struct conn *c = p->data;
-
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
-
-  if (!c->in_value) {
-    c->in_value = true;
-    c->hoff[c->req.nheaders][1] = (uint16_t)c->hbuf_len;
-  }
-  c->head_bytes += n;
-  if (c->head_bytes > HTTP_HEADER_BLOCK_MAX)
-    return conn_head_fail(c, 431);
-  return conn_hbuf_add(c, at, n) == 0 ? 0 : conn_head_fail(c, 500);
-}
-
-static int on_header_value_complete(llhttp_t *p) {
-  struct conn *c = p->data;
-
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
-
-  if (!c->in_value)
-    c->hoff[c->req.nheaders][1] = (uint16_t)c->hbuf_len;
-  c->in_value = false;
-  if (conn_hbuf_add(c, "", 1) != 0)
-    return conn_head_fail(c, 500);
-  c->req.nheaders++;
-  if (c->req.nheaders < HTTP_HEADERS_MAX)
-    c->hoff[c->req.nheaders][0] = 0;
-  return 0;
-}
-
-/* Moves the head into one exactly sized block (the headers array, then
- * the text) and sets the request's pointers: a request waiting for a long
- * time keeps only what it needs. */
-static int conn_build_req(struct conn *c) {
-  struct http_req *r = &c->req;
-  size_t hsz = r->nheaders * sizeof(struct http_header);
-  char *text;
-  const char *q;
-
-  c->hblock = malloc(hsz + c->hbuf_len + 1);
-  if (c->hblock == NULL)
-    return UV_ENOMEM;
-  text = c->hblock + hsz;
-  if (c->hbuf_len != 0)
-    memcpy(text, c->hbuf, c->hbuf_len);
-  text[c->hbuf_len] = '\0';
-  free(c->hbuf);
-  c->hbuf = NULL;
-  c->hbuf_cap = 0;
-  c->hbuf_len = 0;
-  r->headers = (struct http_header *)(void *)c->hblock;
-  r->method = llhttp_get_method(&c->parser);
-  r->method_name = llhttp_method_name((llhttp_method_t)r->method);
-  r->url = text;
-  q = memchr(r->url, '?', c->url_len);
-  r->path.p = r->url;
-  r->path.n = q != NULL ? (size_t)(q - r->url) : c->url_len;
-  r->query.p = q != NULL ? q + 1 : r->url + c->url_len;
-  r->query.n = q != NULL ? c->url_len - r->path.n - 1 : 0;
-  for (size_t i = 0; i < r->nheaders; i++) {
-    struct http_header *h = &r->headers[i];
-    char *v = text + c->hoff[i][1];
-    size_t vl = strlen(v);
-    while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-      v[--vl] = '\0';
-    h->name = text + c->hoff[i][0];
-    h->name_len = strlen(h->name);
-    h->value = v;
-    h->value_len = vl;
-  }
-  r->chunked = (c->parser.flags & F_CHUNKED) != 0;
-  r->has_length = (c->parser.flags & F_CONTENT_LENGTH) != 0;
-  r->content_length = r->has_length ? c->parser.content_length : 0;
-  const char *ex = http_header(r, "expect");
-  r->expect_continue = ex != NULL && strcasecmp(ex, "100-continue") == 0;
-  return 0;
-}
-
 static void conn_send_continue(struct conn *c);
+
+/* The answers the connection gives itself, each worded in one place. */
+static void conn_no_route(struct conn *c) {
+  if (c->route_status == 405)
+    http_problem(c, PROB_METHOD_NOT_ALLOWED,
+                 "%s is not allowed here; allowed: %s", c->req.method_name,
+                 c->allow);
+  else
+    http_problem(c, PROB_NO_ROUTE,
+                 "no resource matches this path; see docs/API.md");
+}
+
+static void conn_body_too_large(struct conn *c) {
+  http_problem(c, PROB_BODY_TOO_LARGE,
+               "request bodies of this resource are limited to %d bytes",
+               HTTP_BODY_BUFFER_MAX);
+}
 
 static int on_headers_complete(llhttp_t *p) {
   struct conn *c = p->data;
   struct http_req *r = &c->req;
   bool has_body;
+  int rc;
 
-  if (c->url_len == 0)
-    return conn_head_fail(c, 400);
-  if (conn_build_req(c) != 0)
-    return conn_head_fail(c, 500);
+  rc = parse_build_req(c);
+  if (rc != 0)
+    return parse_fail(c, rc == UV_ENOMEM ? 500 : 400);
   has_body = r->chunked || r->content_length > 0;
   c->route = router_match(c->srv->o.routes, c->srv->o.nroutes, r->method,
                           r->path.p, r->path.n, r, &c->route_status,
@@ -435,15 +349,7 @@ static int on_headers_complete(llhttp_t *p) {
   if (c->route == NULL) {
     if (!has_body)
       return 0; /* answered at message complete, connection kept */
-    c->state = CONN_HANDLING;
-    c->early = true;
-    if (c->route_status == 405)
-      http_problem(c, PROB_METHOD_NOT_ALLOWED,
-                   "%s is not allowed here; allowed: %s", r->method_name,
-                   c->allow);
-    else
-      http_problem(c, PROB_NO_ROUTE,
-                   "no resource matches this path; see docs/API.md");
+    conn_no_route(c);
     return HPE_PAUSED;
   }
   if (c->route->stream != NULL) {
@@ -452,11 +358,7 @@ static int on_headers_complete(llhttp_t *p) {
     return HPE_PAUSED;
   }
   if (r->has_length && r->content_length > HTTP_BODY_BUFFER_MAX) {
-    c->state = CONN_HANDLING;
-    c->early = true;
-    http_problem(c, PROB_BODY_TOO_LARGE,
-                 "request bodies of this resource are limited to %d bytes",
-                 HTTP_BODY_BUFFER_MAX);
+    conn_body_too_large(c);
     return HPE_PAUSED;
   }
   if (has_body && r->expect_continue)
@@ -472,25 +374,26 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
   if (n == 0)
     return 0;
   if (c->route != NULL && c->route->stream != NULL) {
-    int rc = c->route->stream->body(c, at, n);
+    int rc;
+    /* Only an http_body_continue() from this very call may undo the
+     * pause it asks for; one from a piece that did not pause was a no-op
+     * and must not cancel a later pause. */
+    c->resume_wanted = false;
+    rc = c->route->stream->body(c, at, n);
     if (c->early || c->state != CONN_BODY)
       return HPE_PAUSED;
-    if (rc == AS_AGAIN) {
-      c->body_wanted = false;
-      return HPE_PAUSED;
+    if (rc != AS_AGAIN) {
+      c->resume_wanted = false;
+      return 0;
     }
-    return 0;
-  }
-  if (c->body_len + n > HTTP_BODY_BUFFER_MAX) {
-    c->state = CONN_HANDLING;
-    c->early = true;
-    http_problem(c, PROB_BODY_TOO_LARGE,
-                 "request bodies of this resource are limited to %d bytes",
-                 HTTP_BODY_BUFFER_MAX);
     return HPE_PAUSED;
   }
-  if (buf_append(&c->body, &c->body_len, &c->body_cap, at, n, 4096) != 0)
-    return conn_head_fail(c, 500);
+  if (c->body.len + n > HTTP_BODY_BUFFER_MAX) {
+    conn_body_too_large(c);
+    return HPE_PAUSED;
+  }
+  if (sbuf_put(&c->body, at, n) != 0)
+    return parse_fail(c, 500);
   return 0;
 }
 
@@ -504,20 +407,15 @@ static int on_message_complete(llhttp_t *p) {
   c->state = CONN_HANDLING;
   uv_timer_stop(&c->timer);
   if (c->route == NULL) {
-    if (c->route_status == 405)
-      http_problem(c, PROB_METHOD_NOT_ALLOWED,
-                   "%s is not allowed here; allowed: %s", c->req.method_name,
-                   c->allow);
-    else
-      http_problem(c, PROB_NO_ROUTE,
-                   "no resource matches this path; see docs/API.md");
+    conn_no_route(c);
   } else if (c->route->stream != NULL) {
     c->route->stream->end(c);
   } else {
-    c->req.body = c->body != NULL ? c->body : "";
-    c->req.body_len = c->body_len;
+    c->req.body = c->body.p != NULL ? (const char *)c->body.p : "";
+    c->req.body_len = c->body.len;
     c->route->handle(c, &c->req);
   }
+  assert(conn_ok(c));
   return HPE_PAUSED;
 }
 
@@ -527,13 +425,8 @@ static const llhttp_settings_t *conn_settings(void) {
 
   if (!init) {
     llhttp_settings_init(&s);
+    parse_settings(&s);
     s.on_message_begin = on_message_begin;
-    s.on_url = on_url;
-    s.on_url_complete = on_url_complete;
-    s.on_header_field = on_header_field;
-    s.on_header_field_complete = on_header_field_complete;
-    s.on_header_value = on_header_value;
-    s.on_header_value_complete = on_header_value_complete;
     s.on_headers_complete = on_headers_complete;
     s.on_body = on_body;
     s.on_message_complete = on_message_complete;
@@ -544,8 +437,10 @@ static const llhttp_settings_t *conn_settings(void) {
 
 /* --- driving the parser --- */
 
+/* The request cannot be parsed: answer if we still can, else close. */
 static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
-  int status = c->head_error != 0 ? c->head_error : 400;
+  char detail[PARSE_DETAIL_MAX];
+  enum problem_id id;
 
   if (c->state == CONN_BODY)
     conn_abort_handler(c);
@@ -553,27 +448,8 @@ static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
     conn_close(c);
     return;
   }
-  c->state = CONN_HANDLING;
-  c->early = true;
-  switch (status) {
-  case 414:
-    http_problem(c, PROB_URI_TOO_LONG,
-                 "the request target is longer than %d bytes", HTTP_URL_MAX);
-    break;
-  case 431:
-    http_problem(c, PROB_HEADERS_TOO_LARGE,
-                 "the header block is limited to %d bytes and %d lines",
-                 HTTP_HEADER_BLOCK_MAX, HTTP_HEADERS_MAX);
-    break;
-  case 500:
-    http_problem(c, PROB_INTERNAL, "out of memory while reading the request");
-    break;
-  default:
-    http_problem(c, PROB_BAD_REQUEST, "malformed HTTP/1.1 request (%s: %s)",
-                 llhttp_errno_name(e),
-                 c->parser.reason != NULL ? c->parser.reason : "");
-    break;
-  }
+  id = parse_problem(c, e, detail, sizeof detail);
+  http_problem(c, id, "%s", detail);
 }
 
 static void conn_feed(struct conn *c, const char *data, size_t len) {
@@ -584,6 +460,11 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
   c->in_execute = true;
   for (;;) {
     enum llhttp_errno e = llhttp_execute(&c->parser, data, len);
+    /* http_body_continue() during the execute: it undoes the pause the
+     * execute ended with, if any, and nothing else */
+    bool resume = c->resume_wanted;
+
+    c->resume_wanted = false;
     if (c->state == CONN_CLOSING) {
       c->in_execute = false;
       return;
@@ -600,13 +481,11 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
       data = pos;
       /* a body piece was consumed during execute: go on, but never past
        * the end of a message (the handler owns the request then) */
-      if (c->resume_wanted && !c->early && c->state == CONN_BODY) {
-        c->resume_wanted = false;
+      if (resume && !c->early && c->state == CONN_BODY) {
         c->paused = false;
         llhttp_resume(&c->parser);
         continue;
       }
-      c->resume_wanted = false;
       c->paused = true;
       break;
     }
@@ -626,42 +505,23 @@ static void conn_feed(struct conn *c, const char *data, size_t len) {
   conn_update(c);
 }
 
-static void conn_continue_cb(uv_write_t *w, int status) {
-  struct conn *c = w->data;
-  (void)status;
-  free(w);
-  c->writes_pending--;
-  if (c->state != CONN_CLOSING && c->resp_ended && c->writes_pending == 0)
-    conn_response_done(c);
-  conn_unref(c);
-}
-
 static void conn_send_continue(struct conn *c) {
-  static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
-  uv_buf_t b = uv_buf_init((char *)msg, sizeof msg - 1);
-  uv_write_t *w;
-
   if (c->continue_sent || c->resp_started)
     return;
   c->continue_sent = true;
-  w = malloc(sizeof *w);
-  if (w == NULL)
-    return;
-  w->data = c;
-  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, conn_continue_cb) != 0) {
-    free(w);
-    return;
-  }
-  c->writes_pending++;
-  conn_ref(c);
+  /* If it cannot be queued, the client sends its body unasked after a
+   * wait (RFC 9110 10.1.1), and a broken socket shows on the read side:
+   * closing here would run the abort callback inside the handler's
+   * http_body_continue(). */
+  (void)resp_continue(c);
 }
 
 void http_body_continue(struct conn *c) {
+  assert(conn_ok(c));
   if (c->state != CONN_BODY || c->early)
     return;
   if (c->req.expect_continue && !c->msg_complete)
     conn_send_continue(c);
-  c->body_wanted = true;
   if (c->in_execute) {
     c->resume_wanted = true;
     return;
@@ -670,7 +530,7 @@ void http_body_continue(struct conn *c) {
     return;
   c->paused = false;
   llhttp_resume(&c->parser);
-  conn_feed(c, c->tail, c->tail_len);
+  conn_feed(c, conn_tail(c), c->tail.len);
 }
 
 static void conn_shutdown_cb(uv_shutdown_t *req, int status) {
@@ -699,40 +559,70 @@ static void conn_linger(struct conn *c) {
     return;
   }
   conn_ref(c);
+  c->lingering = true;
   c->state = CONN_HANDLING;
   conn_keep_tail(c, NULL, 0);
   conn_update(c);
   http_timer(c, CONN_LINGER_MS, conn_linger_end);
 }
 
+/* The one place where a connection gives up on the rest of a request:
+ * every early answer (timeouts, limits, parse errors, handlers refusing a
+ * body) goes through here when its head is built. */
+void conn_response_starting(struct conn *c) {
+  assert(c->state != CONN_CLOSING);
+  if (c->msg_complete)
+    return;
+  c->early = true; /* the rest of the request will not be parsed */
+  c->state = CONN_HANDLING;
+  assert(conn_ok(c));
+}
+
+enum conn_next {
+  CONN_NEXT_REQUEST, /* keep-alive: parse the next request */
+  CONN_NEXT_CLOSE,   /* close now */
+  CONN_NEXT_LINGER,  /* unread request bytes may follow: FIN, then close */
+};
+
+/* What happens once the response in progress is done. */
+static enum conn_next conn_next(const struct conn *c) {
+  if (c->early || c->reject)
+    return CONN_NEXT_LINGER;
+  if (!c->msg_complete || !c->keep_alive || c->srv->stopping)
+    return CONN_NEXT_CLOSE;
+  return CONN_NEXT_REQUEST;
+}
+
+bool conn_will_close(const struct conn *c) {
+  return conn_next(c) != CONN_NEXT_REQUEST;
+}
+
 /* The response is fully written: next request, or close. */
 void conn_response_done(struct conn *c) {
   assert(!c->in_execute);
+  assert(c->resp_ended && c->writes_pending == 0);
+  assert(!c->lingering); /* each response is done once */
+  assert(conn_ok(c));
   resp_log(c);
-  if (c->abort_cb != NULL) /* the handler forgot: treat as abandoned */
-    conn_abort_handler(c);
-  if (c->early || c->reject) {
+  /* a handler still attached has forgotten to detach: it is treated as
+   * abandoned (its abort callback runs), and its ctx is not carried over
+   * to the next request */
+  conn_abort_handler(c);
+  switch (conn_next(c)) {
+  case CONN_NEXT_LINGER:
     conn_linger(c);
     return;
-  }
-  if (!c->msg_complete || !c->keep_alive || c->reject || c->srv->stopping) {
+  case CONN_NEXT_CLOSE:
     conn_close(c);
     return;
+  case CONN_NEXT_REQUEST:
+    break;
   }
-  free(c->hbuf);
-  c->hbuf = NULL;
-  c->hbuf_len = c->hbuf_cap = 0;
-  free(c->hblock);
-  c->hblock = NULL;
-  free(c->body);
-  c->body = NULL;
-  c->body_len = c->body_cap = 0;
-  memset(&c->req, 0, sizeof c->req);
-  memset(c->hoff, 0, sizeof c->hoff[0]);
+  parse_reset(c);
+  sbuf_free(&c->body);
   c->route = NULL;
   c->route_status = 0;
-  c->head_error = 0;
-  c->body_wanted = c->continue_sent = c->msg_complete = false;
+  c->continue_sent = c->msg_complete = false;
   c->actor[0] = '\0';
   c->timer_cb = NULL;
   resp_reset(c);
@@ -741,33 +631,39 @@ void conn_response_done(struct conn *c) {
     c->paused = false;
     llhttp_resume(&c->parser);
   }
-  if (c->tail_len > 0)
-    conn_feed(c, c->tail, c->tail_len);
+  if (c->tail.len > 0)
+    conn_feed(c, conn_tail(c), c->tail.len);
   else
     conn_update(c);
 }
 
-void conn_accept(struct server *s) {
+int conn_accept(struct server *s) {
   struct conn *c = calloc(1, sizeof *c);
+  int rc;
 
   if (c == NULL)
-    return;
+    return UV_ENOMEM;
+  rc = uv_tcp_init(s->loop, &c->tcp);
+  if (rc != 0) {
+    free(c);
+    return rc;
+  }
+  (void)uv_timer_init(s->loop, &c->timer); /* no system call: cannot fail */
   c->srv = s;
   c->tcp.data = c;
   c->timer.data = c;
-  uv_tcp_init(s->loop, &c->tcp);
-  uv_timer_init(s->loop, &c->timer);
   c->handles_open = 2;
   c->next = s->conns;
   if (s->conns != NULL)
     s->conns->prev = c;
   s->conns = c;
   s->nconns++;
-  if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp) != 0) {
+  rc = uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp);
+  if (rc != 0) {
     conn_close(c);
-    return;
+    return rc;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
+  (void)uv_tcp_nodelay(&c->tcp, 1); /* latency only */
   llhttp_init(&c->parser, HTTP_REQUEST, conn_settings());
   c->parser.data = c;
   c->state = CONN_IDLE;
@@ -778,9 +674,10 @@ void conn_accept(struct server *s) {
     http_problem(c, PROB_TOO_MANY_CONNECTIONS,
                  "the server holds its maximum of %u connections; retry later",
                  s->o.max_conns);
-    return;
+    return 0;
   }
   conn_update(c);
+  return 0;
 }
 
 bool conn_is_idle(const struct conn *c) {

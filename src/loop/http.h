@@ -21,6 +21,55 @@
  * Asynchronous work that will call back with the connection takes a
  * reference (http_conn_hold) and drops it when done (http_conn_release);
  * check http_conn_alive() first in the callback.  Loop thread only.
+ *
+ * Re-entrancy: finishing a response can run other code before the call
+ * returns, so a handler hands its connection back in this order:
+ *
+ *   1. detach: http_set_ctx(c, NULL, NULL), and http_timer(c, 0, NULL) if
+ *      it armed the timer;
+ *   2. finish: http_respond(), http_problem*() or http_resp_end();
+ *   3. touch c no more, except to http_conn_release() a hold it took (c
+ *      stays valid memory until the current callback returns, or while
+ *      held, but it may belong to another request already).
+ *
+ * Why: once a response is ended and its last write is done, the
+ * connection goes straight on to the next pipelined request on the same
+ * struct conn, whose handler may set its own ctx and timer.  When:
+ *
+ *   - http_respond() and http_problem*() always queue a write, so the next
+ *     request starts later, from that write's callback.  If the write
+ *     cannot be queued they close the connection inside the call (and run
+ *     the abort callback there, if still attached).
+ *   - http_resp_end() while a write is pending: from the callback of the
+ *     last write, after its http_write_cb has returned.
+ *   - http_resp_end() with no write pending (as when called from the
+ *     http_write_cb of the last body write): inside http_resp_end(), which
+ *     may parse the next request and run its handler before returning.
+ *
+ * A handler still attached when its response is done is treated as
+ * having abandoned the request: its abort callback runs then (inside
+ * http_resp_end() in the last case).  Answering from inside a parser
+ * callback (route.handle, ops->start, ->body, ->end) is safe: the head's
+ * write is still pending when the callback returns, so a next request
+ * never starts inside one.
+ *
+ * Who may call what from the callbacks:
+ *
+ *   - route.handle, ops->start, ops->end, the http_timer callback:
+ *     anything in this header, for their own connection.
+ *   - ops->body: returns 0 or AS_AGAIN.  http_body_continue() called from
+ *     inside it undoes only the pause that very call returns (resume at
+ *     once); called from a piece that returns 0 it does nothing.
+ *   - http_write_cb: status 0: the buffer is free again; write the next
+ *     piece or end.  status < 0: the connection is closing (UV_ECANCELED
+ *     when it was closed first): neither write nor end; the abort
+ *     callback, if still attached, has run or runs right after.
+ *   - the abort callback: runs once, from inside whatever closes the
+ *     connection (peer gone, write error, timeouts, server stop, the
+ *     handler's own http_abort(): detach first when freeing your state
+ *     yourself).  Release your state; answering is a no-op now.  Writes
+ *     still pending complete afterwards with status < 0, so their
+ *     buffers must live until their http_write_cb.
  */
 #ifndef AS_HTTP_H
 #define AS_HTTP_H
@@ -177,9 +226,9 @@ struct server_opts {
 
 int server_new(uv_loop_t *loop, const struct server_opts *o,
                struct server **out, struct errbuf *e);
-/* The bound address as "HOST:PORT" (IPv6 as "[ADDR]:PORT"). */
+/* The bound address as "HOST:PORT" (IPv6 as "[ADDR]:PORT").  UV_ENOBUFS
+ * when it does not fit size; buf is "" after an error. */
 int server_address(struct server *s, char *buf, size_t size);
-unsigned server_conn_count(const struct server *s);
 /* Stops accepting, closes idle connections, lets requests in progress end
  * (they get Connection: close); after grace_ms cuts the rest.  done_cb runs
  * once every connection is gone; then call server_free. */

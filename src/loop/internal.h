@@ -1,7 +1,15 @@
 /*
- * internal.h: the connection and server structs shared by conn.c (parsing,
- * lifecycle), resp.c (responses) and server.c (listening, shutdown).
- * Nothing outside src/loop includes this.
+ * internal.h: the connection and server structs shared by conn.c (the
+ * connection: reading, dispatch, lifecycle), parse.c (the request head),
+ * resp.c (responses) and server.c (listening, shutdown).  Nothing outside
+ * src/loop includes this.
+ *
+ * Ownership of struct conn: conn.c alone changes the connection's state
+ * (state, early, paused, reading, ...); parse.c alone writes the request
+ * head fields and builds c->req from them (conn.c adds the route's params
+ * and a buffered body); resp.c alone changes the response fields at the
+ * end of the struct and is the only writer to the socket.  Each asks the
+ * others through the functions below.
  */
 #ifndef AS_LOOP_INTERNAL_H
 #define AS_LOOP_INTERNAL_H
@@ -12,12 +20,35 @@
 #include <uv.h>
 
 #include "loop/http.h"
+#include "util/sbuf.h"
 
 #define CONN_READ_BUF (64 * 1024)    /* shared read buffer per server */
 #define CONN_TAIL_MAX (64 * 1024)    /* pipelined bytes kept while busy */
-#define CONN_HBUF_MIN 1024           /* first allocation of the head buffer */
-#define CONN_ACTOR_MAX 64
+#define CONN_ACTOR_MAX 64            /* bytes of http_set_actor() kept */
+#define CONN_ALLOW_MAX 48            /* bytes of a 405's Allow value */
 #define CONN_LINGER_MS 2000          /* discard unread body before close */
+#define PARSE_DETAIL_MAX 256         /* parse_problem() wording */
+
+/*
+ * The request head is collected in hbuf: the URL and a NUL, then for each
+ * header line its name, a NUL, its value and a NUL; hoff keeps the offsets
+ * of names and values as uint16_t.  What bounds them:
+ *   - the URL is refused past HTTP_URL_MAX bytes, before it is stored;
+ *   - head_bytes counts each header line as name + value + 4 (": " and
+ *     CRLF), which covers the line's two NULs, so hbuf never grows past
+ *     the URL + 1 + head_bytes;
+ *   - every name or value byte is refused once head_bytes would pass
+ *     HTTP_HEADER_BLOCK_MAX, before it is stored; only the 4 added when a
+ *     name ends can take head_bytes past it, by at most 4, until the next
+ *     byte is refused.
+ * So every length of hbuf, hence every offset stored in hoff, is at most
+ * CONN_HBUF_MAX.
+ */
+#define CONN_HBUF_MAX (HTTP_URL_MAX + 1 + HTTP_HEADER_BLOCK_MAX + 4)
+_Static_assert(CONN_HBUF_MAX <= UINT16_MAX,
+               "hoff offsets into hbuf must fit in uint16_t: lower "
+               "HTTP_URL_MAX or HTTP_HEADER_BLOCK_MAX, or widen hoff");
+_Static_assert(HTTP_HEADERS_MAX >= 1, "hoff[0] is always written");
 
 enum conn_state {
   CONN_IDLE,     /* between requests (keep-alive) */
@@ -41,34 +72,33 @@ struct conn {
   bool in_execute;             /* inside llhttp_execute */
   bool paused;                 /* parser paused (HPE_PAUSED) */
   bool resume_wanted;          /* http_body_continue during execute */
-  bool body_wanted;            /* streaming handler asked for the body */
   bool continue_sent;
   bool msg_complete;
   bool early;                  /* answered before the body was read */
   bool keep_alive;
   bool reject;                 /* over max_conns: answer 503 and close */
+  bool lingering;              /* answered early: FIN sent, draining */
+  uint64_t t_start;            /* uv_hrtime at message begin */
 
   /* unparsed bytes received while the parser was paused */
-  char *tail;
-  size_t tail_len, tail_cap;
+  struct sbuf tail;
 
-  /* request head: url and header lines, grown up to the limits */
-  char *hbuf;
-  size_t hbuf_len, hbuf_cap;
+  /* request head: url and header lines, grown up to the limits; written
+   * by parse.c only */
+  struct sbuf hbuf;
   size_t url_len, head_bytes;
-  uint16_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf */
+  uint16_t hoff[HTTP_HEADERS_MAX][2]; /* name, value offsets into hbuf:
+                                       * <= CONN_HBUF_MAX (above) */
   char *hblock;                /* after the head: headers array + text */
   bool in_value;
-  int head_error;              /* 414 / 431 detected in a callback */
-  struct http_req req;
+  int head_error;              /* status to answer a failed request with */
+  struct http_req req;         /* parse.c, then route params and body */
 
   const struct route *route;
   int route_status;            /* 0, 404 or 405 */
-  char allow[48];
+  char allow[CONN_ALLOW_MAX];
 
-  /* buffered body for plain routes */
-  char *body;
-  size_t body_len, body_cap;
+  struct sbuf body;            /* buffered body for plain routes */
 
   /* handler */
   void *ctx;
@@ -76,12 +106,11 @@ struct conn {
   void (*timer_cb)(struct conn *c);
   char actor[CONN_ACTOR_MAX];
 
-  /* response */
+  /* response: written by resp.c only */
   int status;
   bool resp_started, resp_ended;
   unsigned writes_pending;
   uint64_t bytes_out;          /* body bytes */
-  uint64_t t_start;            /* uv_hrtime at message begin */
 };
 
 struct server {
@@ -97,21 +126,54 @@ struct server {
   void (*done_cb)(struct server *s, void *arg);
   void *done_arg;
   char read_buf[CONN_READ_BUF];
-  bool read_buf_busy;
 };
 
 /* conn.c */
-void conn_accept(struct server *s);
+#ifndef NDEBUG
+/* Asserts what always holds of c; 1, so it can stand in assert(). */
+int conn_ok(const struct conn *c);
+#endif
+/* Accepts the pending connection of s->listener; 0 or a UV_E* code. */
+int conn_accept(struct server *s);
 void conn_close(struct conn *c);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
 /* No request in progress (shutdown closes these at once). */
 bool conn_is_idle(const struct conn *c);
+/* resp.c calls this when a response starts, before building its head:
+ * if the request is not fully read, the connection gives up on the rest
+ * (it is read and discarded, and the connection closes after the
+ * response). */
+void conn_response_starting(struct conn *c);
+/* Does the connection close after the response in progress?  The one
+ * decision behind both the Connection: close header and what
+ * conn_response_done() does. */
+bool conn_will_close(const struct conn *c);
 /* resp.c calls this once the response is written and ended. */
 void conn_response_done(struct conn *c);
 
-/* resp.c */
+/* parse.c: the request head (see there). */
+/* Sets llhttp's URL and header callbacks in s; conn.c sets the others. */
+void parse_settings(llhttp_settings_t *s);
+/* A message begins: forgets the previous head. */
+void parse_begin(struct conn *c);
+/* The head is complete: builds c->req.  UV_EINVAL without a URL,
+ * UV_ENOMEM. */
+int parse_build_req(struct conn *c);
+/* Records the status a failed request is answered with; returns -1, the
+ * value an llhttp callback fails with. */
+int parse_fail(struct conn *c, int status);
+/* The problem that answers a request llhttp refused with e (or a callback
+ * failed), its detail in detail[size]. */
+enum problem_id parse_problem(const struct conn *c, enum llhttp_errno e,
+                              char *detail, size_t size);
+/* Frees the head and clears c->req. */
+void parse_reset(struct conn *c);
+
+/* resp.c: every write to the socket goes through it. */
 void resp_reset(struct conn *c);
+/* Queues "100 Continue"; 0 or a UV_E* code. */
+int resp_continue(struct conn *c);
 void resp_log(struct conn *c);
 
 /* server.c */

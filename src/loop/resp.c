@@ -2,13 +2,17 @@
  * resp.c: writing responses (fixed and streamed), RFC 9457 problem
  * documents, and the one-line JSON request log.
  *
- * Every response is at least one uv_write (the head); a connection moves
- * on to its next request only from a write callback, never from inside a
- * handler, so handlers may answer synchronously from parser callbacks.
- * Streamed bodies are written one caller-owned buffer at a time.
+ * Every response is at least one uv_write (the head), and every write to
+ * the socket goes through resp_queue(): when the last one of an ended
+ * response completes, conn.c moves on (conn_response_done).  That can be
+ * from a write callback or inside http_resp_end(); http.h says what it
+ * means for handlers.  Heads are built whole or not at all.  Streamed
+ * bodies are written one caller-owned buffer at a time.
  */
 #include <assert.h>
 #include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +20,9 @@
 
 #include "loop/internal.h"
 #include "util/logq.h"
+#include "util/sbuf.h"
 
-#define RESP_HEAD_MAX 4096
+#define RESP_LINE_MAX 128 /* a formatted head line: status, Date, length */
 #define PROBLEM_DETAIL_MAX 512
 
 struct resp_wreq {
@@ -62,52 +67,98 @@ void resp_reset(struct conn *c) {
   c->bytes_out = 0;
 }
 
-static bool resp_will_close(const struct conn *c) {
-  return !c->msg_complete || !c->keep_alive || c->early || c->reject ||
-         c->srv->stopping;
+/* Appends a short formatted line; never cut: UV_ENOBUFS if it does not
+ * fit RESP_LINE_MAX. */
+static int resp_putf(struct sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int resp_putf(struct sbuf *b, const char *fmt, ...) {
+  char line[RESP_LINE_MAX];
+  va_list ap;
+  int n;
+
+  va_start(ap, fmt);
+  n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return UV_EINVAL;
+  if ((size_t)n >= sizeof line)
+    return UV_ENOBUFS;
+  return sbuf_put(b, line, (size_t)n);
 }
 
-/* The status line and headers into a malloc'd buffer (*len bytes). */
-static char *resp_build_head(struct conn *c, int status, const char *ctype,
-                             const char *extra, bool has_len, uint64_t clen,
-                             size_t *len) {
+static int resp_puts(struct sbuf *b, const char *s) {
+  return sbuf_put(b, s, strlen(s));
+}
+
+/* "Name: value" CRLF.  A value must not end the line itself (it may
+ * come from stored client data, e.g. a media type). */
+static int resp_put_header(struct sbuf *b, const char *name,
+                           const char *value) {
+  int rc;
+
+  if (strpbrk(value, "\r\n") != NULL)
+    return UV_EINVAL;
+  rc = resp_puts(b, name);
+  if (rc == 0)
+    rc = resp_puts(b, ": ");
+  if (rc == 0)
+    rc = resp_puts(b, value);
+  if (rc == 0)
+    rc = resp_puts(b, "\r\n");
+  return rc;
+}
+
+/* The status line and headers.  allow and extra may be NULL; extra is
+ * whole "Name: value\r\n" lines.  Every piece is appended with a check:
+ * a head is complete or not built at all. */
+static int resp_build_head(struct conn *c, struct sbuf *b, int status,
+                           const char *ctype, const char *allow,
+                           const char *extra, uint64_t clen) {
   char date[64];
   time_t now = time(NULL);
   struct tm tm;
-  size_t cap = RESP_HEAD_MAX + (extra != NULL ? strlen(extra) : 0);
-  char *h = malloc(cap);
-  int n;
+  int rc;
 
-  if (h == NULL)
-    return NULL;
-  if (!c->msg_complete) {
-    c->early = true; /* the rest of the request is not read */
-    if (c->state == CONN_HEAD || c->state == CONN_BODY)
-      c->state = CONN_HANDLING;
-  }
-  gmtime_r(&now, &tm);
-  strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  n = snprintf(h, cap, "HTTP/1.1 %d %s\r\nDate: %s\r\n%s%s%s", status,
-               resp_reason(status), date, ctype != NULL ? "Content-Type: " : "",
-               ctype != NULL ? ctype : "", ctype != NULL ? "\r\n" : "");
-  if (has_len && status != 304 && status != 204)
-    n += snprintf(h + n, cap - (size_t)n, "Content-Length: %llu\r\n",
-                  (unsigned long long)clen);
-  if (resp_will_close(c))
-    n += snprintf(h + n, cap - (size_t)n, "Connection: close\r\n");
-  n += snprintf(h + n, cap - (size_t)n, "%s\r\n", extra != NULL ? extra : "");
-  if (n < 0 || (size_t)n >= cap) {
-    free(h);
-    return NULL;
-  }
-  *len = (size_t)n;
-  return h;
+  if (gmtime_r(&now, &tm) == NULL ||
+      strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
+    return UV_EINVAL;
+  rc = resp_putf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
+                 resp_reason(status), date);
+  if (rc == 0 && ctype != NULL)
+    rc = resp_put_header(b, "Content-Type", ctype);
+  if (rc == 0 && status != 304 && status != 204)
+    rc = resp_putf(b, "Content-Length: %llu\r\n", (unsigned long long)clen);
+  if (rc == 0 && conn_will_close(c))
+    rc = resp_puts(b, "Connection: close\r\n");
+  if (rc == 0 && allow != NULL)
+    rc = resp_put_header(b, "Allow", allow);
+  if (rc == 0 && extra != NULL)
+    rc = resp_puts(b, extra);
+  if (rc == 0)
+    rc = resp_puts(b, "\r\n");
+  return rc;
+}
+
+/* A response that cannot be sent as the handler meant it is not sent at
+ * all: say why in the log and cut the connection (the client sees it
+ * closed, never a partial or altered head). */
+static void resp_fail(struct conn *c, int status, int rc) {
+  logq_json(json_pack("{s:s, s:i, s:s}", "msg", "response not sent",
+                      "status", status, "error", uv_err_name(rc)));
+  conn_close(c);
 }
 
 static void resp_write_cb(uv_write_t *w, int status) {
   struct resp_wreq *r = container_of(w, struct resp_wreq, w);
   struct conn *c = r->c;
+  /* Only a response ended before this write completed is done here.  One
+   * the handler ends from r->cb is done inside http_resp_end() (or by a
+   * later write), and the connection may have moved on by the time r->cb
+   * returns: looking at c->resp_ended then would finish it twice. */
+  bool ended = c->resp_ended;
 
+  assert(conn_ok(c));
   free(r->owned);
   assert(c->writes_pending > 0);
   c->writes_pending--;
@@ -117,7 +168,7 @@ static void resp_write_cb(uv_write_t *w, int status) {
   if (c->state != CONN_CLOSING) {
     if (status < 0)
       conn_close(c);
-    else if (c->resp_ended && c->writes_pending == 0)
+    else if (ended && c->writes_pending == 0)
       conn_response_done(c);
   }
   conn_unref(c);
@@ -127,13 +178,18 @@ static void resp_write_cb(uv_write_t *w, int status) {
 static int resp_queue(struct conn *c, const void *buf, size_t len, char *owned,
                       http_write_cb cb, void *arg) {
   struct resp_wreq *r;
-  uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+  uv_buf_t b;
   int rc;
 
   if (c->state == CONN_CLOSING) {
     free(owned);
     return UV_ECANCELED;
   }
+  if (len > UINT_MAX) { /* uv_buf_t holds an unsigned length */
+    free(owned);
+    return UV_EINVAL;
+  }
+  b = uv_buf_init((char *)buf, (unsigned)len);
   r = calloc(1, sizeof *r);
   if (r == NULL) {
     free(owned);
@@ -154,54 +210,73 @@ static int resp_queue(struct conn *c, const void *buf, size_t len, char *owned,
   return 0;
 }
 
-void http_respond(struct conn *c, int status, const char *content_type,
-                  const char *extra_headers, const void *body, size_t len) {
-  size_t hlen;
-  char *h;
+int resp_continue(struct conn *c) {
+  static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  return resp_queue(c, msg, sizeof msg - 1, NULL, NULL, NULL);
+}
+
+/* Sends the head, followed by len bytes of body (0: none), as one write.
+ * allow may be NULL. */
+static void resp_start(struct conn *c, int status, const char *ctype,
+                       const char *allow, const char *extra, uint64_t clen,
+                       const void *body, size_t len) {
+  struct sbuf b = SBUF_INIT;
+  uint8_t *p = NULL;
+  size_t plen = 0;
+  int rc;
+
+  conn_response_starting(c);
+  rc = resp_build_head(c, &b, status, ctype, allow, extra, clen);
+  if (rc == 0)
+    rc = sbuf_put(&b, body, len);
+  if (rc == 0 && (p = sbuf_take(&b, &plen)) == NULL)
+    rc = UV_ENOMEM;
+  sbuf_free(&b); /* after sbuf_take: nothing left to free */
+  if (rc == 0)
+    rc = resp_queue(c, p, plen, (char *)p, NULL, NULL); /* takes p */
+  if (rc == 0)
+    c->bytes_out = len;
+  else
+    resp_fail(c, status, rc);
+  assert(conn_ok(c));
+}
+
+/* A whole response, head and body.  allow may be NULL. */
+static void resp_respond(struct conn *c, int status, const char *ctype,
+                         const char *allow, const char *extra,
+                         const void *body, size_t len) {
   bool send_body = c->req.method != HTTP_HEAD && status != 304 &&
                    status != 204;
 
   if (c->resp_started || c->state == CONN_CLOSING)
     return;
   c->resp_started = true;
-  c->status = status;
-  h = resp_build_head(c, status, content_type, extra_headers, true, len, &hlen);
-  if (h != NULL && send_body && len > 0) {
-    char *nh = realloc(h, hlen + len);
-    if (nh == NULL) {
-      free(h);
-      h = NULL;
-    } else {
-      h = nh;
-      memcpy(h + hlen, body, len);
-      hlen += len;
-      c->bytes_out = len;
-    }
-  }
   c->resp_ended = true;
-  if (h == NULL || resp_queue(c, h, hlen, h, NULL, NULL) != 0)
-    conn_close(c);
+  c->status = status;
+  resp_start(c, status, ctype, allow, extra, len, send_body ? body : NULL,
+             send_body ? len : 0);
+}
+
+void http_respond(struct conn *c, int status, const char *content_type,
+                  const char *extra_headers, const void *body, size_t len) {
+  resp_respond(c, status, content_type, NULL, extra_headers, body, len);
 }
 
 void http_resp_head(struct conn *c, int status, const char *content_type,
                     const char *extra_headers, uint64_t content_length) {
-  size_t hlen;
-  char *h;
-
   if (c->resp_started || c->state == CONN_CLOSING)
     return;
   c->resp_started = true;
   c->status = status;
-  h = resp_build_head(c, status, content_type, extra_headers, true,
-                      content_length, &hlen);
-  if (h == NULL || resp_queue(c, h, hlen, h, NULL, NULL) != 0)
-    conn_close(c);
+  resp_start(c, status, content_type, NULL, extra_headers, content_length,
+             NULL, 0);
 }
 
 int http_resp_write(struct conn *c, const void *buf, size_t len,
                     http_write_cb cb, void *arg) {
   int rc;
 
+  assert(conn_ok(c));
   assert(c->resp_started && !c->resp_ended);
   rc = resp_queue(c, buf, len, NULL, cb, arg);
   if (rc == 0)
@@ -210,6 +285,7 @@ int http_resp_write(struct conn *c, const void *buf, size_t len,
 }
 
 void http_resp_end(struct conn *c) {
+  assert(conn_ok(c));
   if (c->resp_ended || c->state == CONN_CLOSING)
     return;
   c->resp_ended = true;
@@ -225,28 +301,29 @@ static void resp_sanitize(char *s) {
 }
 
 static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
+                          const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
                           const char *fmt, va_list ap) {
   const struct problem *p = problem_get(id);
   char detail[PROBLEM_DETAIL_MAX];
-  char uri[160], headers[256];
+  const char *allow = p->status == 405 ? c->allow : NULL;
   char *text;
   json_t *o;
 
+  /* the detail is prose for a person, not protocol: a longer one is cut */
   vsnprintf(detail, sizeof detail, fmt, ap);
   resp_sanitize(detail);
-  snprintf(uri, sizeof uri, "%s%s", HTTP_PROBLEM_BASE, p->slug);
-  o = json_pack("{s:s, s:s, s:i, s:s}", "type", uri, "title", p->title,
-                "status", p->status, "detail", detail);
+  o = json_pack("{s:s+, s:s, s:i, s:s}", "type", HTTP_PROBLEM_BASE, p->slug,
+                "title", p->title, "status", p->status, "detail", detail);
   text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
-  snprintf(headers, sizeof headers, "%s%s%s%s",
-           p->status == 405 ? "Allow: " : "", p->status == 405 ? c->allow : "",
-           p->status == 405 ? "\r\n" : "", extra != NULL ? extra : "");
   if (text == NULL) {
-    http_respond(c, p->status, NULL, headers, NULL, 0);
+    resp_respond(c, p->status, NULL, allow, extra, NULL, 0);
     return;
   }
-  http_respond(c, p->status, "application/problem+json", headers, text,
+  resp_respond(c, p->status, "application/problem+json", allow, extra, text,
                strlen(text));
   free(text);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "loop/internal.h"
+#include "util/logq.h"
 
 #define SERVER_BACKLOG 4096
 
@@ -16,9 +17,13 @@ static void server_check_done(struct server *s);
 static void server_connection_cb(uv_stream_t *l, int status) {
   struct server *s = l->data;
 
-  if (status < 0 || s->stopping)
+  if (s->stopping)
     return;
-  conn_accept(s);
+  if (status == 0)
+    status = conn_accept(s);
+  if (status != 0) /* e.g. out of file descriptors: say so */
+    logq_json(json_pack("{s:s, s:s}", "msg", "accept failed", "error",
+                        uv_err_name(status)));
 }
 
 static int server_resolve(const char *host, int port,
@@ -42,6 +47,30 @@ static int server_resolve(const char *host, int port,
   return 0;
 }
 
+/* A 405's Allow value lists methods of the table; if all of them fit
+ * CONN_ALLOW_MAX, no Allow header can ever lose one (router_match() would
+ * leave out what does not fit). */
+static int server_check_routes(const struct server_opts *o,
+                               struct errbuf *e) {
+  size_t need = 1; /* the NUL */
+
+  for (size_t i = 0; i < o->nroutes; i++) {
+    size_t j = 0;
+    while (j < i && o->routes[j].method != o->routes[i].method)
+      j++;
+    if (j < i)
+      continue; /* counted already */
+    need += (need > 1 ? 2 : 0) +
+            strlen(llhttp_method_name((llhttp_method_t)o->routes[i].method));
+  }
+  if (need > CONN_ALLOW_MAX)
+    return err_set(e, UV_EINVAL,
+                   "the route table uses %zu bytes of method names; a 405's "
+                   "Allow header holds %d: raise CONN_ALLOW_MAX",
+                   need, CONN_ALLOW_MAX);
+  return 0;
+}
+
 static void server_free_cb(uv_handle_t *h) { free(h->data); }
 
 int server_new(uv_loop_t *loop, const struct server_opts *o,
@@ -50,6 +79,9 @@ int server_new(uv_loop_t *loop, const struct server_opts *o,
   struct server *s;
   int rc;
 
+  rc = server_check_routes(o, e);
+  if (rc != 0)
+    return rc;
   memset(&ss, 0, sizeof ss);
   rc = server_resolve(o->host, o->port, &ss, e);
   if (rc != 0)
@@ -61,7 +93,11 @@ int server_new(uv_loop_t *loop, const struct server_opts *o,
   s->o = *o;
   if (s->o.max_conns == 0)
     s->o.max_conns = 1;
-  uv_tcp_init(loop, &s->listener);
+  rc = uv_tcp_init(loop, &s->listener);
+  if (rc != 0) {
+    free(s);
+    return err_set(e, rc, "cannot create a TCP handle: %s", uv_strerror(rc));
+  }
   s->listener.data = s;
   rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
   if (rc == 0)
@@ -74,7 +110,7 @@ int server_new(uv_loop_t *loop, const struct server_opts *o,
     return rc;
   }
   s->listening = true;
-  uv_timer_init(loop, &s->grace);
+  (void)uv_timer_init(loop, &s->grace); /* no system call: cannot fail */
   s->grace.data = s;
   s->grace_open = true;
   *out = s;
@@ -86,22 +122,28 @@ int server_address(struct server *s, char *buf, size_t size) {
   int len = sizeof ss;
   char ip[64];
   int rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
+  int n;
 
   if (rc != 0)
-    return rc;
+    goto fail;
   if (ss.ss_family == AF_INET6) {
     struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-    uv_ip6_name(a, ip, sizeof ip);
-    snprintf(buf, size, "[%s]:%d", ip, ntohs(a->sin6_port));
+    rc = uv_ip6_name(a, ip, sizeof ip);
+    n = rc == 0 ? snprintf(buf, size, "[%s]:%d", ip, ntohs(a->sin6_port)) : 0;
   } else {
     struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-    uv_ip4_name(a, ip, sizeof ip);
-    snprintf(buf, size, "%s:%d", ip, ntohs(a->sin_port));
+    rc = uv_ip4_name(a, ip, sizeof ip);
+    n = rc == 0 ? snprintf(buf, size, "%s:%d", ip, ntohs(a->sin_port)) : 0;
   }
-  return 0;
+  if (rc == 0 && (n < 0 || (size_t)n >= size))
+    rc = UV_ENOBUFS; /* never a cut address */
+  if (rc == 0)
+    return 0;
+fail:
+  if (size > 0)
+    buf[0] = '\0'; /* a caller that ignores the error prints nothing */
+  return rc;
 }
-
-unsigned server_conn_count(const struct server *s) { return s->nconns; }
 
 void server_conn_gone(struct server *s, struct conn *c) {
   if (c->prev != NULL)

@@ -123,9 +123,5 @@ static void test_query_and_headers(void) {
   ASSERT(http_header(&req, "content-type") == NULL);
 }
 
-int main(void) {
-  test_router();
-  test_pct_decode();
-  test_query_and_headers();
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_router), TEST_CASE(test_pct_decode),
+          TEST_CASE(test_query_and_headers))
