@@ -21,10 +21,15 @@
 #include <sys/resource.h>
 
 #include "handlers/handlers.h"
-#include "store/registry/views.h"
 #include "loop/http.h"
 #include "util/logq.h"
+#include "store/blob/blob.h"
 #include "store/datadir.h"
+#include "store/evlog/evring.h"
+#include "store/evlog/reader.h"
+#include "store/evlog/writer.h"
+#include "store/registry/registry.h"
+#include "store/registry/views.h"
 
 #define DAEMON_MAX_CONNS 16384
 #define DAEMON_READERS 4
@@ -140,6 +145,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   o.nroutes = handlers_nroutes;
   o.data = &d->app;
   o.log_requests = true;
+  o.log_actor = REG_ACTOR_ANONYMOUS; /* until tokens name callers */
   if ((rc = server_new(&d->loop, &o, &d->srv, e)))
     return rc;
   server_address(d->srv, addr, sizeof addr);

@@ -10,13 +10,11 @@
 #include <stdbool.h>
 
 #include "loop/http.h"
-/* The store headers are here for the daemon, which opens what struct app
- * points to through them. */
-#include "store/blob/blob.h"
-#include "store/evlog/evring.h"
-#include "store/registry/query.h"
-#include "store/registry/registry.h"
 
+struct blob_store;
+struct evring;
+struct reader;
+struct writer;
 struct events_hub;
 struct health_monitor;
 

@@ -13,7 +13,11 @@
 #include <stdbool.h>
 
 #include "handlers/handlers.h"
+#include "store/blob/blob.h"
+#include "store/evlog/evring.h"
 #include "store/registry/model.h"
+#include "store/registry/query.h"
+#include "store/registry/registry.h"
 
 /* Until tokens identify callers, every request is the registry's
  * anonymous actor. */

@@ -222,6 +222,8 @@ struct server_opts {
   size_t nroutes;
   void *data;                  /* http_server_data() */
   bool log_requests;           /* one JSON line per request on stderr */
+  const char *log_actor;       /* logged when the handler named no actor
+                                * (http_set_actor); NULL: "-" */
 };
 
 int server_new(uv_loop_t *loop, const struct server_opts *o,

@@ -361,6 +361,8 @@ void resp_log(struct conn *c) {
                 "method", c->req.method_name != NULL ? c->req.method_name : "-",
                 "path", path, "status", c->status, "bytes",
                 (json_int_t)c->bytes_out, "duration_ms", ms, "actor",
-                c->actor[0] != '\0' ? c->actor : "anonymous");
+                c->actor[0] != '\0'          ? c->actor
+                : c->srv->o.log_actor != NULL ? c->srv->o.log_actor
+                                              : "-");
   logq_json(o);
 }
