@@ -65,6 +65,7 @@ static int db_user_version(sqlite3 *db, int *out, struct errbuf *e) {
   sqlite3_stmt *st = NULL;
   int rc;
 
+  *out = 0; /* SQLITE_DONE (no row) maps to success: read it as 0 */
   rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_step(st);
