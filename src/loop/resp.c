@@ -224,6 +224,7 @@ static void resp_sanitize(char *s) {
       *s = '?';
 }
 
+__attribute__((format(printf, 4, 0)))
 static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
                           const char *fmt, va_list ap) {
   const struct problem *p = problem_get(id);
