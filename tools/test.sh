@@ -27,5 +27,5 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 rc=0
 meson test -C build --print-errorlogs "$@" || rc=1
 meson test -C build-san --print-errorlogs --timeout-multiplier 3 "$@" || rc=1
-meson test -C build-sodium --print-errorlogs digest || rc=1
+meson test -C build-sodium --print-errorlogs --suite test_digest || rc=1
 exit $rc
