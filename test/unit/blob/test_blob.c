@@ -2,9 +2,8 @@
  * test_blob.c: the blob store SPI over the local backend, driven by a real
  * uv loop in a fresh mkdtemp directory.  Every scenario counts its
  * callbacks and asserts the counts; the loop must close cleanly at the end
- * (nothing left pending).  BLOB_BENCH_MIB=N runs a throughput measurement
- * of ingesting N MiB from memory instead of the tests, in chunks of
- * BLOB_BENCH_CHUNK_KIB (default 256), under BLOB_BENCH_DIR (default /tmp).
+ * (nothing left pending).  Throughput is measured by tools/bench_blob,
+ * not here.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -153,11 +152,8 @@ static void put_write_cb(struct blob_ingest *in, int status, void *arg) {
   put_next(p);
 }
 
-static uint64_t put_body_end; /* bench: when the last write completed */
-
 static void put_next(struct put *p) {
   if (p->off == p->len) {
-    put_body_end = uv_hrtime();
     ASSERT_EQ(blob_ingest_finish(p->in, p->expected, put_commit_cb, p), 0);
     return;
   }
@@ -789,35 +785,6 @@ static void test_leftovers(void) {
   ASSERT_EQ(tmp_count(), 0);
 }
 
-/* ---------------------------------------------------------------- bench */
-
-static void bench(unsigned mib, unsigned chunk_kib) {
-  size_t chunk = (size_t)chunk_kib * 1024, len = (size_t)mib * MIB;
-  uint8_t *data = random_bytes(chunk);
-  uint8_t *big = malloc(len);
-  struct put p = {.len = len, .chunk = chunk};
-  uint64_t t0, t1;
-
-  ASSERT(big != NULL && chunk >= sizeof(size_t) && len % chunk == 0);
-  for (size_t off = 0; off < len; off += chunk) {
-    memcpy(big + off, data, chunk);
-    memcpy(big + off, &off, sizeof off); /* no two chunks alike */
-  }
-  p.data = big;
-  t0 = uv_hrtime();
-  put_start(&p);
-  run_loop();
-  t1 = uv_hrtime();
-  ASSERT_EQ(p.status, 0);
-  printf("ingested %u MiB in %.3f s: %.1f MB/s (%zu KiB chunks); "
-         "writes %.3f s, finish %.3f s\n", mib,
-         (double)(t1 - t0) / 1e9, (double)len / 1e6 / ((double)(t1 - t0) / 1e9),
-         chunk / 1024, (double)(put_body_end - t0) / 1e9,
-         (double)(t1 - put_body_end) / 1e9);
-  free(big);
-  free(data);
-}
-
 /* ------------------------------------------------------------ teardown */
 
 static void rm_rf(const char *path) {
@@ -845,36 +812,29 @@ static void rm_rf(const char *path) {
 }
 
 int main(void) {
-  const char *bench_mib = getenv("BLOB_BENCH_MIB");
-  const char *base = getenv("BLOB_BENCH_DIR");
+  const char *base = getenv("TMPDIR");
   char tmpl[PATH_MAX];
 
   ASSERT(snprintf(tmpl, sizeof tmpl, "%s/test_blob.XXXXXX",
-                  base ? base : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"))
-         < PATH_MAX);
+                  base ? base : "/tmp") < PATH_MAX);
   ASSERT(mkdtemp(tmpl) != NULL);
   ASSERT(snprintf(data_dir, sizeof data_dir, "%s/data", tmpl) < PATH_MAX);
   ASSERT_EQ(uv_loop_init(&loop), 0);
   open_store();
 
-  if (bench_mib != NULL) {
-    const char *kib = getenv("BLOB_BENCH_CHUNK_KIB");
-    bench((unsigned)atoi(bench_mib), kib ? (unsigned)atoi(kib) : 256);
-  } else {
-    test_put();
-    test_serve();
-    test_dedupe();
-    test_concurrent();
-    test_mismatch();
-    test_abort();
-    test_write_failure();
-    test_take();
-    test_enospc();
-    test_verify();
-    test_delete();
-    test_health();
-    test_leftovers();
-  }
+  test_put();
+  test_serve();
+  test_dedupe();
+  test_concurrent();
+  test_mismatch();
+  test_abort();
+  test_write_failure();
+  test_take();
+  test_enospc();
+  test_verify();
+  test_delete();
+  test_health();
+  test_leftovers();
 
   blob_store_close(store);
   ASSERT_EQ(uv_loop_close(&loop), 0);
