@@ -3,7 +3,7 @@
 # Idempotent: apt-get runs only when something is missing.
 set -eu
 
-PKGS="build-essential meson ninja-build pkg-config
+PKGS="build-essential clang meson ninja-build pkg-config
 libuv1-dev libsqlite3-dev libsodium-dev libssl-dev libcbor-dev libjansson-dev
 node-llhttp librust-blake3-dev
 curl b3sum coreutils python3 python3-cbor2 python3-pytest sqlite3 wrk"

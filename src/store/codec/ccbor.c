@@ -117,6 +117,8 @@ static int enc_head(struct sbuf *b, unsigned major, uint64_t arg) {
 /* Validates a text item; *s and *n receive its bytes. */
 static int enc_text_check(const cbor_item_t *it, const char *what,
                           const uint8_t **s, size_t *n, struct errbuf *e) {
+  *s = NULL; /* defined on every path, also when refused */
+  *n = 0;
   if (!cbor_string_is_definite(it))
     return err_set(e, UV_EINVAL,
                    "%s is a chunked (indefinite) string; build it with "

@@ -1,5 +1,5 @@
 /*
- * blob_local.h: test-only hooks into the local filesystem blob backend.
+ * local.h: test-only hooks into the local filesystem blob backend.
  * Nothing in the daemon calls these; they exist so tests can inject I/O
  * failures and check that every error path cleans up.
  */

@@ -1,7 +1,8 @@
 /*
- * blob_local_int.h: what the two halves of the local blob backend share.
- * blob_local.c owns the store (open, close) and ingest; blob_local_serve.c
- * owns readers, verify, delete and health.  Private to those two files.
+ * local_int.h: what the files of the local blob backend share.  store.c
+ * owns the store (open, close) and the ops table; ingest.c owns ingest;
+ * serve.c owns readers, verify, delete and health.  Private to those
+ * three files.
  */
 #ifndef AS_BLOB_LOCAL_INT_H
 #define AS_BLOB_LOCAL_INT_H
@@ -26,10 +27,28 @@ static inline struct local_store *blob_local_store(struct blob_store *s) {
   return container_of(s, struct local_store, base);
 }
 
+/* open(O_DIRECTORY) + fsync(2) of dir: 0 or -errno.  Blocking: for pool
+ * jobs, and for open before the loop runs. */
+int blob_local_fsync_path(const char *dir);
+
 /* <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>: from the digest only. */
 void blob_local_path(const struct local_store *s,
                      const uint8_t blake3[DIGEST_LEN], char out[PATH_MAX]);
 
+/* ingest.c: the ingest half of the ops table. */
+int blob_local_ingest_start(struct blob_store *bs, uint64_t expected_size,
+                            struct blob_ingest **out, struct errbuf *e);
+int blob_local_ingest_write(struct blob_ingest *bi, const void *data,
+                            size_t len, blob_write_cb cb, void *arg);
+int blob_local_ingest_write_take(struct blob_ingest *bi, void *buf,
+                                 size_t len, blob_write_cb cb, void *arg);
+void *blob_local_ingest_reclaim(struct blob_ingest *bi);
+int blob_local_ingest_finish(struct blob_ingest *bi,
+                             const struct blob_info *expected,
+                             blob_commit_cb cb, void *arg);
+void blob_local_ingest_abort(struct blob_ingest *bi);
+
+/* serve.c: the reading and maintenance half. */
 int blob_local_reader_open(struct blob_store *bs,
                            const uint8_t blake3[DIGEST_LEN], blob_open_cb cb,
                            void *arg);

@@ -1,5 +1,5 @@
 /*
- * blob_local_serve.c: reading side of the local blob backend: byte-range
+ * serve.c: reading side of the local blob backend: byte-range
  * readers (uv_fs_open + fstat, uv_fs_read at an offset, uv_fs_close),
  * verify (rehash on the threadpool in 1 MiB reads), delete (uv_fs_unlink)
  * and health (statvfs and directory checks on the threadpool).  Paths come

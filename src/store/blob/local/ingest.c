@@ -1,6 +1,6 @@
 /*
- * blob_local.c: the local filesystem backend of the blob store (blob.h):
- * the store itself and ingest.
+ * ingest.c: the local filesystem backend of the blob store (blob.h):
+ * ingest.
  *
  * Owns everything under <data>/blobs and <data>/tmp:
  *   <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>   blob files, mode 0440
@@ -31,15 +31,13 @@
  * in a job (for a piece, the last of its two); abort removes it on the
  * threadpool as well.
  *
- * Readers, verify, delete and health are in blob_local_serve.c.  The one
- * call made on the loop thread is fstatvfs() on the held tmp/ descriptor
- * for the ENOSPC precheck in blob_ingest_start: it reads the filesystem's
- * in-memory counters and does no disk I/O on a local filesystem.
+ * Opening and closing the store are in store.c; readers, verify, delete
+ * and health in serve.c.  The one call made on the loop thread is
+ * fstatvfs() on the held tmp/ descriptor for the ENOSPC precheck in
+ * blob_ingest_start: it reads the filesystem's in-memory counters and
+ * does no disk I/O on a local filesystem.
  */
-#include "store/blob/local/local.h"
-
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -62,8 +60,6 @@
 #define LOCAL_BLOB_MODE 0440
 #define LOCAL_TMP_NAME_BYTES 16        /* 32 hex characters */
 #define LOCAL_TMP_TRIES 8              /* O_EXCL collisions tolerated */
-/* Longest suffix appended to the data directory: /blobs/blake3/xx/yy/<64>. */
-#define LOCAL_SUFFIX_MAX 96
 
 enum ingest_state {
   INGEST_IDLE,
@@ -111,10 +107,12 @@ struct local_ingest {
 };
 
 /* ---------------------------------------------------------------------
- * Threadpool helpers: plain syscalls, run only from work callbacks.
+ * Threadpool helpers: plain syscalls, run only from work callbacks
+ * (store.c's open also fsyncs with blob_local_fsync_path, before the loop
+ * runs).
  * ------------------------------------------------------------------ */
 
-static int fsync_path(const char *dir) {
+int blob_local_fsync_path(const char *dir) {
   int fd, rc = 0;
 
   fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -133,7 +131,7 @@ static int fsync_path(const char *dir) {
 static int mkdir_durable(const char *dir, const char *parent) {
   if (mkdir(dir, LOCAL_DIR_MODE) != 0 && errno != EEXIST)
     return -errno;
-  return fsync_path(parent);
+  return blob_local_fsync_path(parent);
 }
 
 static int temp_create(struct local_ingest *in) {
@@ -232,8 +230,8 @@ static void ingest_cleanup(struct local_ingest *in) {
   }
 }
 
-static int local_ingest_start(struct blob_store *bs, uint64_t expected_size,
-                              struct blob_ingest **out, struct errbuf *e) {
+int blob_local_ingest_start(struct blob_store *bs, uint64_t expected_size,
+                            struct blob_ingest **out, struct errbuf *e) {
   struct local_store *s = blob_local_store(bs);
   struct local_ingest *in;
   struct statvfs sv;
@@ -382,8 +380,8 @@ static int piece_check(const struct local_ingest *in, size_t len) {
   return 0;
 }
 
-static int local_ingest_write(struct blob_ingest *bi, const void *data,
-                              size_t len, blob_write_cb cb, void *arg) {
+int blob_local_ingest_write(struct blob_ingest *bi, const void *data,
+                            size_t len, blob_write_cb cb, void *arg) {
   struct local_ingest *in = container_of(bi, struct local_ingest, base);
   int rc = piece_check(in, len);
 
@@ -405,8 +403,8 @@ static int local_ingest_write(struct blob_ingest *bi, const void *data,
   return piece_queue(in);
 }
 
-static int local_ingest_write_take(struct blob_ingest *bi, void *buf,
-                                   size_t len, blob_write_cb cb, void *arg) {
+int blob_local_ingest_write_take(struct blob_ingest *bi, void *buf,
+                                 size_t len, blob_write_cb cb, void *arg) {
   struct local_ingest *in = container_of(bi, struct local_ingest, base);
   int rc = piece_check(in, len);
 
@@ -429,7 +427,7 @@ static int local_ingest_write_take(struct blob_ingest *bi, void *buf,
   return rc;
 }
 
-static void *local_ingest_reclaim(struct blob_ingest *bi) {
+void *blob_local_ingest_reclaim(struct blob_ingest *bi) {
   struct local_ingest *in = container_of(bi, struct local_ingest, base);
   void *p = in->spare;
 
@@ -493,7 +491,7 @@ static int ingest_place(struct local_ingest *in) {
     in->tmp_path[0] = '\0';
   }
   /* Also after dedupe: the winner may not have fsynced the entry yet. */
-  return fsync_path(d2);
+  return blob_local_fsync_path(d2);
 }
 
 static void finish_work(uv_work_t *w) {
@@ -532,9 +530,9 @@ static void finish_done(uv_work_t *w, int status) {
   ingest_free(in);
 }
 
-static int local_ingest_finish(struct blob_ingest *bi,
-                               const struct blob_info *expected,
-                               blob_commit_cb cb, void *arg) {
+int blob_local_ingest_finish(struct blob_ingest *bi,
+                             const struct blob_info *expected,
+                             blob_commit_cb cb, void *arg) {
   struct local_ingest *in = container_of(bi, struct local_ingest, base);
   int rc;
 
@@ -553,7 +551,7 @@ static int local_ingest_finish(struct blob_ingest *bi,
   return rc;
 }
 
-static void local_ingest_abort(struct blob_ingest *bi) {
+void blob_local_ingest_abort(struct blob_ingest *bi) {
   struct local_ingest *in = container_of(bi, struct local_ingest, base);
 
   assert(in->state != INGEST_FINISHING && in->state != INGEST_CLEANING);
@@ -563,158 +561,4 @@ static void local_ingest_abort(struct blob_ingest *bi) {
     return;
   }
   ingest_cleanup(in);
-}
-
-/* ---------------------------------------------------------------------
- * Open and close (synchronous, before and after the loop runs)
- * ------------------------------------------------------------------ */
-
-static void local_store_close(struct blob_store *bs) {
-  struct local_store *s = blob_local_store(bs);
-
-  if (s->tmp_fd >= 0)
-    close(s->tmp_fd);
-  free(s->root);
-  free(s->blobs_dir);
-  free(s->tmp_dir);
-  free(s);
-}
-
-static const struct blob_ops local_ops = {
-  .store_close = local_store_close,
-  .ingest_start = local_ingest_start,
-  .ingest_write = local_ingest_write,
-  .ingest_write_take = local_ingest_write_take,
-  .ingest_reclaim = local_ingest_reclaim,
-  .ingest_finish = local_ingest_finish,
-  .ingest_abort = local_ingest_abort,
-  .reader_open = blob_local_reader_open,
-  .reader_read = blob_local_reader_read,
-  .reader_close = blob_local_reader_close,
-  .verify = blob_local_verify,
-  .remove = blob_local_delete,
-  .health = blob_local_health,
-};
-
-static char *path_join(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  char *p = malloc(la + 1 + lb + 1);
-
-  if (p != NULL) {
-    memcpy(p, a, la);
-    p[la] = '/';
-    memcpy(p + la + 1, b, lb + 1);
-  }
-  return p;
-}
-
-static int dir_ensure(const char *dir, struct errbuf *e) {
-  struct stat st;
-
-  if (mkdir(dir, LOCAL_DIR_MODE) != 0 && errno != EEXIST)
-    return err_set(e, -errno, "cannot create directory %s: %s; check the "
-                   "--data path and its permissions", dir, strerror(errno));
-  if (stat(dir, &st) != 0)
-    return err_set(e, -errno, "cannot stat %s: %s", dir, strerror(errno));
-  if (!S_ISDIR(st.st_mode))
-    return err_set(e, UV_ENOTDIR, "%s exists but is not a directory; move "
-                   "it away or choose another --data path", dir);
-  return 0;
-}
-
-/* Removes what a crash left in tmp/: only our flat temp files live there. */
-static int tmp_clean(int dfd, const char *tmp_dir, struct errbuf *e) {
-  int fd = dup(dfd);
-  DIR *d;
-  struct dirent *de;
-  int rc = 0;
-
-  if (fd < 0)
-    return err_set(e, -errno, "cannot read %s: %s", tmp_dir, strerror(errno));
-  d = fdopendir(fd);
-  if (d == NULL) {
-    rc = -errno;
-    close(fd);
-    return err_set(e, rc, "cannot read %s: %s", tmp_dir, strerror(-rc));
-  }
-  while ((de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
-      continue;
-    if ((errno == EISDIR || errno == EPERM) &&
-        unlinkat(dfd, de->d_name, AT_REMOVEDIR) == 0)
-      continue;
-    rc = err_set(e, -errno, "cannot remove leftover %s/%s: %s; remove it "
-                 "by hand", tmp_dir, de->d_name, strerror(errno));
-    break;
-  }
-  closedir(d);
-  return rc;
-}
-
-int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
-                          struct blob_store **out, struct errbuf *e) {
-  struct local_store *s;
-  int rc;
-
-  *out = NULL;
-  if (data_dir == NULL || data_dir[0] == '\0')
-    return err_set(e, UV_EINVAL, "no data directory given; pass --data DIR");
-  if (strlen(data_dir) + LOCAL_SUFFIX_MAX >= PATH_MAX)
-    return err_set(e, UV_ENAMETOOLONG, "data directory path is too long "
-                   "(at most %d bytes); choose a shorter --data path",
-                   PATH_MAX - LOCAL_SUFFIX_MAX - 1);
-  if (sodium_init() < 0)
-    return err_set(e, UV_EIO, "libsodium failed to initialise");
-  s = calloc(1, sizeof *s);
-  if (s == NULL)
-    return err_set(e, UV_ENOMEM, "out of memory opening the blob store");
-  blob_store_init(&s->base, &local_ops, loop);
-  s->tmp_fd = -1;
-  s->root = path_join(data_dir, "blobs");
-  s->tmp_dir = path_join(data_dir, "tmp");
-  s->blobs_dir = s->root != NULL ? path_join(s->root, "blake3") : NULL;
-  if (s->root == NULL || s->tmp_dir == NULL || s->blobs_dir == NULL) {
-    rc = err_set(e, UV_ENOMEM, "out of memory opening the blob store");
-    goto fail;
-  }
-  rc = dir_ensure(data_dir, e);
-  if (rc == 0)
-    rc = dir_ensure(s->root, e);
-  if (rc == 0)
-    rc = dir_ensure(s->blobs_dir, e);
-  if (rc == 0)
-    rc = dir_ensure(s->tmp_dir, e);
-  if (rc != 0)
-    goto fail;
-  /* the directory entries of blobs/, blobs/blake3 and tmp/ themselves,
-   * on a fresh data directory (start-up: blocking is fine here) */
-  if ((rc = fsync_path(data_dir)) != 0 || (rc = fsync_path(s->root)) != 0) {
-    rc = err_set(e, rc, "cannot fsync the directories of %s: %s", data_dir,
-                 uv_strerror(rc));
-    goto fail;
-  }
-  s->tmp_fd = open(s->tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (s->tmp_fd < 0) {
-    rc = err_set(e, -errno, "cannot open %s: %s", s->tmp_dir, strerror(errno));
-    goto fail;
-  }
-  rc = tmp_clean(s->tmp_fd, s->tmp_dir, e);
-  if (rc != 0)
-    goto fail;
-  *out = &s->base;
-  return 0;
-
-fail:
-  local_store_close(&s->base);
-  return rc;
-}
-
-void blob_local_fail_next_write(struct blob_store *s, int code) {
-  blob_local_store(s)->fail_next = code;
-}
-
-void blob_local_fail_next_hash(struct blob_store *s, int code) {
-  blob_local_store(s)->fail_next_hash = code;
 }

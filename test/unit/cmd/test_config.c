@@ -1,6 +1,6 @@
-/* test_config.c: command-line parsing (src/config.c). */
+/* test_config.c: command-line parsing (src/cmd/config.c). */
 #include "cmd/config.h"
-#include "unit/test.h"
+#include "test.h"
 
 static int parse(struct config *cfg, struct errbuf *e, const char *a1,
                  const char *a2, const char *a3, const char *a4) {
@@ -38,10 +38,16 @@ static void test_listen_forms(void) {
   ASSERT_EQ(cfg.listen_port, 0);
   ASSERT_EQ(parse(&cfg, &e, "--listen", "localhost:65535", NULL, NULL), 0);
   ASSERT_EQ(cfg.listen_port, 65535);
+}
 
+/* Each malformed --listen value is refused with a message naming it. */
+static void test_listen_rejects(void) {
   static const char *bad[] = {"127.0.0.1", ":80", "h:", "h:65536", "h:-1",
                               "h:80x", "[::1]80", "[::1", "h: 80", "h:+80",
                               "h:0x50"};
+  struct config cfg;
+  struct errbuf e;
+
   for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
     ASSERT_EQ(parse(&cfg, &e, "--listen", bad[i], NULL, NULL), UV_EINVAL);
     ASSERT(strstr(e.msg, "--listen") != NULL);
@@ -59,6 +65,12 @@ static void test_commands(void) {
   ASSERT_EQ(cfg.cmd, CMD_VERIFY_LOG);
   ASSERT_EQ(parse(&cfg, &e, "--version", NULL, NULL, NULL), 0);
   ASSERT_EQ(cfg.cmd, CMD_VERSION);
+}
+
+/* Conflicting, misplaced, unknown and incomplete arguments. */
+static void test_command_errors(void) {
+  struct config cfg;
+  struct errbuf e;
 
   ASSERT_EQ(parse(&cfg, &e, "--replay", "--verify-log", NULL, NULL), UV_EINVAL);
   ASSERT(strstr(e.msg, "exclusive") != NULL);
@@ -72,10 +84,6 @@ static void test_commands(void) {
   ASSERT_EQ(parse(&cfg, &e, "--listen", NULL, NULL, NULL), UV_EINVAL);
 }
 
-int main(void) {
-  test_defaults();
-  test_listen_forms();
-  test_commands();
-  printf("config: ok\n");
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_listen_forms),
+          TEST_CASE(test_listen_rejects), TEST_CASE(test_commands),
+          TEST_CASE(test_command_errors))

@@ -128,8 +128,10 @@ static void test_appendix_a(void) {
 
   for (i = 0; i < ARRAY_SIZE(vec); i++)
     expect_roundtrip(vec[i]);
+}
 
-  /* the same values through the builders */
+/* Appendix A values built with the ccbor_* builders encode the same. */
+static void test_builders(void) {
   expect_enc(ccbor_int(0), "00");
   expect_enc(ccbor_int(23), "17");
   expect_enc(ccbor_int(24), "1818");
@@ -331,15 +333,16 @@ static void test_decode_rejects(void) {
   expect_roundtrip("617f");           /* DEL */
 }
 
-static void test_depth(void) {
-  uint8_t buf[CCBOR_MAX_DEPTH + 2];
+/* CCBOR_MAX_DEPTH nested containers decode; one more does not. */
+static void test_decode_depth(void) {
+  uint8_t buf[CCBOR_MAX_DEPTH + 1];
+  uint8_t m[2 * (CCBOR_MAX_DEPTH + 1) + 1];
   struct errbuf e = {{0}};
-  cbor_item_t *item, *inner;
+  cbor_item_t *item;
   uint8_t *out;
-  size_t n;
+  size_t n, k;
   int i;
 
-  /* CCBOR_MAX_DEPTH nested arrays decode; one more does not */
   memset(buf, 0x81, sizeof buf);
   buf[CCBOR_MAX_DEPTH - 1] = 0x80;
   ASSERT_EQ(ccbor_decode(buf, CCBOR_MAX_DEPTH, &item, &e), 0);
@@ -347,42 +350,61 @@ static void test_depth(void) {
   ASSERT_EQ(n, CCBOR_MAX_DEPTH);
   ASSERT_MEMEQ(out, buf, n);
   free(out);
-
-  /* wrap once more: the encoder refuses too */
-  inner = item;
-  item = cbor_new_definite_array(1);
-  ASSERT(cbor_array_push(item, inner));
-  cbor_decref(&inner);
-  expect_enc_reject(item, "nesting deeper than 64");
+  cbor_decref(&item);
 
   buf[CCBOR_MAX_DEPTH - 1] = 0x81;
   buf[CCBOR_MAX_DEPTH] = 0x80;
   ASSERT_EQ(ccbor_decode(buf, CCBOR_MAX_DEPTH + 1, &item, &e), UV_EINVAL);
+  ASSERT(item == NULL);
   ASSERT(strstr(e.msg, "nesting deeper") != NULL);
 
   /* maps count as levels as well: {"":{"":...}} */
-  {
-    uint8_t m[3 * (CCBOR_MAX_DEPTH + 1) + 1];
-    size_t k = 0;
-    for (i = 0; i < CCBOR_MAX_DEPTH; i++) {
-      m[k++] = 0xa1;
-      m[k++] = 0x60;
-    }
-    m[k++] = 0xf6;
-    ASSERT_EQ(ccbor_decode(m, k, &item, &e), 0);
-    cbor_decref(&item);
-    k = 0;
-    for (i = 0; i < CCBOR_MAX_DEPTH + 1; i++) {
-      m[k++] = 0xa1;
-      m[k++] = 0x60;
-    }
-    m[k++] = 0xf6;
-    ASSERT_EQ(ccbor_decode(m, k, &item, &e), UV_EINVAL);
+  k = 0;
+  for (i = 0; i < CCBOR_MAX_DEPTH; i++) {
+    m[k++] = 0xa1;
+    m[k++] = 0x60;
   }
+  m[k++] = 0xf6;
+  ASSERT_EQ(ccbor_decode(m, k, &item, &e), 0);
+  cbor_decref(&item);
+  k = 0;
+  for (i = 0; i < CCBOR_MAX_DEPTH + 1; i++) {
+    m[k++] = 0xa1;
+    m[k++] = 0x60;
+  }
+  m[k++] = 0xf6;
+  ASSERT_EQ(ccbor_decode(m, k, &item, &e), UV_EINVAL);
+  ASSERT(item == NULL);
+}
+
+/* The encoder refuses a tree one level deeper than the decoder takes. */
+static void test_encode_depth(void) {
+  cbor_item_t *item = cbor_new_definite_array(0), *outer;
+  struct errbuf e = {{0}};
+  uint8_t *out;
+  size_t n;
+
+  ASSERT(item != NULL);
+  for (int i = 1; i < CCBOR_MAX_DEPTH; i++) {
+    outer = cbor_new_definite_array(1);
+    ASSERT(outer != NULL);
+    ASSERT(cbor_array_push(outer, item));
+    cbor_decref(&item);
+    item = outer;
+  }
+  ASSERT_EQ(ccbor_encode(item, &out, &n, &e), 0);
+  ASSERT_EQ(n, CCBOR_MAX_DEPTH);
+  free(out);
+
+  outer = cbor_new_definite_array(1);
+  ASSERT(outer != NULL);
+  ASSERT(cbor_array_push(outer, item));
+  cbor_decref(&item);
+  expect_enc_reject(outer, "nesting deeper than 64");
 }
 
 static void test_encode_rejects(void) {
-  cbor_item_t *m, *k, *v;
+  cbor_item_t *m, *v;
 
   expect_enc_reject(cbor_build_float8(1.5), "floats are not allowed");
   expect_enc_reject(cbor_build_float2(1.0f), "floats are not allowed");
@@ -431,8 +453,12 @@ static void test_encode_rejects(void) {
   m = ccbor_map_new(1);
   ASSERT_EQ(ccbor_map_put(m, "x", cbor_build_float8(2.5)), 0);
   expect_enc_reject(m, "floats");
+}
 
-  /* builders refuse out-of-subset input */
+/* The builders refuse out-of-subset input and duplicate keys. */
+static void test_builder_rejects(void) {
+  cbor_item_t *m, *k;
+
   ASSERT(ccbor_int(CCBOR_MAX_INT + 1) == NULL);
   ASSERT(ccbor_int(-CCBOR_MAX_INT - 1) == NULL);
   m = ccbor_map_new(1);
@@ -519,14 +545,8 @@ static void test_random(void) {
   }
 }
 
-int main(void) {
-  test_appendix_a();
-  test_cbor2_vectors();
-  test_decode_rejects();
-  test_depth();
-  test_encode_rejects();
-  test_lookup();
-  test_random();
-  printf("test_ccbor: ok\n");
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_appendix_a), TEST_CASE(test_builders),
+          TEST_CASE(test_cbor2_vectors), TEST_CASE(test_decode_rejects),
+          TEST_CASE(test_decode_depth), TEST_CASE(test_encode_depth),
+          TEST_CASE(test_encode_rejects), TEST_CASE(test_builder_rejects),
+          TEST_CASE(test_lookup), TEST_CASE(test_random))

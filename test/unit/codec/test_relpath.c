@@ -199,12 +199,6 @@ static void test_single_bytes(void) {
   }
 }
 
-int main(void) {
-  test_table();
-  test_length();
-  test_not_terminated();
-  test_null_errbuf();
-  test_single_bytes();
-  printf("relpath: %zu table cases ok\n", ARRAY_SIZE(cases));
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_table), TEST_CASE(test_length),
+          TEST_CASE(test_not_terminated), TEST_CASE(test_null_errbuf),
+          TEST_CASE(test_single_bytes))

@@ -106,6 +106,17 @@ static void evp_sha256(const void *p, size_t n, uint8_t out[DIGEST_LEN]) {
   ASSERT_EQ(len, DIGEST_LEN);
 }
 
+/* What every case starts from: libsodium ready, the PRNG seeded (and the
+ * seed printed), and a fresh hasher the case frees. */
+static struct dual_hasher *hasher_setup(void) {
+  struct dual_hasher *h;
+
+  ASSERT(sodium_init() >= 0);
+  rng_seed();
+  ASSERT_EQ(dual_hasher_new(&h), 0);
+  return h;
+}
+
 /* ---- known answers ---------------------------------------------------- */
 
 struct kat {
@@ -149,8 +160,11 @@ static const uint8_t *kat_bytes(const struct kat *k, uint8_t *scratch) {
   return scratch;
 }
 
-static void test_known_answers(struct dual_hasher *h) {
+/* digest_blake3 and the hasher, over random splits, give the reference
+ * answers. */
+static void test_blake3_known(void) {
   static uint8_t scratch[102400];
+  struct dual_hasher *h = hasher_setup();
   struct digest_pair dp;
   uint8_t d[DIGEST_LEN];
 
@@ -167,6 +181,16 @@ static void test_known_answers(struct dual_hasher *h) {
       ASSERT_HEX(dp.blake3, k->hex);
     }
   }
+  dual_hasher_free(h);
+}
+
+/* digest_sha256 and the hasher, fed one byte at a time, give the FIPS
+ * answers. */
+static void test_sha256_known(void) {
+  struct dual_hasher *h = hasher_setup();
+  struct digest_pair dp;
+  uint8_t d[DIGEST_LEN];
+
   for (size_t i = 0; i < ARRAY_SIZE(sha_kats); i++) {
     const struct kat *k = &sha_kats[i];
 
@@ -178,26 +202,31 @@ static void test_known_answers(struct dual_hasher *h) {
     dual_hasher_final(h, &dp);
     ASSERT_HEX(dp.sha256, k->hex);
   }
+  dual_hasher_free(h);
+}
 
-  /* One million 'a' (FIPS 180-2 B.3), and the same for BLAKE3. */
-  {
-    uint8_t *a = malloc(1000000);
+/* One million 'a' (FIPS 180-2 B.3), and the same for BLAKE3. */
+static void test_million_a(void) {
+  struct dual_hasher *h = hasher_setup();
+  struct digest_pair dp;
+  uint8_t *a = malloc(1000000);
 
-    ASSERT(a != NULL);
-    memset(a, 'a', 1000000);
-    for (size_t off = 0; off < 1000000; off += 1000)
-      dual_hasher_update(h, a + off, 1000);
-    dual_hasher_final(h, &dp);
-    ASSERT_HEX(dp.sha256,
-               "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    ASSERT_HEX(dp.blake3,
-               "616f575a1b58d4c9797d4217b9730ae5e6eb319d76edef6549b46f4efe31ff8b");
-    free(a);
-  }
+  ASSERT(a != NULL);
+  memset(a, 'a', 1000000);
+  for (size_t off = 0; off < 1000000; off += 1000)
+    dual_hasher_update(h, a + off, 1000);
+  dual_hasher_final(h, &dp);
+  ASSERT_HEX(dp.sha256,
+             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  ASSERT_HEX(dp.blake3,
+             "616f575a1b58d4c9797d4217b9730ae5e6eb319d76edef6549b46f4efe31ff8b");
+  free(a);
+  dual_hasher_free(h);
 }
 
 /* final() resets: a fresh digest after it, not a continuation. */
-static void test_reset(struct dual_hasher *h) {
+static void test_final_resets(void) {
+  struct dual_hasher *h = hasher_setup();
   struct digest_pair a, b;
 
   dual_hasher_update(h, "junk that must not leak", 23);
@@ -209,6 +238,7 @@ static void test_reset(struct dual_hasher *h) {
   dual_hasher_final(h, &b);
   ASSERT_HEX(b.blake3, b3_kats[1].hex);
   ASSERT_HEX(b.sha256, sha_kats[1].hex);
+  dual_hasher_free(h);
 }
 
 /* ---- against the command-line tools ----------------------------------- */
@@ -259,11 +289,12 @@ static void write_all(int fd, const uint8_t *p, size_t n) {
   }
 }
 
-static void test_against_tools(struct dual_hasher *h) {
+static void test_against_tools(void) {
   static const size_t sizes[] = {0,     1,     63,    64,          65,
                                  1023,  1024,  1025,  65535,       65536,
                                  65537, 1 * MiB + 1,  5 * MiB + 3};
   size_t max = 5 * MiB + 3;
+  struct dual_hasher *h = hasher_setup();
   uint8_t *data = malloc(max);
   char path[CMD_MAX - 64];
   int fd;
@@ -299,13 +330,15 @@ static void test_against_tools(struct dual_hasher *h) {
   ASSERT_EQ(close(fd), 0);
   ASSERT_EQ(unlink(path), 0);
   free(data);
+  dual_hasher_free(h);
 }
 
 /* ---- both SHA-256 libraries, called directly -------------------------- */
 
-static void test_providers(struct dual_hasher *h) {
+static void test_providers(void) {
   static const size_t sizes[] = {0, 1, 55, 56, 63, 64, 65, 119, 120, 4096,
                                  100003, 2 * MiB + 17};
+  struct dual_hasher *h = hasher_setup();
   uint8_t *data = malloc(2 * MiB + 17);
 
   ASSERT(data != NULL);
@@ -331,6 +364,7 @@ static void test_providers(struct dual_hasher *h) {
     ASSERT_MEMEQ(dp.sha256, evp, DIGEST_LEN);
   }
   free(data);
+  dual_hasher_free(h);
 }
 
 /* Many hashers at once do not share state. */
@@ -338,6 +372,7 @@ static void test_independent(void) {
   struct dual_hasher *a, *b;
   struct digest_pair da, db;
 
+  ASSERT(sodium_init() >= 0);
   ASSERT_EQ(dual_hasher_new(&a), 0);
   ASSERT_EQ(dual_hasher_new(&b), 0);
   dual_hasher_update(a, "ab", 2);
@@ -353,18 +388,7 @@ static void test_independent(void) {
   dual_hasher_free(NULL);
 }
 
-int main(void) {
-  struct dual_hasher *h;
-
-  ASSERT(sodium_init() >= 0);
-  rng_seed();
-  ASSERT_EQ(dual_hasher_new(&h), 0);
-  test_known_answers(h);
-  test_reset(h);
-  test_against_tools(h);
-  test_providers(h);
-  test_independent();
-  dual_hasher_free(h);
-  printf("digest: ok\n");
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_blake3_known), TEST_CASE(test_sha256_known),
+          TEST_CASE(test_million_a), TEST_CASE(test_final_resets),
+          TEST_CASE(test_against_tools), TEST_CASE(test_providers),
+          TEST_CASE(test_independent))

@@ -263,15 +263,8 @@ static void test_python_vector(void) {
   expect_vec(in, cbor_hex, jcs);
 }
 
-static void test_rejects(void) {
-  char deep[2 * (CCBOR_MAX_DEPTH + 1) + 1];
-  struct errbuf e = {{0}};
-  cbor_item_t *item, *m;
-  size_t n;
-  char *text;
-  json_t *j;
-  int i;
-
+/* JSON text outside the subset is refused with the reason. */
+static void test_text_rejects(void) {
   expect_json_reject("1.5", 3, "fraction or exponent");
   expect_json_reject("[1.0]", 5, "fraction or exponent");
   expect_json_reject("{\"a\":1e2}", 9, "fraction or exponent");
@@ -288,25 +281,38 @@ static void test_rejects(void) {
   expect_json_reject("[1,", 3, "invalid JSON");
   expect_json_reject("", 0, "invalid JSON");
   expect_json_reject("\"a\0b\"", 5, "invalid JSON"); /* raw NUL */
+}
 
-  /* CCBOR_MAX_DEPTH levels pass, one more fails */
+/* CCBOR_MAX_DEPTH levels of JSON pass, one more fails. */
+static void test_depth(void) {
+  char deep[2 * (CCBOR_MAX_DEPTH + 1) + 1];
+  struct errbuf e = {{0}};
+  uint8_t *b;
+  size_t n;
+  int i;
+
   for (i = 0; i < CCBOR_MAX_DEPTH; i++) {
     deep[i] = '[';
     deep[2 * CCBOR_MAX_DEPTH - 1 - i] = ']';
   }
-  {
-    uint8_t *b;
-    ASSERT_EQ(jcs_text_to_ccbor(deep, 2 * CCBOR_MAX_DEPTH, &b, &n, &e), 0);
-    ASSERT_EQ(n, CCBOR_MAX_DEPTH);
-    free(b);
-  }
+  ASSERT_EQ(jcs_text_to_ccbor(deep, 2 * CCBOR_MAX_DEPTH, &b, &n, &e), 0);
+  ASSERT_EQ(n, CCBOR_MAX_DEPTH);
+  free(b);
   for (i = 0; i < CCBOR_MAX_DEPTH + 1; i++) {
     deep[i] = '[';
     deep[2 * CCBOR_MAX_DEPTH + 1 - i] = ']';
   }
   expect_json_reject(deep, 2 * (CCBOR_MAX_DEPTH + 1), "deeper than 64");
+}
 
-  /* jansson values built in code are checked the same way */
+/* jansson values built in code are checked as parsed text is. */
+static void test_json_to_cbor(void) {
+  struct errbuf e = {{0}};
+  cbor_item_t *item;
+  size_t n;
+  char *text;
+  json_t *j;
+
   j = json_real(0.5);
   ASSERT_EQ(jcs_json_to_cbor(j, &item, &e), UV_EINVAL);
   ASSERT(item == NULL && strstr(e.msg, "fraction") != NULL);
@@ -322,8 +328,15 @@ static void test_rejects(void) {
   free(text);
   cbor_decref(&item);
   json_decref(j);
+}
 
-  /* CBOR side: out-of-subset trees and non-canonical bytes */
+/* CBOR side: out-of-subset trees and non-canonical bytes. */
+static void test_cbor_rejects(void) {
+  struct errbuf e = {{0}};
+  cbor_item_t *item, *m;
+  size_t n;
+  char *text;
+
   item = cbor_build_float8(0.25);
   ASSERT_EQ(jcs_from_cbor(item, &text, &n, &e), UV_EINVAL);
   ASSERT(text == NULL && strstr(e.msg, "floats are not allowed") != NULL);
@@ -383,15 +396,9 @@ static void test_random(void) {
   }
 }
 
-int main(void) {
-  test_appendix_a();
-  test_key_orders();
-  test_rfc8785_sorting();
-  test_rfc8785_strings();
-  test_escaping();
-  test_python_vector();
-  test_rejects();
-  test_random();
-  printf("test_jcs: ok\n");
-  return 0;
-}
+TEST_MAIN(TEST_CASE(test_appendix_a), TEST_CASE(test_key_orders),
+          TEST_CASE(test_rfc8785_sorting), TEST_CASE(test_rfc8785_strings),
+          TEST_CASE(test_escaping), TEST_CASE(test_python_vector),
+          TEST_CASE(test_text_rejects), TEST_CASE(test_depth),
+          TEST_CASE(test_json_to_cbor), TEST_CASE(test_cbor_rejects),
+          TEST_CASE(test_random))
