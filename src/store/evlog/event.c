@@ -8,15 +8,16 @@
  */
 #include "store/evlog/event.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Adds x to *total; 0 on overflow. */
-static int event_rec_add(size_t *total, size_t x) {
+/* Adds x to *total; false (and *total unchanged) on overflow. */
+static bool event_rec_add(size_t *total, size_t x) {
   if (x > SIZE_MAX - *total)
-    return 0;
+    return false;
   *total += x;
-  return 1;
+  return true;
 }
 
 static size_t event_rec_strsize(const char *s) {
