@@ -201,8 +201,8 @@ static void test_field_edited(void) {
   static const char *const edits[] = {
       "UPDATE events SET actor = 'mallory' WHERE sequence = 3",
       "UPDATE events SET created_at = created_at + 1 WHERE sequence = 3",
-      "UPDATE events SET event_type = 'v1.package.finalized' "
-      "WHERE sequence = 3",
+      ("UPDATE events SET event_type = 'v1.package.finalized' "
+       "WHERE sequence = 3"),
       "UPDATE events SET subject_kind = 'file' WHERE sequence = 3",
       "UPDATE events SET subject_id = zeroblob(16) WHERE sequence = 3",
       "UPDATE events SET chain_digest = zeroblob(32) WHERE sequence = 3",
@@ -278,8 +278,8 @@ static void test_wrong_storage(void) {
       "UPDATE events SET actor = CAST(actor AS BLOB) WHERE sequence = 4",
       /* text hiding more after a NUL (hashed only up to it) */
       "UPDATE events SET actor = actor || char(0) || 'x' WHERE sequence = 4",
-      "UPDATE events SET event_type = event_type || char(0) "
-      "WHERE sequence = 4",
+      ("UPDATE events SET event_type = event_type || char(0) "
+       "WHERE sequence = 4"),
       /* a digest of the wrong length */
       "UPDATE events SET payload_digest = zeroblob(31) WHERE sequence = 4",
   };
