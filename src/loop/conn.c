@@ -32,7 +32,7 @@ static void conn_update(struct conn *c);
 
 /* --- invariants --- */
 
-#ifndef NDEBUG
+#ifdef AS_DEBUG
 static int conn_buf_ok(const struct sbuf *b) {
   assert(b->len <= b->cap);
   assert((b->p == NULL) == (b->cap == 0));
@@ -84,7 +84,7 @@ int conn_ok(const struct conn *c) {
 static void conn_maybe_free(struct conn *c) {
   if (c->handles_open != 0 || c->refs != 0)
     return;
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   sbuf_free(&c->tail);
   parse_reset(c);
   sbuf_free(&c->body);
@@ -126,7 +126,7 @@ void conn_close(struct conn *c) {
   c->reading = false;
   uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
   uv_close((uv_handle_t *)&c->timer, conn_close_cb);
-  assert(conn_ok(c));
+  CONN_CHECK(c);
 }
 
 /* --- handler-facing state --- */
@@ -198,7 +198,7 @@ static void conn_alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   struct conn *c = st->data;
 
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   if (nread == 0 || c->state == CONN_CLOSING)
     return;
   if (nread < 0) {
@@ -265,13 +265,13 @@ static void conn_update(struct conn *c) {
     else
       uv_timer_stop(&c->timer);
   }
-  assert(conn_ok(c));
+  CONN_CHECK(c);
 }
 
 static void conn_timer_cb(uv_timer_t *t) {
   struct conn *c = t->data;
 
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   if (c->timer_cb != NULL) {
     void (*cb)(struct conn *) = c->timer_cb;
     c->timer_cb = NULL;
@@ -415,7 +415,7 @@ static int on_message_complete(llhttp_t *p) {
     c->req.body_len = c->body.len;
     c->route->handle(c, &c->req);
   }
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   return HPE_PAUSED;
 }
 
@@ -517,7 +517,7 @@ static void conn_send_continue(struct conn *c) {
 }
 
 void http_body_continue(struct conn *c) {
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   if (c->state != CONN_BODY || c->early)
     return;
   if (c->req.expect_continue && !c->msg_complete)
@@ -575,7 +575,7 @@ void conn_response_starting(struct conn *c) {
     return;
   c->early = true; /* the rest of the request will not be parsed */
   c->state = CONN_HANDLING;
-  assert(conn_ok(c));
+  CONN_CHECK(c);
 }
 
 enum conn_next {
@@ -602,7 +602,7 @@ void conn_response_done(struct conn *c) {
   assert(!c->in_execute);
   assert(c->resp_ended && c->writes_pending == 0);
   assert(!c->lingering); /* each response is done once */
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   resp_log(c);
   /* a handler still attached has forgotten to detach: it is treated as
    * abandoned (its abort callback runs), and its ctx is not carried over

@@ -158,7 +158,7 @@ static void resp_write_cb(uv_write_t *w, int status) {
    * returns: looking at c->resp_ended then would finish it twice. */
   bool ended = c->resp_ended;
 
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   free(r->owned);
   assert(c->writes_pending > 0);
   c->writes_pending--;
@@ -238,7 +238,7 @@ static void resp_start(struct conn *c, int status, const char *ctype,
     c->bytes_out = len;
   else
     resp_fail(c, status, rc);
-  assert(conn_ok(c));
+  CONN_CHECK(c);
 }
 
 /* A whole response, head and body.  allow may be NULL. */
@@ -276,7 +276,7 @@ int http_resp_write(struct conn *c, const void *buf, size_t len,
                     http_write_cb cb, void *arg) {
   int rc;
 
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   assert(c->resp_started && !c->resp_ended);
   rc = resp_queue(c, buf, len, NULL, cb, arg);
   if (rc == 0)
@@ -285,7 +285,7 @@ int http_resp_write(struct conn *c, const void *buf, size_t len,
 }
 
 void http_resp_end(struct conn *c) {
-  assert(conn_ok(c));
+  CONN_CHECK(c);
   if (c->resp_ended || c->state == CONN_CLOSING)
     return;
   c->resp_ended = true;
