@@ -23,9 +23,11 @@ static inline int hex_val_lower(char c) {
 
 /* The value of a hex digit (0-9, a-f, A-F), or -1. */
 static inline int hex_val(char c) {
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return hex_val_lower(c);
+  int v = hex_val_lower(c);
+
+  if (v < 0 && c >= 'A' && c <= 'F')
+    v = c - 'A' + 10;
+  return v;
 }
 /* Lowercase hex of n bytes into out: 2n characters and a NUL. */
 void hex_encode(const uint8_t *d, size_t n, char *out);

@@ -156,6 +156,10 @@ const void *evlog_col_blob(struct evlog_stmt *st, int i, size_t *n) {
   return st->db->ops->col_blob(st, i, n);
 }
 
+int evlog_row(struct evlog_stmt *st, struct evlog_value *out, int n) {
+  return st->db->ops->row(st, out, n);
+}
+
 int64_t evlog_changes(struct evlog_db *db) { return db->ops->changes(db); }
 
 const char *evlog_errmsg(struct evlog_db *db) { return db->ops->errmsg(db); }

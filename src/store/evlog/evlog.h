@@ -52,6 +52,17 @@ enum evlog_type {
   EVLOG_BLOB,
 };
 
+/* One column of a row, as evlog_row reads it: for TEXT and BLOB, p and n
+ * (valid until the statement steps or resets); for INTEGER, i; for REAL,
+ * d. */
+struct evlog_value {
+  enum evlog_type type;
+  int64_t i;
+  double d;
+  const void *p;
+  size_t n;
+};
+
 /* --- connections --- */
 
 /* Opens the database at location (today: a SQLite file path). */
@@ -107,6 +118,10 @@ double evlog_col_double(struct evlog_stmt *st, int i);
  * the statement steps or resets. */
 const char *evlog_col_text(struct evlog_stmt *st, int i, size_t *n);
 const void *evlog_col_blob(struct evlog_stmt *st, int i, size_t *n);
+/* The first n columns of the current row at once (scans of every row:
+ * replay, verify, the view digest).  0, or UV_EINVAL when the row has
+ * fewer than n columns. */
+int evlog_row(struct evlog_stmt *st, struct evlog_value *out, int n);
 /* Rows changed by the last INSERT, UPDATE or DELETE. */
 int64_t evlog_changes(struct evlog_db *db);
 

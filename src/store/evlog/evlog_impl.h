@@ -49,6 +49,7 @@ struct evlog_ops {
   double (*col_double)(struct evlog_stmt *st, int i);
   const char *(*col_text)(struct evlog_stmt *st, int i, size_t *n);
   const void *(*col_blob)(struct evlog_stmt *st, int i, size_t *n);
+  int (*row)(struct evlog_stmt *st, struct evlog_value *out, int n);
   int64_t (*changes)(struct evlog_db *db);
   const char *(*errmsg)(struct evlog_db *db);
 };

@@ -88,52 +88,47 @@ int evlog_tail(struct evlog_db *db, int64_t *seq, uint8_t chain[DIGEST_LEN],
   return rc;
 }
 
-static int evlog_col_fixed(struct evlog_stmt *st, int i, void *out,
-                           size_t n) {
-  size_t have;
-  const void *p;
-
-  if (evlog_col_type(st, i) != EVLOG_BLOB)
+/* Exactly n bytes of a BLOB column. */
+static int evlog_val_fixed(const struct evlog_value *v, void *out, size_t n) {
+  if (v->type != EVLOG_BLOB || v->n != n)
     return UV_EPROTO;
-  p = evlog_col_blob(st, i, &have);
-  if (have != n)
-    return UV_EPROTO;
-  memcpy(out, p, n);
+  memcpy(out, v->p, n);
   return 0;
 }
 
 /* Text that is exactly its stored bytes: no NUL hidden inside (it would
  * be hashed only up to the NUL). */
-static int evlog_col_str(struct evlog_stmt *st, int i, const char **out) {
-  size_t n;
-
-  if (evlog_col_type(st, i) != EVLOG_TEXT)
+static int evlog_val_str(const struct evlog_value *v, const char **out) {
+  if (v->type != EVLOG_TEXT || v->p == NULL || strlen(v->p) != v->n)
     return UV_EPROTO;
-  *out = evlog_col_text(st, i, &n);
-  return *out != NULL && strlen(*out) == n ? 0 : UV_EPROTO;
+  *out = v->p;
+  return 0;
 }
 
 int evlog_row_view(struct evlog_stmt *st, struct event_rec *f) {
+  struct evlog_value v[9];
   int rc;
 
   memset(f, 0, sizeof *f);
+  if (evlog_row(st, v, 9) != 0)
+    return UV_EPROTO;
   /* Exactly the stored types: a database may convert a TEXT "123" or a
    * REAL to an integer, or TEXT to a blob, and an edit like that must not
    * verify. */
-  if (evlog_col_type(st, 0) != EVLOG_INTEGER ||
-      evlog_col_type(st, 1) != EVLOG_INTEGER ||
-      evlog_col_type(st, 6) != EVLOG_BLOB)
+  if (v[0].type != EVLOG_INTEGER || v[1].type != EVLOG_INTEGER ||
+      v[6].type != EVLOG_BLOB)
     return UV_EPROTO;
-  f->sequence = evlog_col_int(st, 0);
-  f->created_at = evlog_col_int(st, 1);
-  if ((rc = evlog_col_str(st, 2, &f->event_type)) != 0 ||
-      (rc = evlog_col_str(st, 3, &f->subject_kind)) != 0 ||
-      (rc = evlog_col_str(st, 5, &f->actor)) != 0 ||
-      (rc = evlog_col_fixed(st, 4, f->subject_id.b, UUID_LEN)) != 0 ||
-      (rc = evlog_col_fixed(st, 7, f->payload_digest, DIGEST_LEN)) != 0 ||
-      (rc = evlog_col_fixed(st, 8, f->chain_digest, DIGEST_LEN)) != 0)
+  f->sequence = v[0].i;
+  f->created_at = v[1].i;
+  if ((rc = evlog_val_str(&v[2], &f->event_type)) != 0 ||
+      (rc = evlog_val_str(&v[3], &f->subject_kind)) != 0 ||
+      (rc = evlog_val_str(&v[5], &f->actor)) != 0 ||
+      (rc = evlog_val_fixed(&v[4], f->subject_id.b, UUID_LEN)) != 0 ||
+      (rc = evlog_val_fixed(&v[7], f->payload_digest, DIGEST_LEN)) != 0 ||
+      (rc = evlog_val_fixed(&v[8], f->chain_digest, DIGEST_LEN)) != 0)
     return rc;
-  f->payload = evlog_col_blob(st, 6, &f->payload_len);
+  f->payload = v[6].p;
+  f->payload_len = v[6].n;
   return 0;
 }
 

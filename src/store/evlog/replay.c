@@ -39,6 +39,8 @@
 #include "blake3.h"
 #include "store/evlog/log.h"
 
+#define REPLAY_COLUMNS_MAX 32 /* columns of a view */
+
 /* The engine's own table, digested after the domain's views. */
 static const struct evlog_view_table replay_state = {"state", "id"};
 
@@ -54,38 +56,26 @@ static void replay_put_tag(blake3_hasher *h, uint8_t tag) {
   blake3_hasher_update(h, &tag, 1);
 }
 
-static void replay_put_value(blake3_hasher *h, struct evlog_stmt *st,
-                             int col) {
-  size_t n;
-
-  switch (evlog_col_type(st, col)) {
+static void replay_put_value(blake3_hasher *h, const struct evlog_value *v) {
+  switch (v->type) {
   case EVLOG_INTEGER:
     replay_put_tag(h, 0x01);
-    replay_put_be(h, (uint64_t)evlog_col_int(st, col), 8);
+    replay_put_be(h, (uint64_t)v->i, 8);
     break;
   case EVLOG_REAL: {
-    double d = evlog_col_double(st, col);
     uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
+    memcpy(&bits, &v->d, sizeof bits);
     replay_put_tag(h, 0x02);
     replay_put_be(h, bits, 8);
     break;
   }
-  case EVLOG_TEXT: {
-    const char *s = evlog_col_text(st, col, &n);
-    replay_put_tag(h, 0x03);
-    replay_put_be(h, n, 4);
-    blake3_hasher_update(h, s, n);
+  case EVLOG_TEXT:
+  case EVLOG_BLOB:
+    replay_put_tag(h, v->type == EVLOG_TEXT ? 0x03 : 0x04);
+    replay_put_be(h, v->n, 4);
+    if (v->n > 0)
+      blake3_hasher_update(h, v->p, v->n);
     break;
-  }
-  case EVLOG_BLOB: {
-    const void *b = evlog_col_blob(st, col, &n);
-    replay_put_tag(h, 0x04);
-    replay_put_be(h, n, 4);
-    if (n > 0)
-      blake3_hasher_update(h, b, n);
-    break;
-  }
   default:
     replay_put_tag(h, 0x00);
     break;
@@ -98,7 +88,7 @@ static int replay_digest_table(struct evlog_db *db, blake3_hasher *h,
   struct evlog_stmt *st = NULL;
   char sql[160];
   uint64_t n = 0;
-  int rc;
+  int ncol, rc;
 
   snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY %s", v->name,
            v->order_by);
@@ -106,11 +96,18 @@ static int replay_digest_table(struct evlog_db *db, blake3_hasher *h,
   blake3_hasher_update(h, v->name, strlen(v->name));
   if ((rc = evlog_prepare(db, sql, &st, e)) != 0)
     return rc;
+  ncol = evlog_col_count(st);
+  if (ncol > REPLAY_COLUMNS_MAX) {
+    evlog_finalize(st);
+    return err_set(e, UV_E2BIG, "view %s has %d columns, more than %d",
+                   v->name, ncol, REPLAY_COLUMNS_MAX);
+  }
   while ((rc = evlog_step(st)) == EVLOG_ROW) {
-    int ncol = evlog_col_count(st);
+    struct evlog_value vals[REPLAY_COLUMNS_MAX];
+    evlog_row(st, vals, ncol);
     replay_put_tag(h, 0x52);
     for (int c = 0; c < ncol; c++)
-      replay_put_value(h, st, c);
+      replay_put_value(h, &vals[c]);
     n++;
   }
   evlog_finalize(st);

@@ -43,8 +43,14 @@ static inline struct sq_stmt *sq_stmt(struct evlog_stmt *st) {
 
 extern const struct evlog_ops sq_ops;
 
-/* SQLITE_* -> 0 / EVLOG_ROW / UV_E*. */
-int sq_code(int rc);
+/* SQLITE_* -> 0 / EVLOG_ROW / UV_E*; the common answers inline, as every
+ * bind and step asks. */
+int sq_code_slow(int rc);
+static inline int sq_code(int rc) {
+  if (rc == SQLITE_OK || rc == SQLITE_DONE)
+    return 0;
+  return rc == SQLITE_ROW ? EVLOG_ROW : sq_code_slow(rc);
+}
 /* sq_code(rc), with "database: <what> failed: <sqlite's message>" in e. */
 int sq_err(sqlite3 *h, int rc, const char *what, struct errbuf *e);
 /* Runs SQL text without results. */

@@ -12,9 +12,7 @@
 
 #include <stdlib.h>
 
-int sq_code(int rc) {
-  if (rc == SQLITE_OK || rc == SQLITE_DONE)
-    return 0;
+int sq_code_slow(int rc) {
   switch (rc & 0xff) {
   case SQLITE_OK:
   case SQLITE_DONE:
@@ -222,6 +220,40 @@ static const void *sq_col_blob(struct evlog_stmt *st, int i, size_t *n) {
   return p;
 }
 
+static int sq_row(struct evlog_stmt *st, struct evlog_value *out, int n) {
+  sqlite3_stmt *h = sq_stmt(st)->h;
+
+  if (n > sqlite3_column_count(h))
+    return UV_EINVAL;
+  for (int i = 0; i < n; i++) {
+    struct evlog_value *v = &out[i];
+    switch (sqlite3_column_type(h, i)) {
+    case SQLITE_INTEGER:
+      v->type = EVLOG_INTEGER;
+      v->i = sqlite3_column_int64(h, i);
+      break;
+    case SQLITE_FLOAT:
+      v->type = EVLOG_REAL;
+      v->d = sqlite3_column_double(h, i);
+      break;
+    case SQLITE_TEXT:
+      v->type = EVLOG_TEXT;
+      v->p = sqlite3_column_text(h, i);
+      v->n = (size_t)sqlite3_column_bytes(h, i);
+      break;
+    case SQLITE_BLOB:
+      v->type = EVLOG_BLOB;
+      v->p = sqlite3_column_blob(h, i);
+      v->n = (size_t)sqlite3_column_bytes(h, i);
+      break;
+    default:
+      v->type = EVLOG_NULL;
+      break;
+    }
+  }
+  return 0;
+}
+
 static int64_t sq_changes(struct evlog_db *db) {
   return sqlite3_changes(sq_db(db)->h);
 }
@@ -255,6 +287,7 @@ const struct evlog_ops sq_ops = {
     .col_double = sq_col_double,
     .col_text = sq_col_text,
     .col_blob = sq_col_blob,
+    .row = sq_row,
     .changes = sq_changes,
     .errmsg = sq_errmsg,
 };
