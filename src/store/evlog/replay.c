@@ -200,7 +200,9 @@ static int replay_in_tx(struct evlog_db *db, const struct evlog_domain *dom,
   r->seconds = (double)(uv_hrtime() - t0) / 1e9;
   if ((rc = replay_view_digest(db, dom, r->after, NULL, e)) != 0)
     goto fail;
-  return evlog_commit(db, e);
+  if ((rc = evlog_commit(db, e)) != 0)
+    goto fail;
+  return 0;
 fail:
   evlog_rollback(db);
   return rc;

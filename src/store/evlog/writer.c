@@ -417,8 +417,10 @@ static int writer_load_tail(struct writer *w, const char *path,
   int rc;
 
   rc = writer_read_tail(&w->tx, &te);
-  if (rc != 0)
+  if (rc == UV_EPROTO) /* a malformed row: say which database */
     return err_set(e, rc, "database %s: %s", path, err_msg(&te, rc));
+  if (rc != 0)
+    return err_set(e, rc, "%s", err_msg(&te, rc));
   rc = evlog_applied(w->tx.db, &applied, "reading the end of the event log",
                      e);
   if (rc != 0 && rc != UV_ENOENT) /* no state row: mismatch reported below */

@@ -36,10 +36,11 @@ struct writer_job;
 /* Writer thread, inside the job's savepoint.  Returns 0 to keep what it
  * did, or non-zero (the job's own error) to roll its savepoint back. */
 typedef int (*writer_run_cb)(struct writer_job *j, struct wtx *tx);
-/* Loop thread, once.  status is 0 when the job's changes are committed;
- * the run callback's non-zero return when it failed; or a negative error
- * when the writer could not commit what the job did (j->msg says why),
- * in which case nothing of the job is stored. */
+/* Loop thread, once.  status is 0 when the job's changes are committed.
+ * Otherwise nothing of the job is stored, and status is either what run
+ * returned (the job's own error: its result says why, j->msg is empty) or,
+ * when run returned 0, the negative error with which the writer could not
+ * keep its changes (j->msg says why; never empty). */
 typedef void (*writer_done_cb)(struct writer_job *j, int status);
 
 /* Embedded by the caller in its own job struct (container_of), which it

@@ -79,9 +79,15 @@ static bool reg_class_known(struct wtx *tx, const char *cls,
     return false;
   }
   reg_class_list(db, list, sizeof list);
-  reg_err(res, REG_UNKNOWN_RETENTION,
-          "retention_class \"%.64s\" is not known; use one of %s", cls,
-          list);
+  if (list[0] == '\0')
+    reg_err(res, REG_UNKNOWN_RETENTION,
+            "retention_class \"%.64s\" is not known; docs/API.md lists "
+            "the classes",
+            cls);
+  else
+    reg_err(res, REG_UNKNOWN_RETENTION,
+            "retention_class \"%.64s\" is not known; use one of %s", cls,
+            list);
   return false;
 }
 
