@@ -137,19 +137,11 @@ void wtx_new_id(struct wtx *tx, uint64_t unix_ms, struct uuid *out) {
   tx->last_id = *out;
 }
 
-int wtx_emit(struct wtx *tx, const struct wtx_event *in, struct errbuf *e) {
-  struct event_rec ev, *rec;
+int wtx_emit(struct wtx *tx, const struct event_rec *in, struct errbuf *e) {
+  struct event_rec ev = *in, *rec;
   int rc;
 
-  memset(&ev, 0, sizeof ev);
   ev.sequence = tx->last_seq + 1;
-  ev.created_at = in->created_at;
-  ev.event_type = in->event_type;
-  ev.subject_kind = in->subject_kind;
-  ev.subject_id = in->subject_id;
-  ev.actor = in->actor;
-  ev.payload = in->payload;
-  ev.payload_len = in->payload_len;
   evlog_payload_digest(ev.payload, ev.payload_len, ev.payload_digest);
   if (evlog_chain_digest(tx->last_seq > 0 ? tx->last_chain : NULL, &ev,
                          ev.chain_digest) != 0)

@@ -96,21 +96,11 @@ void writer_test_rollback(struct writer *w, unsigned after);
 /* The connection, inside the batch transaction and the job's savepoint. */
 struct evlog_db *wtx_db(struct wtx *tx);
 
-/* An event to append: the writer gives it its sequence and digests. */
-struct wtx_event {
-  const char *event_type;        /* e.g. "v1.package.created" */
-  const char *subject_kind;      /* "package", "file", ... */
-  struct uuid subject_id;
-  const char *actor;
-  int64_t created_at;            /* us */
-  const uint8_t *payload;        /* canonical CBOR */
-  size_t payload_len;
-};
-
-/* Appends ev as the next event (gapless sequence, chained) and applies it
- * to the views.  0, UV_EINVAL (a text field too long), or an error with a
- * message in e. */
-int wtx_emit(struct wtx *tx, const struct wtx_event *ev, struct errbuf *e);
+/* Appends an event with the fields of ev as the next one and applies it
+ * to the views: the writer gives it its sequence and its payload and
+ * chain digests (whatever ev holds there is ignored).  0, UV_EINVAL (a
+ * text field too long), or an error with a message in e. */
+int wtx_emit(struct wtx *tx, const struct event_rec *ev, struct errbuf *e);
 int64_t wtx_last_sequence(const struct wtx *tx);
 /* A UUIDv7 for unix_ms, strictly greater than every id this writer made
  * before (RFC 9562 6.2 method 2: within one millisecond, or if the clock

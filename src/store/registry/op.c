@@ -189,7 +189,7 @@ int reg_metadata(const char *text, cbor_item_t **out,
 void reg_emit(struct wtx *tx, struct reg_job *j, cbor_item_t *map,
               int build_rc, const char *type, const char *kind,
               const struct uuid *subject, int64_t created_at) {
-  struct wtx_event ev;
+  struct event_rec ev;
   struct errbuf e = {{0}};
   uint8_t *payload = NULL;
   size_t len = 0;

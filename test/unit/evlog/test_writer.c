@@ -104,7 +104,7 @@ static int fake_run(struct writer_job *wj, struct wtx *tx) {
   for (int i = 0; i < j->nevents; i++) {
     /* {"i": i}: canonical CBOR */
     uint8_t payload[] = {0xa1, 0x61, 'i', (uint8_t)(i % 24)};
-    struct wtx_event ev = {.event_type = j->type ? j->type : FAKE_TYPE,
+    struct event_rec ev = {.event_type = j->type ? j->type : FAKE_TYPE,
                            .subject_kind = FAKE_KIND,
                            .actor = j->actor ? j->actor : "test",
                            .created_at = FAKE_T0 + i,
