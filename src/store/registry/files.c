@@ -119,7 +119,7 @@ int reg_file_ingest(struct writer *w, const struct file_ingest_req *req,
   const char *src[] = {req->path, req->media_type, req->actor};
   struct ingest_job *j;
 
-  j = reg_job_alloc(sizeof *j, src, offs, ARRAY_SIZE(src));
+  j = strpack_alloc(sizeof *j, src, offs, ARRAY_SIZE(src));
   if (j == NULL)
     return UV_ENOMEM;
   j->req.package_id = req->package_id;

@@ -1,7 +1,9 @@
 /*
  * op.h: what the registry's operations share (private to
  * src/store/registry: packages.c, files.c).  An operation is a writer job
- * (struct reg_job) carrying its caller's callback and its result; op.c
+ * (struct reg_job, first in the operation's struct, allocated with its
+ * string arguments by strpack_alloc) carrying its caller's callback and
+ * its result; op.c
  * submits it, turns a writer failure into REG_INTERNAL and hands the
  * result to the caller on the loop thread.  The helpers build the event
  * payload (canonical CBOR) and emit it.
@@ -16,6 +18,7 @@
 
 #include "store/codec/caddr.h"
 #include "store/registry/registry.h"
+#include "util/strpack.h"
 
 struct reg_job {
   struct writer_job wj;
@@ -25,12 +28,6 @@ struct reg_job {
   struct reg_result res;
 };
 
-/* A job of size bytes (an operation's struct, struct reg_job first) with
- * copies of the n strings src[] after it; the string field at byte offset
- * offs[i] of the job points at the copy of src[i] (NULL stays NULL).
- * NULL on ENOMEM. */
-void *reg_job_alloc(size_t size, const char *const *src, const size_t *offs,
-                    size_t n);
 /* Queues j (freed with its result after the callback, or here when
  * queueing fails). */
 int reg_job_submit(struct writer *w, struct reg_job *j, writer_run_cb run,

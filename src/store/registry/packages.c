@@ -154,7 +154,7 @@ int reg_package_create(struct writer *w, const struct pkg_create_req *req,
                        req->retention_class, req->metadata_json, req->actor};
   struct create_job *j;
 
-  j = reg_job_alloc(sizeof *j, src, offs, ARRAY_SIZE(src));
+  j = strpack_alloc(sizeof *j, src, offs, ARRAY_SIZE(src));
   if (j == NULL)
     return UV_ENOMEM;
   j->req.actor = j->base.actor;
@@ -332,7 +332,7 @@ int reg_package_finalize(struct writer *w, const struct uuid *package_id,
   const char *src[] = {actor};
   struct finalize_job *j;
 
-  j = reg_job_alloc(sizeof *j, src, offs, 1);
+  j = strpack_alloc(sizeof *j, src, offs, 1);
   if (j == NULL)
     return UV_ENOMEM;
   j->package_id = *package_id;

@@ -17,6 +17,7 @@
 #include "store/codec/jcs.h"
 #include "store/evlog/log.h"
 #include "store/registry/rows.h"
+#include "util/strpack.h"
 
 #define QUERY_LIST_MAX 1000 /* rows per page */
 #define QUERY_CURSOR_VERSION 0x01
@@ -415,8 +416,10 @@ static void q_done_cb(struct reader_job *rj, int status) {
   free(j);
 }
 
-static struct qjob *q_new(size_t extra, query_cb cb, void *arg) {
-  struct qjob *j = calloc(1, sizeof *j + extra);
+/* A job with copies of the n strings src[] (see strpack_alloc). */
+static struct qjob *q_new_strings(const char *const *src, const size_t *offs,
+                                  size_t n, query_cb cb, void *arg) {
+  struct qjob *j = strpack_alloc(sizeof *j, src, offs, n);
 
   if (j == NULL)
     return NULL;
@@ -428,6 +431,10 @@ static struct qjob *q_new(size_t extra, query_cb cb, void *arg) {
   j->cb = cb;
   j->arg = arg;
   return j;
+}
+
+static struct qjob *q_new(query_cb cb, void *arg) {
+  return q_new_strings(NULL, NULL, 0, cb, arg);
 }
 
 static int q_submit(struct reader *r, struct qjob *j, reader_run_cb run) {
@@ -442,7 +449,7 @@ static int q_submit(struct reader *r, struct qjob *j, reader_run_cb run) {
 
 static int q_by_id(struct reader *r, reader_run_cb run, const struct uuid *id,
                    query_cb cb, void *arg) {
-  struct qjob *j = q_new(0, cb, arg);
+  struct qjob *j = q_new(cb, arg);
 
   if (j == NULL)
     return UV_ENOMEM;
@@ -467,14 +474,12 @@ int query_file_get(struct reader *r, const struct uuid *file_id, query_cb cb,
 
 int query_file_at_path(struct reader *r, const struct uuid *package_id,
                        const char *path, query_cb cb, void *arg) {
-  size_t n = strlen(path) + 1;
-  struct qjob *j = q_new(n, cb, arg);
+  static const size_t offs[] = {offsetof(struct qjob, path)};
+  struct qjob *j = q_new_strings(&path, offs, 1, cb, arg);
 
   if (j == NULL)
     return UV_ENOMEM;
   j->id = *package_id;
-  memcpy(j + 1, path, n);
-  j->path = (const char *)(j + 1);
   return q_submit(r, j, q_file_at_path);
 }
 
@@ -485,7 +490,7 @@ int query_manifest_get(struct reader *r, const struct uuid *package_id,
 
 int query_manifest_json(struct reader *r, const struct uuid *package_id,
                         query_cb cb, void *arg) {
-  struct qjob *j = q_new(0, cb, arg);
+  struct qjob *j = q_new(cb, arg);
 
   if (j == NULL)
     return UV_ENOMEM;
@@ -496,7 +501,7 @@ int query_manifest_json(struct reader *r, const struct uuid *package_id,
 
 int query_blob_get(struct reader *r, const struct caddr *addr, query_cb cb,
                    void *arg) {
-  struct qjob *j = q_new(0, cb, arg);
+  struct qjob *j = q_new(cb, arg);
 
   if (j == NULL)
     return UV_ENOMEM;
@@ -506,39 +511,26 @@ int query_blob_get(struct reader *r, const struct caddr *addr, query_cb cb,
 
 int query_package_list(struct reader *r, const struct pkg_filter *f,
                        query_cb cb, void *arg) {
+  static const size_t offs[] = {
+      offsetof(struct qjob, filter.name),
+      offsetof(struct qjob, filter.producer),
+      offsetof(struct qjob, filter.subject),
+      offsetof(struct qjob, filter.retention_class),
+      offsetof(struct qjob, filter.cursor)};
   const char *src[] = {f->name, f->producer, f->subject, f->retention_class,
                        f->cursor};
-  const char **dst[ARRAY_SIZE(src)];
-  size_t extra = 0;
-  struct qjob *j;
-  char *p;
+  struct qjob *j = q_new_strings(src, offs, ARRAY_SIZE(src), cb, arg);
 
-  for (size_t i = 0; i < ARRAY_SIZE(src); i++)
-    extra += src[i] != NULL ? strlen(src[i]) + 1 : 0;
-  j = q_new(extra, cb, arg);
   if (j == NULL)
     return UV_ENOMEM;
-  j->filter = *f;
-  dst[0] = &j->filter.name;
-  dst[1] = &j->filter.producer;
-  dst[2] = &j->filter.subject;
-  dst[3] = &j->filter.retention_class;
-  dst[4] = &j->filter.cursor;
-  p = (char *)(j + 1);
-  for (size_t i = 0; i < ARRAY_SIZE(src); i++) {
-    if (src[i] == NULL)
-      continue;
-    size_t n = strlen(src[i]) + 1;
-    memcpy(p, src[i], n);
-    *dst[i] = p;
-    p += n;
-  }
+  j->filter.status = f->status;
+  j->filter.limit = f->limit;
   return q_submit(r, j, q_package_list);
 }
 
 int query_events_since(struct reader *r, int64_t since, unsigned limit,
                        query_cb cb, void *arg) {
-  struct qjob *j = q_new(0, cb, arg);
+  struct qjob *j = q_new(cb, arg);
 
   if (j == NULL)
     return UV_ENOMEM;
@@ -548,7 +540,7 @@ int query_events_since(struct reader *r, int64_t since, unsigned limit,
 }
 
 int query_health(struct reader *r, query_cb cb, void *arg) {
-  struct qjob *j = q_new(0, cb, arg);
+  struct qjob *j = q_new(cb, arg);
 
   if (j == NULL)
     return UV_ENOMEM;
