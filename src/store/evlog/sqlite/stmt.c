@@ -179,8 +179,8 @@ static int sq_col_count(struct evlog_stmt *st) {
   return sqlite3_column_count(sq_stmt(st)->h);
 }
 
-static enum evlog_type sq_col_type(struct evlog_stmt *st, int i) {
-  switch (sqlite3_column_type(sq_stmt(st)->h, i)) {
+static enum evlog_type sq_type(int t) {
+  switch (t) {
   case SQLITE_INTEGER:
     return EVLOG_INTEGER;
   case SQLITE_FLOAT:
@@ -192,6 +192,10 @@ static enum evlog_type sq_col_type(struct evlog_stmt *st, int i) {
   default:
     return EVLOG_NULL;
   }
+}
+
+static enum evlog_type sq_col_type(struct evlog_stmt *st, int i) {
+  return sq_type(sqlite3_column_type(sq_stmt(st)->h, i));
 }
 
 static int64_t sq_col_int(struct evlog_stmt *st, int i) {
@@ -227,27 +231,22 @@ static int sq_row(struct evlog_stmt *st, struct evlog_value *out, int n) {
     return UV_EINVAL;
   for (int i = 0; i < n; i++) {
     struct evlog_value *v = &out[i];
-    switch (sqlite3_column_type(h, i)) {
-    case SQLITE_INTEGER:
-      v->type = EVLOG_INTEGER;
+    switch ((v->type = sq_type(sqlite3_column_type(h, i)))) {
+    case EVLOG_INTEGER:
       v->i = sqlite3_column_int64(h, i);
       break;
-    case SQLITE_FLOAT:
-      v->type = EVLOG_REAL;
+    case EVLOG_REAL:
       v->d = sqlite3_column_double(h, i);
       break;
-    case SQLITE_TEXT:
-      v->type = EVLOG_TEXT;
+    case EVLOG_TEXT:
       v->p = sqlite3_column_text(h, i);
       v->n = (size_t)sqlite3_column_bytes(h, i);
       break;
-    case SQLITE_BLOB:
-      v->type = EVLOG_BLOB;
+    case EVLOG_BLOB:
       v->p = sqlite3_column_blob(h, i);
       v->n = (size_t)sqlite3_column_bytes(h, i);
       break;
-    default:
-      v->type = EVLOG_NULL;
+    case EVLOG_NULL:
       break;
     }
   }
