@@ -156,6 +156,19 @@ const void *evlog_col_blob(struct evlog_stmt *st, int i, size_t *n) {
   return st->db->ops->col_blob(st, i, n);
 }
 
+int evlog_col_copy(struct evlog_stmt *st, int i, void *out, size_t n) {
+  const void *p;
+  size_t have;
+
+  if (evlog_col_type(st, i) != EVLOG_BLOB)
+    return UV_EPROTO;
+  p = evlog_col_blob(st, i, &have);
+  if (have != n)
+    return UV_EPROTO;
+  memcpy(out, p, n);
+  return 0;
+}
+
 int evlog_row(struct evlog_stmt *st, struct evlog_value *out, int n) {
   return st->db->ops->row(st, out, n);
 }

@@ -118,6 +118,9 @@ double evlog_col_double(struct evlog_stmt *st, int i);
  * the statement steps or resets. */
 const char *evlog_col_text(struct evlog_stmt *st, int i, size_t *n);
 const void *evlog_col_blob(struct evlog_stmt *st, int i, size_t *n);
+/* Copies a BLOB column of exactly n bytes (ids, digests) into out: 0, or
+ * UV_EPROTO (out untouched) when it is another type or length. */
+int evlog_col_copy(struct evlog_stmt *st, int i, void *out, size_t n);
 /* The first n columns of the current row at once (scans of every row:
  * replay, verify, the view digest).  0, or UV_EINVAL when the row has
  * fewer than n columns. */

@@ -62,8 +62,6 @@ int evlog_append(struct evlog_db *db, const struct event_rec *ev,
 int evlog_tail(struct evlog_db *db, int64_t *seq, uint8_t chain[DIGEST_LEN],
                struct errbuf *e) {
   struct evlog_stmt *st;
-  const void *d;
-  size_t n;
   int rc;
 
   *seq = 0;
@@ -71,16 +69,11 @@ int evlog_tail(struct evlog_db *db, int64_t *seq, uint8_t chain[DIGEST_LEN],
     return rc;
   rc = evlog_step(st);
   if (rc == EVLOG_ROW) {
-    d = evlog_col_blob(st, 1, &n);
-    if (evlog_col_type(st, 1) != EVLOG_BLOB || n != DIGEST_LEN) {
-      rc = err_set(e, UV_EPROTO,
-                   "the last event has a malformed chain digest: run "
-                   "artifactstored --verify-log");
-    } else {
+    if ((rc = evlog_col_copy(st, 1, chain, DIGEST_LEN)) != 0)
+      err_set(e, rc, "the last event has a malformed chain digest: run "
+              "artifactstored --verify-log");
+    else
       *seq = evlog_col_int(st, 0);
-      memcpy(chain, d, DIGEST_LEN);
-      rc = 0;
-    }
   } else {
     rc = evlog_fail(db, rc, "reading the end of the event log", e);
   }

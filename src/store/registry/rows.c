@@ -18,19 +18,6 @@ static int rows_text(struct evlog_stmt *st, int col, struct rows_str *out) {
   return out->s != NULL ? 0 : UV_EPROTO;
 }
 
-static int rows_blob(struct evlog_stmt *st, int col, void *out, size_t n) {
-  size_t have;
-  const void *p;
-
-  if (evlog_col_type(st, col) != EVLOG_BLOB)
-    return UV_EPROTO;
-  p = evlog_col_blob(st, col, &have);
-  if (have != n)
-    return UV_EPROTO;
-  memcpy(out, p, n);
-  return 0;
-}
-
 /* Copies strs[] after the struct at base + size; dst[i] point at them. */
 static void *rows_pack(size_t size, struct rows_str *strs, const char **dst[],
                        size_t n) {
@@ -67,7 +54,7 @@ int rows_package(struct evlog_stmt *st, struct package **out) {
   for (int i = 0; i < 5 && rc == 0; i++)
     rc = rows_text(st, 1 + i, &s[i]);
   if (rc == 0)
-    rc = rows_blob(st, 0, tmp.id.b, UUID_LEN);
+    rc = evlog_col_copy(st, 0, tmp.id.b, UUID_LEN);
   if (rc != 0)
     return rc;
   tmp.status = evlog_col_int(st, 6) == PKG_FINALIZED ? PKG_FINALIZED
@@ -75,7 +62,7 @@ int rows_package(struct evlog_stmt *st, struct package **out) {
   tmp.created_at = evlog_col_int(st, 7);
   tmp.finalized_at = rows_ts(st, 8);
   if (evlog_col_type(st, 9) != EVLOG_NULL) {
-    if ((rc = rows_blob(st, 9, tmp.manifest_digest, DIGEST_LEN)) != 0)
+    if ((rc = evlog_col_copy(st, 9, tmp.manifest_digest, DIGEST_LEN)) != 0)
       return rc;
     tmp.has_manifest = true;
   }
@@ -100,10 +87,10 @@ int rows_file(struct evlog_stmt *st, struct file_rec **out) {
 
   *out = NULL;
   memset(&tmp, 0, sizeof tmp);
-  if ((rc = rows_blob(st, 0, tmp.id.b, UUID_LEN)) != 0 ||
-      (rc = rows_blob(st, 1, tmp.package_id.b, UUID_LEN)) != 0 ||
-      (rc = rows_blob(st, 5, tmp.digests.blake3, DIGEST_LEN)) != 0 ||
-      (rc = rows_blob(st, 6, tmp.digests.sha256, DIGEST_LEN)) != 0)
+  if ((rc = evlog_col_copy(st, 0, tmp.id.b, UUID_LEN)) != 0 ||
+      (rc = evlog_col_copy(st, 1, tmp.package_id.b, UUID_LEN)) != 0 ||
+      (rc = evlog_col_copy(st, 5, tmp.digests.blake3, DIGEST_LEN)) != 0 ||
+      (rc = evlog_col_copy(st, 6, tmp.digests.sha256, DIGEST_LEN)) != 0)
     return rc;
   size = evlog_col_int(st, 4);
   if (size < 0)
