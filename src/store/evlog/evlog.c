@@ -144,10 +144,6 @@ int64_t evlog_col_int(struct evlog_stmt *st, int i) {
   return st->db->ops->col_int(st, i);
 }
 
-double evlog_col_double(struct evlog_stmt *st, int i) {
-  return st->db->ops->col_double(st, i);
-}
-
 const char *evlog_col_text(struct evlog_stmt *st, int i, size_t *n) {
   return st->db->ops->col_text(st, i, n);
 }

@@ -113,7 +113,6 @@ void evlog_reset(struct evlog_stmt *st);
 int evlog_col_count(struct evlog_stmt *st);
 enum evlog_type evlog_col_type(struct evlog_stmt *st, int i);
 int64_t evlog_col_int(struct evlog_stmt *st, int i);
-double evlog_col_double(struct evlog_stmt *st, int i);
 /* NULL for SQL NULL; *n (may be NULL) gets the byte length.  Valid until
  * the statement steps or resets. */
 const char *evlog_col_text(struct evlog_stmt *st, int i, size_t *n);

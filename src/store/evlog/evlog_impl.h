@@ -46,7 +46,6 @@ struct evlog_ops {
   int (*col_count)(struct evlog_stmt *st);
   enum evlog_type (*col_type)(struct evlog_stmt *st, int i);
   int64_t (*col_int)(struct evlog_stmt *st, int i);
-  double (*col_double)(struct evlog_stmt *st, int i);
   const char *(*col_text)(struct evlog_stmt *st, int i, size_t *n);
   const void *(*col_blob)(struct evlog_stmt *st, int i, size_t *n);
   int (*row)(struct evlog_stmt *st, struct evlog_value *out, int n);

@@ -419,7 +419,12 @@ static void test_column_types(void) {
   ASSERT_EQ(n, 0);
   ASSERT_EQ(evlog_col_type(st, 6), EVLOG_NULL);
   ASSERT_EQ(evlog_col_type(st, 7), EVLOG_REAL);
-  ASSERT(evlog_col_double(st, 7) == 2.5);
+  {
+    struct evlog_value v[8];
+    ASSERT_EQ(evlog_row(st, v, 8), 0);
+    ASSERT_EQ(v[7].type, EVLOG_REAL);
+    ASSERT(v[7].d == 2.5);
+  }
   ASSERT_EQ(evlog_step(st), 0);
   evlog_reset(st);
   evlog_close(db);

@@ -202,10 +202,6 @@ static int64_t sq_col_int(struct evlog_stmt *st, int i) {
   return sqlite3_column_int64(sq_stmt(st)->h, i);
 }
 
-static double sq_col_double(struct evlog_stmt *st, int i) {
-  return sqlite3_column_double(sq_stmt(st)->h, i);
-}
-
 static const char *sq_col_text(struct evlog_stmt *st, int i, size_t *n) {
   sqlite3_stmt *h = sq_stmt(st)->h;
   const char *s = (const char *)sqlite3_column_text(h, i);
@@ -283,7 +279,6 @@ const struct evlog_ops sq_ops = {
     .col_count = sq_col_count,
     .col_type = sq_col_type,
     .col_int = sq_col_int,
-    .col_double = sq_col_double,
     .col_text = sq_col_text,
     .col_blob = sq_col_blob,
     .row = sq_row,
