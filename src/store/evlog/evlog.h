@@ -25,6 +25,7 @@
 #ifndef AS_EVLOG_H
 #define AS_EVLOG_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,6 +44,11 @@ enum evlog_mode {
 
 /* evlog_step: a row is ready (0: the statement has run to its end). */
 #define EVLOG_ROW 1
+
+/* The database file is damaged (SQLite's SQLITE_CORRUPT / SQLITE_NOTADB):
+ * the errno ext4 uses for "structure needs cleaning".  Distinct from the
+ * other codes so the daemon can stop writing and say what to run. */
+#define EVLOG_ECORRUPT (-EUCLEAN)
 
 enum evlog_type {
   EVLOG_NULL,

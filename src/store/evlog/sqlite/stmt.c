@@ -36,7 +36,7 @@ int sq_code_slow(int rc) {
     return UV_EEXIST;
   case SQLITE_CORRUPT:
   case SQLITE_NOTADB:
-    return UV_EPROTO;
+    return EVLOG_ECORRUPT;
   default:
     return UV_EIO;
   }
