@@ -121,11 +121,19 @@ void blob_reader_close(struct blob_reader *r) {
     r->store->ops->reader_close(r);
 }
 
-int blob_verify(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
-                blob_status_cb cb, void *arg) {
-  if (s == NULL || blake3 == NULL || cb == NULL)
+int blob_verify(struct blob_store *s, const struct blob_info *want,
+                blob_verify_cb cb, void *arg) {
+  if (s == NULL || want == NULL || cb == NULL)
     return UV_EINVAL;
-  return s->ops->verify(s, blake3, cb, arg);
+  return s->ops->verify(s, want, cb, arg);
+}
+
+int blob_list(struct blob_store *s, blob_list_cb cb, void *arg) {
+  if (s == NULL || cb == NULL)
+    return UV_EINVAL;
+  if (s->ops->list == NULL)
+    return UV_ENOTSUP;
+  return s->ops->list(s, cb, arg);
 }
 
 int blob_delete(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],

@@ -18,12 +18,15 @@
  *   <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>   immutable blob files
  *   <data>/tmp/<random>                               uploads in progress
  * A blob is written to tmp/, fsynced, renamed into place and its directory
- * fsynced.  When the blob already exists the temp file is dropped (dedupe).
+ * fsynced.  When the blob already exists, the new copy (hashed on the way
+ * in) replaces it: an existing file is never trusted, so an upload of the
+ * same bytes heals a damaged one.
  */
 #ifndef AS_BLOB_H
 #define AS_BLOB_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -44,7 +47,14 @@ struct blob_reader;
 struct blob_info {
   struct digest_pair digests;
   uint64_t size;
-  int existed; /* 1 when identical bytes were already stored (dedupe) */
+  int existed; /* 1 when a file for these bytes was already stored (it
+                * is replaced by the verified new copy: dedupe) */
+};
+
+/* One stored blob, as blob_list finds it. */
+struct blob_entry {
+  uint8_t blake3[DIGEST_LEN]; /* the name it is stored under */
+  uint64_t size;              /* bytes on disk */
 };
 
 /* Opens (creating when needed) the local backend rooted at data_dir and
@@ -118,11 +128,27 @@ void blob_reader_close(struct blob_reader *r);
 
 typedef void (*blob_status_cb)(int status, void *arg);
 typedef void (*blob_health_cb)(int status, uint64_t free_bytes, void *arg);
+/* found: the size on disk (BLOB_SIZE_UNKNOWN when absent) and, when the
+ * bytes were read to the end, both digests (zero otherwise). */
+typedef void (*blob_verify_cb)(int status, const struct blob_info *found,
+                               void *arg);
+/* One batch of stored blobs, in no particular order (entries valid during
+ * the call only).  last is true on the final call, which may carry no
+ * entries; status != 0 (then last) when listing failed.  Return nonzero to
+ * stop early: no further call comes. */
+typedef int (*blob_list_cb)(int status, const struct blob_entry *entries,
+                            size_t n, bool last, void *arg);
 
-/* Rehashes the stored bytes: 0 when they match blake3, UV_EBADMSG when
- * corrupt, UV_ENOENT when absent. */
-int blob_verify(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
-                blob_status_cb cb, void *arg);
+/* Rehashes the stored bytes of want->digests.blake3 with both digests:
+ * 0 when they match want (sha256 and size are compared when given, as in
+ * blob_ingest_finish's expected), UV_EBADMSG when the stored bytes differ
+ * (damaged: wrong size or content), UV_ENOENT when absent. */
+int blob_verify(struct blob_store *s, const struct blob_info *want,
+                blob_verify_cb cb, void *arg);
+/* Enumerates every stored blob, in batches, off the loop thread: for
+ * scrubs and the orphan report of --verify-log --blobs.  Names that are
+ * not of the store's own form are skipped. */
+int blob_list(struct blob_store *s, blob_list_cb cb, void *arg);
 /* Removes a blob (0, or UV_ENOENT). */
 int blob_delete(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
                 blob_status_cb cb, void *arg);

@@ -888,48 +888,191 @@ static void health_cb(int status, uint64_t free_bytes, void *arg) {
   st->free_bytes = free_bytes;
 }
 
-static int verify(struct blob_fixture *f, const uint8_t b3[DIGEST_LEN]) {
-  struct status st = {0};
+struct vres {
+  int calls, status;
+  struct blob_info found;
+};
 
-  ASSERT_EQ(blob_verify(f->store, b3, status_cb, &st), 0);
+static void verify_cb(int status, const struct blob_info *found, void *arg) {
+  struct vres *v = arg;
+
+  v->calls++;
+  v->status = status;
+  v->found = *found;
+}
+
+/* Verifies against want; the status, with what was found in *found (may
+ * be NULL). */
+static int verify_info(struct blob_fixture *f, const struct blob_info *want,
+                       struct blob_info *found) {
+  struct vres v = {0};
+
+  ASSERT_EQ(blob_verify(f->store, want, verify_cb, &v), 0);
   run_loop(f);
-  ASSERT_EQ(st.calls, 1);
-  return st.status;
+  ASSERT_EQ(v.calls, 1);
+  if (found != NULL)
+    *found = v.found;
+  return v.status;
+}
+
+/* Verifies the BLAKE3 digest alone. */
+static int verify(struct blob_fixture *f, const uint8_t b3[DIGEST_LEN]) {
+  struct blob_info want = {.size = BLOB_SIZE_UNKNOWN};
+
+  memcpy(want.digests.blake3, b3, DIGEST_LEN);
+  return verify_info(f, &want, NULL);
+}
+
+/* Flips one bit of the stored file in the middle; its size stays. */
+static void flip_byte(struct blob_fixture *f, const uint8_t b3[DIGEST_LEN],
+                      off_t off) {
+  char path[PATH_MAX];
+  uint8_t byte;
+  int fd;
+
+  blob_file(f, b3, path);
+  ASSERT_EQ(chmod(path, 0640), 0);
+  fd = open(path, O_RDWR);
+  ASSERT(fd >= 0);
+  ASSERT_EQ(pread(fd, &byte, 1, off), 1);
+  byte ^= 0x20;
+  ASSERT_EQ(pwrite(fd, &byte, 1, off), 1);
+  ASSERT_EQ(close(fd), 0);
+  ASSERT_EQ(chmod(path, 0440), 0);
 }
 
 static void test_verify(void) {
   struct blob_fixture f;
   size_t len = 3 * MIB + 1;
   uint8_t *data;
-  struct blob_info info;
+  struct blob_info info, want, found;
   uint8_t absent[DIGEST_LEN] = {1, 2, 3};
   char path[PATH_MAX];
-  uint8_t byte;
-  int fd;
 
   blob_fixture_open(&f);
   data = random_bytes(&f, len);
   put_ok(&f, data, len, 0, &info);
   ASSERT_EQ(verify(&f, info.digests.blake3), 0);
+  ASSERT_EQ(verify_info(&f, &info, &found), 0);
+  ASSERT_MEMEQ(&found.digests, &info.digests, sizeof info.digests);
+  ASSERT_EQ(found.size, len);
   ASSERT_EQ(verify(&f, absent), UV_ENOENT);
 
-  blob_file(&f, info.digests.blake3, path);
-  ASSERT_EQ(chmod(path, 0640), 0);
-  fd = open(path, O_RDWR);
-  ASSERT(fd >= 0);
-  ASSERT_EQ(pread(fd, &byte, 1, (off_t)(len / 2)), 1);
-  byte ^= 0x20;
-  ASSERT_EQ(pwrite(fd, &byte, 1, (off_t)(len / 2)), 1);
-  ASSERT_EQ(close(fd), 0);
-  ASSERT_EQ(verify(&f, info.digests.blake3), UV_EBADMSG);
+  /* the recorded sha256 or size disagrees with the stored bytes */
+  want = info;
+  want.digests.sha256[0] ^= 1;
+  ASSERT_EQ(verify_info(&f, &want, &found), UV_EBADMSG);
+  ASSERT_MEMEQ(&found.digests, &info.digests, sizeof info.digests);
+  want = info;
+  want.size = len + 1;
+  ASSERT_EQ(verify_info(&f, &want, &found), UV_EBADMSG);
+  ASSERT_EQ(found.size, len);
 
-  /* a stored file of the wrong size is corrupt: a new upload replaces it */
+  flip_byte(&f, info.digests.blake3, (off_t)(len / 2));
+  ASSERT_EQ(verify(&f, info.digests.blake3), UV_EBADMSG);
+  ASSERT_EQ(verify_info(&f, &info, &found), UV_EBADMSG);
+  ASSERT(memcmp(found.digests.blake3, info.digests.blake3, DIGEST_LEN) != 0);
+  ASSERT_EQ(found.size, len);
+
+  /* a stored file of the wrong size is damaged: a new upload replaces it */
+  blob_file(&f, info.digests.blake3, path);
   ASSERT_EQ(truncate(path, (off_t)(len - 1)), 0);
   ASSERT_EQ(verify(&f, info.digests.blake3), UV_EBADMSG);
+  ASSERT_EQ(verify_info(&f, &info, &found), UV_EBADMSG);
+  ASSERT_EQ(found.size, len - 1);
   put_ok(&f, data, len, 0, &info);
-  ASSERT_EQ(info.existed, 0);
-  ASSERT_EQ(verify(&f, info.digests.blake3), 0);
+  ASSERT_EQ(info.existed, 1);
+  ASSERT_EQ(verify_info(&f, &info, NULL), 0);
   free(data);
+  blob_fixture_close(&f);
+}
+
+/* Same-size damage is never trusted: a new upload of the same bytes
+ * replaces the stored file (and says a file was there). */
+static void test_heal(void) {
+  struct blob_fixture f;
+  size_t len = MIB + 17;
+  uint8_t *data;
+  struct blob_info a, b;
+  char path[PATH_MAX];
+  struct stat st;
+
+  blob_fixture_open(&f);
+  data = random_bytes(&f, len);
+  put_ok(&f, data, len, 0, &a);
+  flip_byte(&f, a.digests.blake3, 12345);
+  ASSERT_EQ(verify_info(&f, &a, NULL), UV_EBADMSG);
+  put_ok(&f, data, len, 65536, &b);
+  ASSERT_EQ(b.existed, 1);
+  ASSERT_EQ(verify_info(&f, &a, NULL), 0);
+  blob_file(&f, a.digests.blake3, path);
+  ASSERT_EQ(stat(path, &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0440);
+  ASSERT_EQ(tmp_count(&f), 0);
+  free(data);
+  blob_fixture_close(&f);
+}
+
+struct listed {
+  int calls, lasts, status;
+  size_t n;
+  struct blob_entry got[8];
+};
+
+static int list_cb(int status, const struct blob_entry *e, size_t n,
+                   bool last, void *arg) {
+  struct listed *l = arg;
+
+  l->calls++;
+  l->lasts += last;
+  l->status = status;
+  for (size_t i = 0; i < n; i++) {
+    ASSERT(l->n < ARRAY_SIZE(l->got));
+    l->got[l->n++] = e[i];
+  }
+  return 0;
+}
+
+static int listed_has(const struct listed *l, const struct blob_info *i) {
+  for (size_t k = 0; k < l->n; k++)
+    if (memcmp(l->got[k].blake3, i->digests.blake3, DIGEST_LEN) == 0)
+      return l->got[k].size == i->size;
+  return 0;
+}
+
+/* blob_list finds every stored blob with its size and skips names that
+ * are not of the store's form. */
+static void test_list(void) {
+  static const char x[] = "first", y[] = "second blob";
+  struct blob_fixture f;
+  struct blob_info a, b;
+  struct listed l = {0};
+  char path[PATH_MAX], junk[PATH_MAX + 8];
+  int fd;
+
+  blob_fixture_open(&f);
+  ASSERT_EQ(blob_list(f.store, list_cb, &l), 0);
+  run_loop(&f);
+  ASSERT_EQ(l.lasts, 1);
+  ASSERT_EQ(l.status, 0);
+  ASSERT_EQ(l.n, 0);
+
+  put_ok(&f, (const uint8_t *)x, sizeof x, 0, &a);
+  put_ok(&f, (const uint8_t *)y, sizeof y, 0, &b);
+  blob_file(&f, a.digests.blake3, path);
+  snprintf(junk, sizeof junk, "%s.junk", path);
+  fd = open(junk, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  ASSERT(fd >= 0);
+  close(fd);
+  memset(&l, 0, sizeof l);
+  ASSERT_EQ(blob_list(f.store, list_cb, &l), 0);
+  run_loop(&f);
+  ASSERT_EQ(l.lasts, 1);
+  ASSERT_EQ(l.status, 0);
+  ASSERT_EQ(l.n, 2);
+  ASSERT(listed_has(&l, &a));
+  ASSERT(listed_has(&l, &b));
+  ASSERT_EQ(unlink(junk), 0);
   blob_fixture_close(&f);
 }
 
@@ -1026,5 +1169,6 @@ TEST_MAIN(TEST_CASE(test_put), TEST_CASE(test_serve), TEST_CASE(test_dedupe),
           TEST_CASE(test_take_unreclaimed), TEST_CASE(test_take_abort),
           TEST_CASE(test_take_refusals), TEST_CASE(test_take_empty),
           TEST_CASE(test_enospc), TEST_CASE(test_verify),
+          TEST_CASE(test_heal), TEST_CASE(test_list),
           TEST_CASE(test_delete), TEST_CASE(test_health),
           TEST_CASE(test_leftovers))

@@ -22,11 +22,12 @@
  * the HTTP layer waits on.  A handed-over buffer is kept, once written,
  * for blob_ingest_reclaim, and freed otherwise.
  * Finish is one more job: final digests, comparison with what the
- * client announced, fchmod 0440, fsync, then into place with
- * renameat2(RENAME_NOREPLACE) so concurrent uploads of the same bytes
- * race safely: the loser sees EEXIST and drops its temp file (dedupe).
- * An existing file of the wrong size is corrupt and gets replaced.  The
- * leaf directory is fsynced, and a fan-out directory's parent too when the
+ * client announced, fchmod 0440, fsync, then rename into place.  A
+ * file already there (identical bytes stored before: dedupe) is replaced,
+ * never trusted, so damage on disk is healed by the next upload of the
+ * same bytes; renameat2(RENAME_NOREPLACE) first tells whether one was
+ * there (`existed`), and concurrent uploads of the same bytes both leave
+ * identical verified bytes.  The leaf directory is fsynced, and a fan-out directory's parent too when the
  * fan-out directory was just created.  Every failure removes the temp file
  * in a job (for a piece, the last of its two); abort removes it on the
  * threadpool as well.
@@ -437,21 +438,19 @@ void *blob_local_ingest_reclaim(struct blob_ingest *bi) {
   return p;
 }
 
-/* A stored blob is immutable, so a regular file of the right size under
- * its digest's name is taken as the same bytes (blob_verify checks them). */
-static int same_size_file(const char *path, uint64_t size) {
-  struct stat st;
-
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-         (uint64_t)st.st_size == size;
-}
-
-/* Moves the fsynced, closed temp file into place or drops it as a
- * duplicate.  Runs on the threadpool. */
+/* Moves the fsynced, closed temp file into place.  Runs on the
+ * threadpool.  An existing file under the same name is never trusted: it
+ * may have been damaged on disk (a flipped byte keeps the size), so the
+ * freshly hashed and fsynced temp file always replaces it, which also
+ * heals the damage.  RENAME_NOREPLACE first only tells whether identical
+ * bytes were already stored (`existed`, atomically even against a
+ * concurrent upload); when two uploads of the same bytes race, both
+ * renames leave identical verified bytes in place. */
 static int ingest_place(struct local_ingest *in) {
   const struct local_store *s = in->s;
   char final[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
   size_t base = strlen(s->blobs_dir);
+  struct stat st;
   int rc;
 
   blob_local_path(s, in->info.digests.blake3, final);
@@ -466,31 +465,20 @@ static int ingest_place(struct local_ingest *in) {
   if (rc != 0)
     return rc;
 
-  if (same_size_file(final, in->info.size)) {
-    in->info.existed = 1;
-  } else if (renameat2(AT_FDCWD, in->tmp_path, AT_FDCWD, final,
-                       RENAME_NOREPLACE) == 0) {
-    in->tmp_path[0] = '\0';
-  } else {
+  if (renameat2(AT_FDCWD, in->tmp_path, AT_FDCWD, final,
+                RENAME_NOREPLACE) != 0) {
     int err = errno;
-    if (err == EEXIST && same_size_file(final, in->info.size)) {
-      in->info.existed = 1; /* lost the race to a concurrent ingest */
-    } else if (err == EEXIST || err == EINVAL || err == ENOSYS) {
-      /* A corrupt file of the wrong size, or a filesystem without
-       * RENAME_NOREPLACE: replacing with verified bytes is always safe. */
-      if (rename(in->tmp_path, final) != 0)
-        return -errno;
-      in->tmp_path[0] = '\0';
-    } else {
+    if (err == EEXIST)
+      in->info.existed = 1;
+    else if (err == EINVAL || err == ENOSYS) /* no RENAME_NOREPLACE here */
+      in->info.existed = lstat(final, &st) == 0;
+    else
       return -err;
-    }
-  }
-  if (in->info.existed) {
-    if (unlink(in->tmp_path) != 0)
+    if (rename(in->tmp_path, final) != 0)
       return -errno;
-    in->tmp_path[0] = '\0';
   }
-  /* Also after dedupe: the winner may not have fsynced the entry yet. */
+  in->tmp_path[0] = '\0';
+  /* Also after dedupe: a concurrent winner may not have fsynced it yet. */
   return blob_local_fsync_path(d2);
 }
 

@@ -1,8 +1,8 @@
 /*
  * local_int.h: what the files of the local blob backend share.  store.c
  * owns the store (open, close) and the ops table; ingest.c owns ingest;
- * serve.c owns readers, verify, delete and health.  Private to those
- * three files.
+ * serve.c owns readers, verify, delete and health; list.c enumerates.
+ * Private to those files.
  */
 #ifndef AS_BLOB_LOCAL_INT_H
 #define AS_BLOB_LOCAL_INT_H
@@ -55,10 +55,13 @@ int blob_local_reader_open(struct blob_store *bs,
 int blob_local_reader_read(struct blob_reader *br, uint64_t off, void *buf,
                            size_t len, blob_read_cb cb, void *arg);
 void blob_local_reader_close(struct blob_reader *br);
-int blob_local_verify(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],
-                      blob_status_cb cb, void *arg);
+int blob_local_verify(struct blob_store *bs, const struct blob_info *want,
+                      blob_verify_cb cb, void *arg);
 int blob_local_delete(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],
                       blob_status_cb cb, void *arg);
 int blob_local_health(struct blob_store *bs, blob_health_cb cb, void *arg);
+
+/* list.c: enumeration of the stored blobs. */
+int blob_local_list(struct blob_store *bs, blob_list_cb cb, void *arg);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * serve.c: reading side of the local blob backend: byte-range
  * readers (uv_fs_open + fstat, uv_fs_read at an offset, uv_fs_close),
- * verify (rehash on the threadpool in 1 MiB reads), delete (uv_fs_unlink)
+ * verify (size, then both digests on the threadpool in 1 MiB reads),
+ * delete (uv_fs_unlink)
  * and health (statvfs and directory checks on the threadpool).  Paths come
  * from blob_local_path, i.e. from the digest only.
  */
@@ -15,7 +16,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "blake3.h"
 #include "store/blob/local/local_int.h"
 #include "store/codec/caddr.h"
 #include "util/hex.h"
@@ -44,8 +44,9 @@ struct local_req {
   uint64_t free_bytes;
   blob_status_cb status_cb;
   blob_health_cb health_cb;
+  blob_verify_cb verify_cb;
   void *arg;
-  uint8_t digest[DIGEST_LEN];
+  struct blob_info want, found; /* verify */
   char path[PATH_MAX];
 };
 
@@ -208,66 +209,84 @@ static void req_free(struct local_req *q) {
   free(q);
 }
 
+/* Reads fd to its end into h: 0 or -errno. */
+static int verify_hash(int fd, struct dual_hasher *h, unsigned char *buf) {
+  for (;;) {
+    ssize_t n = read(fd, buf, LOCAL_VERIFY_CHUNK);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -errno;
+    if (n == 0)
+      return 0;
+    dual_hasher_update(h, buf, (size_t)n);
+  }
+}
+
+/* Size first (a wrong size is damage without reading a byte), then both
+ * digests in one pass. */
 static void verify_work(uv_work_t *w) {
   struct local_req *q = container_of(w, struct local_req, work);
-  uint8_t got[DIGEST_LEN];
-  blake3_hasher h;
-  unsigned char *buf;
-  int fd, rc = 0;
+  struct dual_hasher *h = NULL;
+  unsigned char *buf = NULL;
+  struct stat st;
+  int fd, rc;
 
+  q->found.size = BLOB_SIZE_UNKNOWN;
   fd = open(q->path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     q->status = -errno;
     return;
   }
+  if (fstat(fd, &st) != 0) {
+    rc = -errno;
+    goto out;
+  }
+  q->found.size = (uint64_t)st.st_size;
+  if (!S_ISREG(st.st_mode) ||
+      (q->want.size != BLOB_SIZE_UNKNOWN && q->found.size != q->want.size)) {
+    rc = UV_EBADMSG;
+    goto out;
+  }
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   buf = malloc(LOCAL_VERIFY_CHUNK);
-  if (buf == NULL) {
-    close(fd);
-    q->status = UV_ENOMEM;
-    return;
+  rc = buf == NULL ? UV_ENOMEM : dual_hasher_new(&h);
+  if (rc == 0)
+    rc = verify_hash(fd, h, buf);
+  if (rc == 0) {
+    dual_hasher_final(h, &q->found.digests);
+    rc = blob_expected_check(&q->want, &q->found);
+    if (rc == 0 && memcmp(q->found.digests.blake3, q->want.digests.blake3,
+                          DIGEST_LEN) != 0)
+      rc = UV_EBADMSG; /* the name is the digest: always compared */
   }
-  blake3_hasher_init(&h);
-  for (;;) {
-    ssize_t n = read(fd, buf, LOCAL_VERIFY_CHUNK);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      rc = -errno;
-      break;
-    }
-    if (n == 0)
-      break;
-    blake3_hasher_update(&h, buf, (size_t)n);
-  }
+out:
+  dual_hasher_free(h);
   free(buf);
   close(fd);
-  if (rc == 0) {
-    blake3_hasher_finalize(&h, got, DIGEST_LEN);
-    rc = memcmp(got, q->digest, DIGEST_LEN) == 0 ? 0 : UV_EBADMSG;
-  }
   q->status = rc;
 }
 
-static void status_done(uv_work_t *w, int status) {
+static void verify_done(uv_work_t *w, int status) {
   struct local_req *q = container_of(w, struct local_req, work);
 
   (void)status;
-  q->status_cb(q->status, q->arg);
+  q->verify_cb(q->status, &q->found, q->arg);
   req_free(q);
 }
 
-int blob_local_verify(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],
-                        blob_status_cb cb, void *arg) {
+int blob_local_verify(struct blob_store *bs, const struct blob_info *want,
+                      blob_verify_cb cb, void *arg) {
   struct local_store *s = blob_local_store(bs);
   struct local_req *q = req_new(s, arg);
   int rc;
 
   if (q == NULL)
     return UV_ENOMEM;
-  q->status_cb = cb;
-  memcpy(q->digest, blake3, DIGEST_LEN);
-  blob_local_path(s, blake3, q->path);
-  rc = uv_queue_work(bs->loop, &q->work, verify_work, status_done);
+  q->verify_cb = cb;
+  q->want = *want;
+  blob_local_path(s, want->digests.blake3, q->path);
+  rc = uv_queue_work(bs->loop, &q->work, verify_work, verify_done);
   if (rc != 0) {
     free(q);
     return rc;

@@ -50,6 +50,7 @@ static const struct blob_ops local_ops = {
   .verify = blob_local_verify,
   .remove = blob_local_delete,
   .health = blob_local_health,
+  .list = blob_local_list,
 };
 
 static char *path_join(const char *a, const char *b) {
