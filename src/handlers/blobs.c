@@ -7,7 +7,10 @@
  * one buffer per download, whatever the size.  Single byte ranges get 206
  * (416 when unsatisfiable); several ranges are served as the whole
  * representation (allowed by RFC 9110).  ETag is the BLAKE3 address and
- * Repr-Digest the SHA-256 of the whole representation (RFC 9530).
+ * Repr-Digest the SHA-256 of the whole representation (RFC 9530).  The
+ * blob is opened (and its size checked against the row) before any
+ * answer, for HEAD and conditional requests too: missing or wrong-size
+ * bytes are 503 blob-unavailable whatever the method.
  */
 #include <errno.h>
 #include <sodium.h>
@@ -104,6 +107,12 @@ static void download_next(struct download *d) {
   }
 }
 
+static void download_respond(struct download *d, const struct http_req *req);
+
+/* Every answer but an error from the lookup waits for this: GET, HEAD and
+ * conditional requests alike answer 503 when the bytes are missing or of
+ * the wrong size, so no client is told a file exists that cannot be
+ * read. */
 static void download_open_cb(struct blob_reader *r, int status, uint64_t size,
                              void *arg) {
   struct download *d = arg;
@@ -118,11 +127,8 @@ static void download_open_cb(struct blob_reader *r, int status, uint64_t size,
                  status != 0 ? uv_strerror(status) : "size differs");
     goto out;
   }
-  /* if writing the head fails the connection closes: the abort marks us */
-  http_resp_head(d->w.c, d->status, d->file->media_type, d->extra,
-                 d->end - d->off);
-  if (work_live(&d->w))
-    download_next(d);
+  /* the request (headers) lives until the response is done */
+  download_respond(d, http_conn_req(d->w.c));
 out:
   work_unref(&d->w);
 }
@@ -177,8 +183,9 @@ static int download_range(const char *h, uint64_t size, uint64_t *from,
   return 0;
 }
 
-/* The file row is known: headers, conditionals, range, then the bytes. */
-static void download_serve(struct download *d, const struct http_req *req) {
+/* The file row is known and its bytes are open: conditionals, range,
+ * then the head and the bytes. */
+static void download_respond(struct download *d, const struct http_req *req) {
   const struct file_rec *f = d->file;
   char b3[CADDR_BUFSIZE], b64[sodium_base64_ENCODED_LEN(
                                DIGEST_LEN, sodium_base64_VARIANT_ORIGINAL)];
@@ -230,9 +237,17 @@ static void download_serve(struct download *d, const struct http_req *req) {
     http_problem(work_end(&d->w), PROB_INTERNAL, "out of memory");
     return;
   }
+  /* if writing the head fails the connection closes: the abort marks us */
+  http_resp_head(d->w.c, d->status, f->media_type, d->extra, d->end - d->off);
+  if (work_live(&d->w))
+    download_next(d);
+}
+
+/* The file row is known: open its bytes before answering anything. */
+static void download_serve(struct download *d) {
   work_ref(&d->w);
-  if (blob_reader_open(d->app->blobs, f->digests.blake3, download_open_cb, d) !=
-      0) {
+  if (blob_reader_open(d->app->blobs, d->file->digests.blake3,
+                       download_open_cb, d) != 0) {
     work_unref(&d->w);
     http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
                  "the blob store cannot open this file");
@@ -249,8 +264,7 @@ static void download_lookup_cb(struct query_result *res, void *arg) {
   } else {
     d->file = res->file;
     res->file = NULL;
-    /* the request (headers) lives until the response is done */
-    download_serve(d, http_conn_req(d->w.c));
+    download_serve(d);
   }
   query_result_free(res);
   work_unref(&d->w);
