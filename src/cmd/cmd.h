@@ -11,6 +11,9 @@
 #define CMD_PATH_MAX 4096 /* bytes of a path inside the data directory */
 
 int cmd_replay(const struct config *cfg);      /* --replay [--check] */
-int cmd_verify_log(const struct config *cfg);  /* --verify-log */
+int cmd_verify_log(const struct config *cfg);  /* --verify-log [--blobs] */
+/* --blobs: re-hash every referenced blob, list orphans (verify_blobs.c);
+ * the caller holds the data directory lock. */
+int cmd_verify_blobs(const char *data_dir, const char *db_path);
 
 #endif

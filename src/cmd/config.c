@@ -10,7 +10,7 @@ void config_usage(FILE *f) {
   fprintf(f,
           "usage: artifactstored [--listen HOST:PORT] [--data DIR]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
-          "       artifactstored --verify-log [--data DIR]\n"
+          "       artifactstored --verify-log [--blobs] [--data DIR]\n"
           "       artifactstored --version | --help\n"
           "\n"
           "Content-addressed artifact and evidence store.\n"
@@ -24,6 +24,9 @@ void config_usage(FILE *f) {
           "  --check              with --replay: rebuild into a scratch database and\n"
           "                       compare digests without touching the live one\n"
           "  --verify-log         recompute payload and chain digests of the log\n"
+          "  --blobs              with --verify-log: also re-hash every referenced\n"
+          "                       blob (missing or damaged: exit 1) and list\n"
+          "                       orphans (stored, used by no file)\n"
           "  --version            print the version and exit\n"
           "  --help               print this help and exit\n",
           CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA);
@@ -68,13 +71,14 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
 
 int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
-         OPT_CHECK, OPT_VERIFY_LOG };
+         OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"data", required_argument, NULL, OPT_DATA},
       {"replay", no_argument, NULL, OPT_REPLAY},
       {"check", no_argument, NULL, OPT_CHECK},
       {"verify-log", no_argument, NULL, OPT_VERIFY_LOG},
+      {"blobs", no_argument, NULL, OPT_BLOBS},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
@@ -115,6 +119,9 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
     case OPT_CHECK:
       cfg->check = true;
       break;
+    case OPT_BLOBS:
+      cfg->blobs = true;
+      break;
     default:
       return err_set(e, UV_EINVAL, "unknown option \"%s\"; see --help",
                      argv[optind - 1]);
@@ -125,5 +132,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
                    argv[optind]);
   if (cfg->check && cfg->cmd != CMD_REPLAY)
     return err_set(e, UV_EINVAL, "--check only goes with --replay");
+  if (cfg->blobs && cfg->cmd != CMD_VERIFY_LOG)
+    return err_set(e, UV_EINVAL, "--blobs only goes with --verify-log");
   return 0;
 }

@@ -19,7 +19,7 @@ enum config_cmd {
   CMD_VERSION,
   CMD_HELP,
   CMD_REPLAY,       /* --replay [--check] */
-  CMD_VERIFY_LOG,   /* --verify-log */
+  CMD_VERIFY_LOG,   /* --verify-log [--blobs] */
 };
 
 struct config {
@@ -28,6 +28,7 @@ struct config {
   int listen_port;                       /* 0: ephemeral */
   const char *data_dir;
   bool check;                            /* --replay --check */
+  bool blobs;                            /* --verify-log --blobs */
 };
 
 /* Parses argv into cfg.  0, or UV_EINVAL with a message for the user. */

@@ -1,7 +1,8 @@
 /*
  * verify.c: `artifactstored --verify-log --data DIR`: recomputes the
  * payload and chain digests of every event (src/store/evlog/verify.c) and
- * reports the first sequence that fails (exit 1) or the number verified.
+ * reports the first sequence that fails (exit 1) or the number verified;
+ * with --blobs, then re-hashes the blobs too (verify_blobs.c).
  * Holds the data directory lock, so no daemon runs meanwhile.
  */
 #include "cmd/cmd.h"
@@ -18,7 +19,7 @@ int cmd_verify_log(const struct config *cfg) {
   struct errbuf e = {{0}};
   char path[CMD_PATH_MAX], head[CADDR_BUFSIZE];
   uint64_t t0 = uv_hrtime();
-  int fd = -1, rc;
+  int fd = -1, rc, status = 0;
 
   rc = datadir_lock(cfg->data_dir, &fd, &e);
   if (rc == 0)
@@ -28,8 +29,8 @@ int cmd_verify_log(const struct config *cfg) {
                  "(is --data right?)", path);
   if (rc == 0)
     rc = verify_log(path, &r, &e);
-  datadir_unlock(fd);
   if (rc != 0) {
+    datadir_unlock(fd);
     fprintf(stderr, "artifactstored: verify-log: %s\n", err_msg(&e, rc));
     return 1;
   }
@@ -37,11 +38,15 @@ int cmd_verify_log(const struct config *cfg) {
     printf("verify-log: FAILED at sequence %lld: %s\n",
            (long long)r.bad_sequence, r.why);
     printf("events verified before it: %lld\n", (long long)r.verified);
-    return 1;
+    status = 1;
+  } else {
+    caddr_format_raw(CADDR_BLAKE3, r.head, head);
+    printf("verify-log: ok, %lld events verified in %.3f s\n",
+           (long long)r.verified, (double)(uv_hrtime() - t0) / 1e9);
+    printf("chain head: %s\n", head);
   }
-  caddr_format_raw(CADDR_BLAKE3, r.head, head);
-  printf("verify-log: ok, %lld events verified in %.3f s\n",
-         (long long)r.verified, (double)(uv_hrtime() - t0) / 1e9);
-  printf("chain head: %s\n", head);
-  return 0;
+  if (cfg->blobs && cmd_verify_blobs(cfg->data_dir, path) != 0)
+    status = 1; /* still under the lock */
+  datadir_unlock(fd);
+  return status;
 }

@@ -63,6 +63,10 @@ static void test_commands(void) {
   ASSERT(cfg.check);
   ASSERT_EQ(parse(&cfg, &e, "--verify-log", NULL, NULL, NULL), 0);
   ASSERT_EQ(cfg.cmd, CMD_VERIFY_LOG);
+  ASSERT(!cfg.blobs);
+  ASSERT_EQ(parse(&cfg, &e, "--blobs", "--verify-log", "--data", "d"), 0);
+  ASSERT_EQ(cfg.cmd, CMD_VERIFY_LOG);
+  ASSERT(cfg.blobs);
   ASSERT_EQ(parse(&cfg, &e, "--version", NULL, NULL, NULL), 0);
   ASSERT_EQ(cfg.cmd, CMD_VERSION);
 }
@@ -76,6 +80,8 @@ static void test_command_errors(void) {
   ASSERT(strstr(e.msg, "exclusive") != NULL);
   ASSERT_EQ(parse(&cfg, &e, "--check", NULL, NULL, NULL), UV_EINVAL);
   ASSERT(strstr(e.msg, "--check only goes with --replay") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--replay", "--blobs", NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "--blobs only goes with --verify-log") != NULL);
   ASSERT_EQ(parse(&cfg, &e, "--bogus", NULL, NULL, NULL), UV_EINVAL);
   ASSERT(strstr(e.msg, "--bogus") != NULL);
   ASSERT_EQ(parse(&cfg, &e, "stray", NULL, NULL, NULL), UV_EINVAL);
