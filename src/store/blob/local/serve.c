@@ -1,6 +1,7 @@
 /*
  * serve.c: reading side of the local blob backend: byte-range
- * readers (uv_fs_open + fstat, uv_fs_read at an offset, uv_fs_close),
+ * readers (open + fstat in one pool job, uv_fs_read at an offset,
+ * uv_fs_close),
  * verify (size, then both digests on the threadpool in 1 MiB reads),
  * delete (uv_fs_unlink)
  * and health (statvfs and directory checks on the threadpool).  Paths come
@@ -26,13 +27,16 @@
 struct local_reader {
   struct blob_reader base;
   struct local_store *s;
-  uv_fs_t req;
+  uv_work_t work; /* open */
+  uv_fs_t req;    /* read, close */
   uv_file fd;
+  uint64_t size;
   int status;
   int reading;
   blob_open_cb open_cb;
   blob_read_cb read_cb;
   void *arg;
+  uint8_t digest[DIGEST_LEN];
 };
 
 /* verify, delete and health requests */
@@ -71,52 +75,40 @@ static void reader_free(struct local_reader *r) {
   free(r);
 }
 
-static void reader_fail_done(uv_fs_t *req) {
-  struct local_reader *r = container_of(req, struct local_reader, req);
+/* open(2) and fstat(2) in one pool job: one hop for a HEAD. */
+static void reader_open_work(uv_work_t *w) {
+  struct local_reader *r = container_of(w, struct local_reader, work);
+  char path[PATH_MAX];
+  struct stat st;
 
-  uv_fs_req_cleanup(req);
-  r->open_cb(NULL, r->status, 0, r->arg);
-  reader_free(r);
-}
-
-/* The file is open but cannot be served: close it, then report. */
-static void reader_fail(struct local_reader *r, int status) {
-  r->status = status;
-  if (uv_fs_close(r->s->base.loop, &r->req, r->fd, reader_fail_done) != 0) {
-    r->open_cb(NULL, status, 0, r->arg);
-    reader_free(r);
-  }
-}
-
-static void reader_fstat_done(uv_fs_t *req) {
-  struct local_reader *r = container_of(req, struct local_reader, req);
-  int rc = (int)req->result;
-  uint64_t size = req->statbuf.st_size;
-
-  if (rc == 0 && !S_ISREG(req->statbuf.st_mode))
-    rc = UV_EINVAL;
-  uv_fs_req_cleanup(req);
-  if (rc != 0) {
-    reader_fail(r, rc);
+  blob_local_path(r->s, r->digest, path);
+  r->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (r->fd < 0) {
+    r->status = -errno;
     return;
   }
-  r->open_cb(&r->base, 0, size, r->arg);
+  if (fstat(r->fd, &st) != 0)
+    r->status = -errno;
+  else if (!S_ISREG(st.st_mode))
+    r->status = UV_EINVAL;
+  if (r->status != 0) {
+    close(r->fd);
+    r->fd = -1;
+    return;
+  }
+  r->size = (uint64_t)st.st_size;
 }
 
-static void reader_open_done(uv_fs_t *req) {
-  struct local_reader *r = container_of(req, struct local_reader, req);
-  int rc = (int)req->result;
+static void reader_open_done(uv_work_t *w, int status) {
+  struct local_reader *r = container_of(w, struct local_reader, work);
 
-  uv_fs_req_cleanup(req);
-  if (rc < 0) {
-    r->open_cb(NULL, rc, 0, r->arg);
+  (void)status; /* never cancelled */
+  if (r->status != 0) {
+    r->open_cb(NULL, r->status, 0, r->arg);
     reader_free(r);
     return;
   }
-  r->fd = rc;
-  rc = uv_fs_fstat(r->s->base.loop, &r->req, r->fd, reader_fstat_done);
-  if (rc != 0)
-    reader_fail(r, rc);
+  r->open_cb(&r->base, 0, r->size, r->arg);
 }
 
 int blob_local_reader_open(struct blob_store *bs,
@@ -124,7 +116,6 @@ int blob_local_reader_open(struct blob_store *bs,
                              void *arg) {
   struct local_store *s = blob_local_store(bs);
   struct local_reader *r;
-  char path[PATH_MAX];
   int rc;
 
   r = calloc(1, sizeof *r);
@@ -135,9 +126,8 @@ int blob_local_reader_open(struct blob_store *bs,
   r->fd = -1;
   r->open_cb = cb;
   r->arg = arg;
-  blob_local_path(s, blake3, path);
-  rc = uv_fs_open(bs->loop, &r->req, path, O_RDONLY | O_CLOEXEC, 0,
-                  reader_open_done);
+  memcpy(r->digest, blake3, DIGEST_LEN);
+  rc = uv_queue_work(bs->loop, &r->work, reader_open_work, reader_open_done);
   if (rc != 0) {
     free(r);
     return rc;
