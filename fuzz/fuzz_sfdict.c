@@ -51,7 +51,7 @@ static int fuzz_member_cb(const struct sf_member *m, void *arg) {
   if (it->type == SF_BYTES) {
     fuzz_check(it->len <= FUZZ_BYTES_MAX);
     out[it->len] = 0x5a;
-    sf_bytes_decode(it, out);
+    sfdict_bytes_decode(it, out);
     fuzz_check(out[it->len] == 0x5a);
     for (size_t i = 0; i < it->len; i++)
       f->sum = f->sum * 31 + out[i];

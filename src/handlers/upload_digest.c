@@ -169,7 +169,7 @@ static int read_dict_field(const struct http_req *req, const char *name,
                  "%s: sha-256 holds %zu bytes; a SHA-256 digest is 32", name,
                  s.sha256.value.len);
   else {
-    sf_bytes_decode(&s.sha256.value, d);
+    sfdict_bytes_decode(&s.sha256.value, d);
     rc = announce(a, CADDR_SHA256, d, name, prob, e);
   }
   free(buf);

@@ -417,6 +417,7 @@ static int parse_dictionary(struct sfp *x, sfdict_cb cb, void *arg) {
   return 0;
 }
 
+/* RFC 9651 section 4.2: SP, the dictionary, SP, nothing else. */
 static int sfdict_pass(const char *field, size_t n, sfdict_cb cb, void *arg,
                        struct errbuf *e) {
   struct sfp x = {field, field, field + n, e};
@@ -426,24 +427,27 @@ static int sfdict_pass(const char *field, size_t n, sfdict_cb cb, void *arg,
   if ((rc = parse_dictionary(&x, cb, arg)) != 0)
     return rc;
   skip_sp(&x);
-  return x.p == x.end ? 0 : sf_fail(&x, "unexpected text after the last member");
+  return x.p == x.end ? 0 : sf_fail(&x, "text after the last member");
 }
 
 int sfdict_parse(const char *field, size_t n, sfdict_cb cb, void *arg,
                  struct errbuf *e) {
+  int rc;
+
+  /* HTAB is the one control character a field may hold (as OWS) */
   for (size_t i = 0; i < n; i++)
     if ((unsigned char)field[i] > 0x7e ||
         ((unsigned char)field[i] < 0x20 && field[i] != '\t')) {
       struct sfp x = {field, field + i, field + n, e};
       return sf_fail(&x, "a structured field holds printable ASCII only");
     }
-  if (cb == NULL)
-    return sfdict_pass(field, n, NULL, NULL, e);
-  int rc = sfdict_pass(field, n, NULL, NULL, e);
-  return rc != 0 ? rc : sfdict_pass(field, n, cb, arg, e);
+  rc = sfdict_pass(field, n, NULL, NULL, e);
+  if (rc == 0 && cb != NULL)
+    rc = sfdict_pass(field, n, cb, arg, e);
+  return rc;
 }
 
-void sf_bytes_decode(const struct sf_item *it, uint8_t *out) {
+void sfdict_bytes_decode(const struct sf_item *it, uint8_t *out) {
   uint32_t acc = 0;
   int bits = 0;
 

@@ -63,6 +63,6 @@ int sfdict_parse(const char *field, size_t n, sfdict_cb cb, void *arg,
                  struct errbuf *e);
 
 /* Decodes a byte sequence item into out, which has room for it->len. */
-void sf_bytes_decode(const struct sf_item *it, uint8_t *out);
+void sfdict_bytes_decode(const struct sf_item *it, uint8_t *out);
 
 #endif

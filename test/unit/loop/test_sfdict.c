@@ -72,7 +72,7 @@ static int desc_cb(const struct sf_member *m, void *arg) {
     uint8_t buf[1024];
     ASSERT(it->len < sizeof buf);
     buf[it->len] = 0xa5;
-    sf_bytes_decode(it, buf);
+    sfdict_bytes_decode(it, buf);
     ASSERT(buf[it->len] == 0xa5); /* wrote exactly len bytes */
     put(d, "b:", 2);
     for (size_t i = 0; i < it->len; i++)
@@ -378,7 +378,7 @@ static int check_cb(const struct sf_member *m, void *arg) {
     size_t got = 0;
     ASSERT(it->len <= it->text_len);
     ASSERT(it->len < sizeof ours);
-    sf_bytes_decode(it, ours);
+    sfdict_bytes_decode(it, ours);
     /* libsodium agrees wherever it accepts (it refuses non-zero pad bits) */
     if (sodium_base642bin(theirs, sizeof theirs, it->text, it->text_len, NULL,
                           &got, NULL,
