@@ -8,8 +8,8 @@
  * blob store with one write in flight: the connection stages the next
  * piece meanwhile and stops reading when that is full, so memory per
  * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.
- * At the end the blob is made durable (checked against Repr-Digest /
- * X-Content-Address when given), the v1.file.ingested event is
+ * At the end the blob is made durable (checked against the digests the
+ * head announced: upload_digest.h), the v1.file.ingested event is
  * committed, and only then 201.
  * A client that goes away before the end aborts the ingest: the temp file
  * is removed and no event is written.
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "handlers/internal.h"
+#include "handlers/upload_digest.h"
 #include "handlers/work.h"
 #include "store/codec/caddr.h"
 #include "store/codec/relpath.h"
@@ -72,37 +73,6 @@ static void upload_free_cb(struct work *w) {
 }
 
 /* --- headers --- */
-
-/* Repr-Digest: sha-256=:<base64>: among other dictionary members.  0
- * with the digest in out, UV_ENOENT when there is no sha-256 member
- * (nothing to check), UV_EINVAL when it is malformed. */
-static int upload_repr_digest(const char *v, uint8_t out[DIGEST_LEN]) {
-  const char *p = v;
-  const char *end;
-  size_t n;
-
-  /* the member name must start the field or follow a ',' (and spaces):
-   * "xsha-256=:" is another member */
-  while ((p = strstr(p, "sha-256=:")) != NULL) {
-    const char *q = p;
-    while (q > v && (q[-1] == ' ' || q[-1] == '\t'))
-      q--;
-    if (q == v || q[-1] == ',')
-      break;
-    p++;
-  }
-  if (p == NULL)
-    return UV_ENOENT;
-  p += 9;
-  end = strchr(p, ':');
-  if (end == NULL || end - p > 64)
-    return UV_EINVAL;
-  if (sodium_base642bin(out, DIGEST_LEN, p, (size_t)(end - p), NULL, &n, NULL,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      n != DIGEST_LEN)
-    return UV_EINVAL;
-  return 0;
-}
 
 static bool upload_media_ok(const char *m) {
   size_t n = strlen(m);
@@ -211,8 +181,8 @@ static void upload_commit_fail(struct upload *u, int status,
     caddr_format_raw(CADDR_SHA256, info->digests.sha256, s2);
     http_problem(c, PROB_DIGEST_MISMATCH,
                  "the received bytes are %s and %s, not what "
-                 "Repr-Digest / X-Content-Address announced; nothing "
-                 "was stored",
+                 "Repr-Digest / Content-Digest / X-Content-Address "
+                 "announced; nothing was stored",
                  b3, s2);
   } else if (status == UV_ENOSPC) {
     http_problem(c, PROB_INSUFFICIENT_STORAGE,
@@ -361,9 +331,8 @@ static int upload_stage_room(struct upload *u, size_t len) {
 /* Everything checkable from the head; false when it answered. */
 static bool upload_check_head(struct upload *u, const struct http_req *req) {
   struct errbuf e = {{0}};
-  bool zero_given = false;
+  enum problem_id prob;
   const char *h;
-  int rc;
 
   if (http_pct_decode(req->params[1].p, req->params[1].n, &u->path,
                       &u->path_len) != 0) {
@@ -376,41 +345,12 @@ static bool upload_check_head(struct upload *u, const struct http_req *req) {
                  err_msg(&e, UV_EINVAL));
     return false;
   }
-  if ((h = http_header(req, "repr-digest")) != NULL) {
-    rc = upload_repr_digest(h, u->expected.digests.sha256);
-    if (rc < 0 && rc != UV_ENOENT) {
-      http_problem(work_end(&u->w), PROB_INVALID_DIGEST_HEADER,
-                   "Repr-Digest must be sha-256=:<base64 of 32 bytes>: "
-                   "(RFC 9530)");
-      return false;
-    }
-    if (rc == 0) {
-      u->has_expected = true;
-      zero_given = sodium_is_zero(u->expected.digests.sha256, DIGEST_LEN);
-    }
-  }
-  if ((h = http_header(req, "x-content-address")) != NULL) {
-    struct caddr a;
-    if (caddr_parse(h, strlen(h), &a, &e) != 0) {
-      http_problem(work_end(&u->w), PROB_INVALID_DIGEST_HEADER,
-                   "X-Content-Address: %s", err_msg(&e, UV_EINVAL));
-      return false;
-    }
-    if (sodium_is_zero(a.d, DIGEST_LEN))
-      zero_given = true;
-    if (a.alg == CADDR_BLAKE3)
-      memcpy(u->expected.digests.blake3, a.d, DIGEST_LEN);
-    else
-      memcpy(u->expected.digests.sha256, a.d, DIGEST_LEN);
-    u->has_expected = true;
-  }
-  u->expected.size = BLOB_SIZE_UNKNOWN;
-  if (zero_given) {
-    /* the store reads all-zero as "not given"; no content hashes to it */
-    http_problem(work_end(&u->w), PROB_DIGEST_MISMATCH,
-                 "an all-zero digest matches no content; nothing was stored");
+  if (upload_digest_read(req, &u->expected.digests, &u->has_expected,
+                         &prob, &e) != 0) {
+    http_problem(work_end(&u->w), prob, "%s", err_msg(&e, UV_EINVAL));
     return false;
   }
+  u->expected.size = BLOB_SIZE_UNKNOWN;
   h = http_header(req, "content-type");
   if (h == NULL)
     h = "application/octet-stream";
