@@ -27,8 +27,9 @@
  * never trusted, so damage on disk is healed by the next upload of the
  * same bytes; renameat2(RENAME_NOREPLACE) first tells whether one was
  * there (`existed`), and concurrent uploads of the same bytes both leave
- * identical verified bytes.  The leaf directory is fsynced, and a fan-out directory's parent too when the
- * fan-out directory was just created.  Every failure removes the temp file
+ * identical verified bytes.  The leaf directory is fsynced, and a
+ * fan-out directory's parent too when the fan-out directory was just
+ * created.  Every failure removes the temp file
  * in a job (for a piece, the last of its two); abort removes it on the
  * threadpool as well.
  *
