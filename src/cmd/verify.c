@@ -18,17 +18,15 @@ int cmd_verify_log(const struct config *cfg) {
   struct errbuf e = {{0}};
   char path[CMD_PATH_MAX], head[CADDR_BUFSIZE];
   uint64_t t0 = uv_hrtime();
-  int fd = -1, rc;
+  struct datadir dd;
+  int rc;
 
-  rc = datadir_lock(cfg->data_dir, &fd, &e);
+  rc = datadir_open(cfg->data_dir, DATADIR_OPERATE, &dd, &e);
   if (rc == 0)
-    rc = datadir_path(cfg->data_dir, DATADIR_DB_FILE, path, sizeof path, &e);
-  if (rc == 0 && access(path, F_OK) != 0)
-    rc = err_set(&e, UV_ENOENT, "no database at %s: nothing to verify "
-                 "(is --data right?)", path);
+    rc = datadir_path(dd.path, DATADIR_DB_FILE, path, sizeof path, &e);
   if (rc == 0)
     rc = verify_log(path, &r, &e);
-  datadir_unlock(fd);
+  datadir_close(&dd);
   if (rc != 0) {
     fprintf(stderr, "artifactstored: verify-log: %s\n", err_msg(&e, rc));
     return 1;
