@@ -122,6 +122,8 @@ static int sq_quick_check(struct evlog_db *db, struct errbuf *e) {
     if (msg == NULL || strcmp(msg, "ok") != 0) {
       err_set(e, EVLOG_ECORRUPT, "database: quick_check found damage: %s",
               msg != NULL ? msg : "?");
+      for (char *p = e != NULL ? e->msg : NULL; p != NULL && *p; p++)
+        *p = *p == '\n' ? ' ' : *p; /* one line */
       sqlite3_finalize(st);
       return EVLOG_ECORRUPT;
     }
