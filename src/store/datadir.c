@@ -133,7 +133,7 @@ static bool dd_ignorable(int dfd, const char *name) {
 /* The database holds bytes; does it start as SQLite's files do? */
 static bool dd_is_sqlite(int dfd) {
   char head[sizeof DATADIR_SQLITE_MAGIC];
-  int fd = openat(dfd, DATADIR_DB_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  int fd = openat(dfd, DATADIR_DB_FILE, O_RDONLY | O_CLOEXEC);
   bool ok;
 
   if (fd < 0)
@@ -151,7 +151,9 @@ static void dd_scan_entry(int dfd, const char *name, struct dd_scan *s) {
   if (strcmp(name, DATADIR_MARKER_FILE) == 0) {
     s->marker = true;
   } else if (strcmp(name, DATADIR_DB_FILE) == 0) {
-    s->db = have && S_ISREG(st.st_mode) && st.st_size > 0;
+    /* followed, as SQLite follows it */
+    s->db = fstatat(dfd, name, &st, 0) == 0 && S_ISREG(st.st_mode) &&
+            st.st_size > 0;
     s->db_sqlite = s->db && dd_is_sqlite(dfd);
   } else if (strcmp(name, DATADIR_DB_WAL) == 0 ||
              strcmp(name, DATADIR_DB_JOURNAL) == 0) {
