@@ -9,8 +9,10 @@
  *
  *   bench_writer (--db PATH | --data DIR) --count N [--outstanding K]
  *
- * --data DIR opens DIR/DATADIR_DB_FILE, the daemon's database, so that
- * `artifactstored --replay --data DIR` can replay what this wrote.
+ * --data DIR opens (initialising when new, and locking, as the daemon
+ * does) the data directory DIR and its database DATADIR_DB_FILE, so that
+ * `artifactstored --replay --data DIR` can replay what this wrote and the
+ * daemon can start on it.
  *
  * Prints one JSON line: events, seconds, events_per_s, batches,
  * mean_batch, max_batch, multi_batches, last_sequence, failed.
@@ -102,6 +104,7 @@ int main(int argc, char **argv) {
   struct errbuf e = {{0}};
   const char *db = NULL, *data = NULL;
   char path[4096];
+  struct datadir dd = {.fd = -1};
   uint64_t outstanding = 64;
   uv_loop_t loop;
   int rc;
@@ -119,10 +122,11 @@ int main(int argc, char **argv) {
       db = data = NULL, i = argc;
   }
   if (db == NULL && data != NULL) {
-    int n = snprintf(path, sizeof path, "%s/%s", data, DATADIR_DB_FILE);
-    if (n < 0 || (size_t)n >= sizeof path) {
-      fprintf(stderr, "bench_writer: --data path is too long\n");
-      return 2;
+    if ((rc = datadir_open(data, DATADIR_SERVE, &dd, &e)) != 0 ||
+        (rc = datadir_path(dd.path, DATADIR_DB_FILE, path, sizeof path,
+                           &e)) != 0) {
+      fprintf(stderr, "bench_writer: %s\n", err_msg(&e, rc));
+      return 1;
     }
     db = path;
   }
@@ -166,5 +170,6 @@ int main(int argc, char **argv) {
            b.stats.max_batch, b.stats.multi_batches, b.stats.last_sequence,
            b.failed);
   }
+  datadir_close(&dd);
   return b.rc == 0 && b.failed == 0 && rc == 0 ? 0 : 1;
 }

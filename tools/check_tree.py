@@ -28,7 +28,7 @@ MAX_LINES = 700
 ROOMS = {
     "util/": ["util/"],
     "store/codec/": ["util/", "store/codec/"],
-    "store/datadir": ["util/", "store/datadir"],
+    "store/datadir": ["util/", "store/codec/", "store/datadir"],
     "store/blob/": ["util/", "store/codec/", "store/blob/"],
     "store/evlog/": ["util/", "store/codec/", "store/evlog/"],
     "store/registry/": ["util/", "store/codec/", "store/blob/",

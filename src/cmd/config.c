@@ -8,7 +8,8 @@
 
 void config_usage(FILE *f) {
   fprintf(f,
-          "usage: artifactstored [--listen HOST:PORT] [--data DIR]\n"
+          "usage: artifactstored [--listen HOST:PORT] [--data DIR] [--init]\n"
+          "                      [--verify-recent N]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
           "       artifactstored --verify-log [--blobs] [--data DIR]\n"
           "       artifactstored --version | --help\n"
@@ -19,6 +20,11 @@ void config_usage(FILE *f) {
           "  --listen HOST:PORT   serve HTTP on this address (default %s:%d;\n"
           "                       [::1]:PORT for IPv6, port 0 for an ephemeral port)\n"
           "  --data DIR           data directory (default %s)\n"
+          "  --init               initialise explicitly: adopt a data directory made\n"
+          "                       before markers, or start a new empty log where the\n"
+          "                       database is missing (see docs/OPERATOR.md)\n"
+          "  --verify-recent N    at start, check the hash chain of the last N events\n"
+          "                       (default %d; 0: skip)\n"
           "  --replay             rebuild every view from the event log and report\n"
           "                       the view digest before and after\n"
           "  --check              with --replay: rebuild into a scratch database and\n"
@@ -29,7 +35,8 @@ void config_usage(FILE *f) {
           "                       orphans (stored, used by no file)\n"
           "  --version            print the version and exit\n"
           "  --help               print this help and exit\n",
-          CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA);
+          CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA,
+          CONFIG_DEFAULT_VERIFY_RECENT);
 }
 
 int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
@@ -71,7 +78,8 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
 
 int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
-         OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS };
+         OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS, OPT_INIT,
+         OPT_VERIFY_RECENT };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"data", required_argument, NULL, OPT_DATA},
@@ -79,10 +87,13 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       {"check", no_argument, NULL, OPT_CHECK},
       {"verify-log", no_argument, NULL, OPT_VERIFY_LOG},
       {"blobs", no_argument, NULL, OPT_BLOBS},
+      {"init", no_argument, NULL, OPT_INIT},
+      {"verify-recent", required_argument, NULL, OPT_VERIFY_RECENT},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
+  bool daemon_only = false;
   int c, rc;
 
   memset(cfg, 0, sizeof *cfg);
@@ -90,6 +101,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   snprintf(cfg->listen_host, sizeof cfg->listen_host, "%s", CONFIG_DEFAULT_HOST);
   cfg->listen_port = CONFIG_DEFAULT_PORT;
   cfg->data_dir = CONFIG_DEFAULT_DATA;
+  cfg->verify_recent = CONFIG_DEFAULT_VERIFY_RECENT;
 
   opterr = 0;
   optind = 1;
@@ -122,6 +134,20 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
     case OPT_BLOBS:
       cfg->blobs = true;
       break;
+    case OPT_INIT:
+      cfg->init = daemon_only = true;
+      break;
+    case OPT_VERIFY_RECENT: {
+      char *end;
+      errno = 0;
+      cfg->verify_recent = strtoll(optarg, &end, 10);
+      if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 ||
+          cfg->verify_recent > CONFIG_VERIFY_RECENT_MAX)
+        return err_set(e, UV_EINVAL, "--verify-recent \"%s\": expected a "
+                       "number of events (0 to skip the check)", optarg);
+      daemon_only = true;
+      break;
+    }
     default:
       return err_set(e, UV_EINVAL, "unknown option \"%s\"; see --help",
                      argv[optind - 1]);
@@ -134,5 +160,8 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
     return err_set(e, UV_EINVAL, "--check only goes with --replay");
   if (cfg->blobs && cfg->cmd != CMD_VERIFY_LOG)
     return err_set(e, UV_EINVAL, "--blobs only goes with --verify-log");
+  if (daemon_only && cfg->cmd != CMD_DAEMON)
+    return err_set(e, UV_EINVAL, "--init and --verify-recent only go with "
+                   "the daemon");
   return 0;
 }

@@ -13,6 +13,8 @@
 #define CONFIG_DEFAULT_PORT 8080
 #define CONFIG_DEFAULT_DATA "./var"
 #define CONFIG_HOST_MAX 255
+#define CONFIG_DEFAULT_VERIFY_RECENT 10000 /* events checked at start */
+#define CONFIG_VERIFY_RECENT_MAX 1000000000000LL
 
 enum config_cmd {
   CMD_DAEMON = 0,   /* serve HTTP */
@@ -29,6 +31,8 @@ struct config {
   const char *data_dir;
   bool check;                            /* --replay --check */
   bool blobs;                            /* --verify-log --blobs */
+  bool init;                             /* --init (daemon) */
+  long long verify_recent;               /* --verify-recent N (daemon) */
 };
 
 /* Parses argv into cfg.  0, or UV_EINVAL with a message for the user. */

@@ -1,10 +1,15 @@
 /*
  * daemon.c: start-up, serving and graceful stop of the HTTP daemon.
  *
- * Start: raise the open-file limit, take the data-directory lock, open the
- * blob store (it empties <data>/tmp), the writer thread and the readers,
- * seed the event ring with the last sequence, listen, and print
- * {"msg":"listening","address":"HOST:PORT"} on stderr.
+ * Start: raise the open-file limit; listen first, so a port in use leaves
+ * nothing behind; open the data directory (it decides whether the
+ * directory is ours, locks it, and initialises a new one: datadir.h);
+ * open the blob store (it removes our leftovers from <data>/tmp), the
+ * writer thread (it creates or migrates the database); check the database
+ * file (quick_check) and the hash chain of the last --verify-recent
+ * events, refusing to start on damage; open the readers, seed the event
+ * ring with the last sequence, and print {"msg":"listening","address":
+ * "HOST:PORT","data":<absolute path>,"store_id":...} on stderr.
  *
  * Stop (SIGINT/SIGTERM): answer long-poll waiters, stop accepting, let
  * requests in progress finish for DAEMON_GRACE_MS then cut them, drain and
@@ -25,8 +30,10 @@
 #include "util/logq.h"
 #include "store/blob/blob.h"
 #include "store/datadir.h"
+#include "store/evlog/evlog.h"
 #include "store/evlog/evring.h"
 #include "store/evlog/reader.h"
+#include "store/evlog/verify.h"
 #include "store/evlog/writer.h"
 #include "store/registry/registry.h"
 #include "store/registry/views.h"
@@ -44,6 +51,7 @@ struct daemon {
   uv_loop_t loop;
   struct app app;
   struct server *srv;
+  struct datadir dir;
   uv_signal_t sigint, sigterm;
   bool stopping;
 };
@@ -107,32 +115,12 @@ static void daemon_signal_cb(uv_signal_t *h, int signum) {
   events_hub_flush(d->app.hub);
 }
 
-static int daemon_open(struct daemon *d, const struct config *cfg,
-                       struct errbuf *e) {
-  char db[4096];
-  struct writer_stats st;
+/* Binds and listens before anything else is done, so that an address in
+ * use leaves no directory or database behind.  Nothing is accepted until
+ * the loop runs, after start-up. */
+static int daemon_listen(struct daemon *d, const struct config *cfg,
+                         struct errbuf *e) {
   struct server_opts o;
-  char addr[300];
-  int rc;
-
-  d->app.loop = &d->loop;
-  if ((rc = blob_store_open_local(&d->loop, cfg->data_dir, &d->app.blobs, e)))
-    return rc;
-  if ((rc = datadir_path(cfg->data_dir, DATADIR_DB_FILE, db, sizeof db, e)))
-    return rc;
-  if ((rc = writer_open(&d->loop, db, &views_domain, &d->app.writer, e)))
-    return rc;
-  if ((rc = reader_open(&d->loop, db, DAEMON_READERS, &d->app.reader, e)))
-    return rc;
-  if ((rc = evring_new(DAEMON_RING_EVENTS, DAEMON_RING_BYTES, &d->app.ring)))
-    return err_set(e, rc, "cannot allocate the event ring");
-  writer_get_stats(d->app.writer, &st);
-  evring_set_last(d->app.ring, st.last_sequence);
-  if ((rc = events_hub_new(&d->app, &d->app.hub)))
-    return err_set(e, rc, "out of memory");
-  writer_set_commit_cb(d->app.writer, daemon_commit_cb, d);
-  if ((rc = health_monitor_start(&d->app, &d->app.health)))
-    return err_set(e, rc, "cannot start the health monitor");
 
   memset(&o, 0, sizeof o);
   o.host = cfg->listen_host;
@@ -146,24 +134,105 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   o.data = &d->app;
   o.log_requests = true;
   o.log_actor = REG_ACTOR_ANONYMOUS; /* until tokens name callers */
-  if ((rc = server_new(&d->loop, &o, &d->srv, e)))
+  return server_new(&d->loop, &o, &d->srv, e);
+}
+
+/* The database file (quick_check), then the chain of the last `recent`
+ * events, before anything is served: a damaged or edited log is refused
+ * rather than served and extended. */
+static int daemon_check(const char *db, long long recent, int64_t last,
+                        struct errbuf *e) {
+  struct verify_report r = {0};
+  uint64_t t0 = uv_hrtime(), t1;
+  int64_t from = last - (int64_t)recent + 1;
+  int rc;
+
+  if ((rc = verify_quick_check(db, e)) != 0)
     return rc;
-  server_address(d->srv, addr, sizeof addr);
-  logq_json(json_pack("{s:s, s:s, s:s, s:I}", "msg", "listening",
-                      "address", addr, "data", cfg->data_dir,
-                      "last_sequence", (json_int_t)st.last_sequence));
+  t1 = uv_hrtime();
+  if (recent > 0 && last > 0) {
+    if ((rc = verify_log_from(db, from < 1 ? 1 : from, &r, e)) != 0)
+      return rc;
+    if (r.bad_sequence != 0)
+      return err_set(e, UV_EPROTO, "the event log fails its check at "
+                     "sequence %lld: %s. Run artifactstored --verify-log for "
+                     "the whole log, and restore the database from a backup "
+                     "(docs/OPERATOR.md, Recovery)",
+                     (long long)r.bad_sequence, r.why);
+  }
+  logq_json(json_pack("{s:s, s:f, s:I, s:f}", "msg", "checked",
+                      "quick_check_ms", (double)(t1 - t0) / 1e6,
+                      "chain_events", (json_int_t)r.verified,
+                      "chain_ms", (double)(uv_hrtime() - t1) / 1e6));
+  return 0;
+}
+
+static int daemon_open(struct daemon *d, const struct config *cfg,
+                       struct errbuf *e) {
+  char db[DATADIR_PATH_MAX + sizeof DATADIR_DB_FILE];
+  struct writer_stats st;
+  char addr[300];
+  int rc;
+
+  d->app.loop = &d->loop;
+  if ((rc = daemon_listen(d, cfg, e)) != 0)
+    return rc;
+  rc = datadir_open(cfg->data_dir, cfg->init ? DATADIR_SERVE_INIT
+                                             : DATADIR_SERVE, &d->dir, e);
+  if (rc != 0)
+    return rc;
+  if (d->dir.created)
+    daemon_log("initialised", d->dir.path);
+  e->msg[0] = '\0';
+  if ((rc = blob_store_open_local(&d->loop, d->dir.path, &d->app.blobs, e)))
+    return rc;
+  if (e->msg[0] != '\0') /* a warning: tmp/ holds what is not ours */
+    daemon_log("warning", e->msg);
+  if ((rc = datadir_path(d->dir.path, DATADIR_DB_FILE, db, sizeof db, e)))
+    return rc;
+  if ((rc = writer_open(&d->loop, db, &views_domain, &d->app.writer, e)))
+    return rc;
+  writer_get_stats(d->app.writer, &st);
+  if ((rc = daemon_check(db, cfg->verify_recent, st.last_sequence, e)))
+    return rc;
+  if ((rc = reader_open(&d->loop, db, DAEMON_READERS, &d->app.reader, e)))
+    return rc;
+  if ((rc = evring_new(DAEMON_RING_EVENTS, DAEMON_RING_BYTES, &d->app.ring)))
+    return err_set(e, rc, "cannot allocate the event ring");
+  evring_set_last(d->app.ring, st.last_sequence);
+  if ((rc = events_hub_new(&d->app, &d->app.hub)))
+    return err_set(e, rc, "out of memory");
+  writer_set_commit_cb(d->app.writer, daemon_commit_cb, d);
+  if ((rc = health_monitor_start(&d->app, &d->app.health)))
+    return err_set(e, rc, "cannot start the health monitor");
+
+  /* handlers before the line that tells a supervisor we are up */
   uv_signal_init(&d->loop, &d->sigint);
   uv_signal_init(&d->loop, &d->sigterm);
   d->sigint.data = d->sigterm.data = d;
   uv_signal_start(&d->sigint, daemon_signal_cb, SIGINT);
   uv_signal_start(&d->sigterm, daemon_signal_cb, SIGTERM);
+  server_address(d->srv, addr, sizeof addr);
+  logq_json(json_pack("{s:s, s:s, s:s, s:s, s:I}", "msg", "listening",
+                      "address", addr, "data", d->dir.path,
+                      "store_id", d->dir.store_id,
+                      "last_sequence", (json_int_t)st.last_sequence));
   return 0;
+}
+
+static void daemon_abandon_server_cb(struct server *s, void *arg) {
+  struct daemon *d = arg;
+
+  server_free(s);
+  d->srv = NULL;
 }
 
 /* Start-up failed part-way: release what was opened, in reverse. */
 static void daemon_abandon(struct daemon *d) {
   health_monitor_stop(d->app.health);
   d->app.health = NULL;
+  if (d->srv != NULL) /* nothing was accepted: the loop never ran */
+    server_stop(d->srv, 0, daemon_abandon_server_cb, d);
   if (d->app.writer != NULL) {
     writer_close(d->app.writer, NULL, NULL);
     uv_run(&d->loop, UV_RUN_DEFAULT);
@@ -177,22 +246,22 @@ static void daemon_abandon(struct daemon *d) {
 int daemon_run(const struct config *cfg) {
   struct daemon *d = calloc(1, sizeof *d);
   struct errbuf e = {{0}};
-  int lockfd = -1, rc, status = 1;
+  int rc, status = 1;
 
   if (d == NULL)
     return 1;
+  d->dir.fd = -1;
   signal(SIGPIPE, SIG_IGN);
   daemon_raise_nofile();
-  rc = datadir_lock(cfg->data_dir, &lockfd, &e);
-  if (rc != 0) {
-    fprintf(stderr, "artifactstored: %s\n", err_msg(&e, rc));
-    free(d);
-    return 1;
-  }
   uv_loop_init(&d->loop);
   rc = daemon_open(d, cfg, &e);
   if (rc != 0) {
     fprintf(stderr, "artifactstored: %s\n", err_msg(&e, rc));
+    if (rc == EVLOG_ECORRUPT)
+      fprintf(stderr, "artifactstored: the database file in %s is damaged: "
+              "run artifactstored --verify-log to see what is readable, and "
+              "restore the database from a backup (docs/OPERATOR.md, "
+              "Recovery)\n", d->dir.path[0] ? d->dir.path : cfg->data_dir);
     daemon_abandon(d);
   } else {
     logq_start(&d->loop);
@@ -213,7 +282,7 @@ int daemon_run(const struct config *cfg) {
     events_hub_free(d->app.hub);
   if (d->app.ring != NULL)
     evring_free(d->app.ring);
-  datadir_unlock(lockfd);
+  datadir_close(&d->dir);
   free(d);
   return status;
 }

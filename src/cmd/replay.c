@@ -37,22 +37,20 @@ int cmd_replay(const struct config *cfg) {
   struct replay_report r;
   struct errbuf e = {{0}};
   char path[CMD_PATH_MAX], scratch[CMD_PATH_MAX], name[64];
+  struct datadir dd;
   bool same;
-  int fd = -1, rc;
+  int rc;
 
   snprintf(name, sizeof name, "replay-check-%ld.db", (long)getpid());
-  rc = datadir_lock(cfg->data_dir, &fd, &e);
+  rc = datadir_open(cfg->data_dir, DATADIR_OPERATE, &dd, &e);
   if (rc == 0)
-    rc = datadir_path(cfg->data_dir, DATADIR_DB_FILE, path, sizeof path, &e);
+    rc = datadir_path(dd.path, DATADIR_DB_FILE, path, sizeof path, &e);
   if (rc == 0)
-    rc = datadir_path(cfg->data_dir, name, scratch, sizeof scratch, &e);
-  if (rc == 0 && access(path, F_OK) != 0)
-    rc = err_set(&e, UV_ENOENT, "no database at %s: nothing to replay "
-                 "(is --data right?)", path);
+    rc = datadir_path(dd.path, name, scratch, sizeof scratch, &e);
   if (rc == 0)
     rc = cfg->check ? replay_scratch(path, scratch, &views_domain, &r, &e)
                     : replay_live(path, &views_domain, &r, &e);
-  datadir_unlock(fd);
+  datadir_close(&dd);
   if (rc != 0) {
     fprintf(stderr, "artifactstored: replay: %s\n", err_msg(&e, rc));
     return 1;

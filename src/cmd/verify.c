@@ -19,18 +19,16 @@ int cmd_verify_log(const struct config *cfg) {
   struct errbuf e = {{0}};
   char path[CMD_PATH_MAX], head[CADDR_BUFSIZE];
   uint64_t t0 = uv_hrtime();
-  int fd = -1, rc, status = 0;
+  struct datadir dd;
+  int rc, status = 0;
 
-  rc = datadir_lock(cfg->data_dir, &fd, &e);
+  rc = datadir_open(cfg->data_dir, DATADIR_OPERATE, &dd, &e);
   if (rc == 0)
-    rc = datadir_path(cfg->data_dir, DATADIR_DB_FILE, path, sizeof path, &e);
-  if (rc == 0 && access(path, F_OK) != 0)
-    rc = err_set(&e, UV_ENOENT, "no database at %s: nothing to verify "
-                 "(is --data right?)", path);
+    rc = datadir_path(dd.path, DATADIR_DB_FILE, path, sizeof path, &e);
   if (rc == 0)
     rc = verify_log(path, &r, &e);
   if (rc != 0) {
-    datadir_unlock(fd);
+    datadir_close(&dd);
     fprintf(stderr, "artifactstored: verify-log: %s\n", err_msg(&e, rc));
     return 1;
   }
@@ -45,8 +43,8 @@ int cmd_verify_log(const struct config *cfg) {
            (long long)r.verified, (double)(uv_hrtime() - t0) / 1e9);
     printf("chain head: %s\n", head);
   }
-  if (cfg->blobs && cmd_verify_blobs(cfg->data_dir, path) != 0)
+  if (cfg->blobs && cmd_verify_blobs(dd.path, path) != 0)
     status = 1; /* still under the lock */
-  datadir_unlock(fd);
+  datadir_close(&dd);
   return status;
 }

@@ -21,7 +21,7 @@
 
 #define AS_AGAIN 1 /* positive: not an error, try again later */
 
-#define ERRBUF_MAX 256
+#define ERRBUF_MAX 512
 
 struct errbuf {
   char msg[ERRBUF_MAX];

@@ -151,12 +151,17 @@ def test_verify_log_deleted_row(data, seq):
 
 
 def test_commands_refuse_while_locked(data):
-    with open(data / "lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    # The lock is a flock on the directory itself (no lock file).
+    fd = os.open(data, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         for args in (["--replay"], ["--replay", "--check"], ["--verify-log"]):
             p = run(*args, "--data", str(data), check=1)
             assert "in use by another artifactstored" in p.stderr
             assert "stop that process first" in p.stderr
+    finally:
+        os.close(fd)
+    assert not (data / "lock").exists()
     run("--verify-log", "--data", str(data), check=0)
 
 
@@ -173,7 +178,12 @@ def test_newer_schema_is_refused(data):
 
 def test_missing_database(tmp_path):
     p = run("--verify-log", "--data", str(tmp_path), check=1)
-    assert "no database at" in p.stderr
+    assert "holds no artifactstored data" in p.stderr
+    assert os.listdir(tmp_path) == []   # nothing created
+
+
+def test_workload_directory_is_marked(data):
+    assert (data / "artifactstored.id").exists()
 
 
 def test_manifest_payload_shape_and_digest(data):

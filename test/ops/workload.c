@@ -53,17 +53,18 @@ int main(int argc, char **argv) {
   struct writer_stats st;
   struct writer *w;
   struct wl wl = {0};
+  struct datadir dd;
   char path[4096], meta[64], fpath[64];
   uv_loop_t loop;
   uint64_t t0;
-  int n, fd, rc, target = 0;
+  int n, rc, target = 0;
 
   if (argc != 3 || (n = atoi(argv[2])) <= 0) {
     fprintf(stderr, "usage: evlog_workload DATA_DIR PACKAGES\n");
     return 2;
   }
-  if ((rc = datadir_lock(argv[1], &fd, &e)) != 0 ||
-      (rc = datadir_path(argv[1], DATADIR_DB_FILE, path, sizeof path, &e)) != 0) {
+  if ((rc = datadir_open(argv[1], DATADIR_SERVE, &dd, &e)) != 0 ||
+      (rc = datadir_path(dd.path, DATADIR_DB_FILE, path, sizeof path, &e)) != 0) {
     fprintf(stderr, "workload: %s\n", err_msg(&e, rc));
     return 1;
   }
@@ -115,6 +116,6 @@ int main(int argc, char **argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   free(wl.ids);
-  datadir_unlock(fd);
+  datadir_close(&dd);
   return wl.failed == n + 1 ? 0 : 1;
 }

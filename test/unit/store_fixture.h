@@ -63,7 +63,7 @@ static inline bool fixture_exists(const char *path) {
 static inline void fixture_rmdir(struct fixture *f) {
   static const char *const names[] = {DATADIR_DB_FILE, DATADIR_DB_FILE "-wal",
                                       DATADIR_DB_FILE "-shm",
-                                      DATADIR_LOCK_FILE};
+                                      DATADIR_MARKER_FILE};
   char p[FIXTURE_PATH_MAX];
   int rc;
 

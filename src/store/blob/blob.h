@@ -58,7 +58,9 @@ struct blob_entry {
 };
 
 /* Opens (creating when needed) the local backend rooted at data_dir and
- * removes leftovers in <data>/tmp.  Synchronous: call before the loop runs. */
+ * removes leftovers in <data>/tmp: our temp files only.  0 with e->msg
+ * set (a warning; clear it before) when tmp/ holds anything else, which
+ * is left alone.  Synchronous: call before the loop runs. */
 int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
                           struct blob_store **out, struct errbuf *e);
 /* Closes the store; every ingest, reader and request must have completed. */

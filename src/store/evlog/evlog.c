@@ -62,6 +62,10 @@ int evlog_check(struct evlog_db *db, struct errbuf *e) {
   return db->ops->check(db, e);
 }
 
+int evlog_quick_check(struct evlog_db *db, struct errbuf *e) {
+  return db->ops->quick_check(db, e);
+}
+
 /* The slot of sql, or the free slot where it belongs. */
 static unsigned evlog_slot(const struct evlog_db *db, const char *sql) {
   uint64_t h = (uint64_t)(uintptr_t)sql * UINT64_C(0x9e3779b97f4a7c15);

@@ -94,6 +94,9 @@ int evlog_exec(struct evlog_db *db, const char *sql, struct errbuf *e);
 /* 0 when every reference between rows holds (foreign keys); UV_EPROTO
  * naming the first table that breaks one. */
 int evlog_check(struct evlog_db *db, struct errbuf *e);
+/* The database's own quick check of its file (pages, b-trees; not what
+ * the rows mean): 0, or EVLOG_ECORRUPT saying what it found damaged. */
+int evlog_quick_check(struct evlog_db *db, struct errbuf *e);
 
 /* --- statements --- */
 

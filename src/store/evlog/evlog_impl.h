@@ -31,6 +31,7 @@ struct evlog_ops {
   bool (*in_tx)(struct evlog_db *db);
   int (*exec)(struct evlog_db *db, const char *sql, struct errbuf *e);
   int (*check)(struct evlog_db *db, struct errbuf *e);
+  int (*quick_check)(struct evlog_db *db, struct errbuf *e);
   /* A statement kept for the life of the connection. */
   int (*prepare)(struct evlog_db *db, const char *sql,
                  struct evlog_stmt **out, struct errbuf *e);

@@ -13,6 +13,9 @@
 
 const char evlog_scan_sql[] =
     "SELECT " EVLOG_COLUMNS " FROM events ORDER BY sequence";
+const char evlog_scan_from_sql[] =
+    "SELECT " EVLOG_COLUMNS " FROM events WHERE sequence >= ?1 "
+    "ORDER BY sequence";
 
 static const char evlog_insert_sql[] =
     "INSERT INTO events (" EVLOG_COLUMNS ") "

@@ -18,6 +18,8 @@
 /* Every event in sequence order, as evlog_row_view reads them (replay,
  * verify): evlog_stmt(db, evlog_scan_sql, ...). */
 extern const char evlog_scan_sql[];
+/* The same from sequence ?1 on. */
+extern const char evlog_scan_from_sql[];
 
 /* Inserts ev (all fields set, digests computed).  0 or an error with a
  * message. */

@@ -22,5 +22,13 @@ struct verify_report {
  * 0 (look at r->bad_sequence) or a negative error with a message. */
 int verify_log(const char *location, struct verify_report *r,
                struct errbuf *e);
+/* The same from sequence from on (from <= 1: the whole log), seeded with
+ * the stored chain digest of event from - 1; r->verified counts the
+ * events from there. */
+int verify_log_from(const char *location, int64_t from,
+                    struct verify_report *r, struct errbuf *e);
+/* The database's own quick check of its file (evlog_quick_check), on a
+ * read-only connection of its own. */
+int verify_quick_check(const char *location, struct errbuf *e);
 
 #endif

@@ -1134,8 +1134,14 @@ static void test_health(void) {
   blob_fixture_close(&f);
 }
 
-/* Opening the store removes what a crash left in tmp/. */
+/* Opening the store removes what a crash left in tmp/: our temp files
+ * (32 lowercase hex characters, regular files) and nothing else, which it
+ * reports as a warning. */
 static void test_leftovers(void) {
+  static const char *const strangers[] = {
+      "tmp/important.txt", "tmp/0123456789ABCDEF0123456789ABCDEF",
+      "tmp/0123456789abcdef0123456789abcde"};
+  struct errbuf e = {{0}};
   struct blob_fixture f;
   char p[PATH_MAX];
   int fd;
@@ -1143,20 +1149,30 @@ static void test_leftovers(void) {
   blob_fixture_open(&f);
   blob_store_close(f.store);
   f.store = NULL;
-  sub_path(&f, p, "tmp/leftover-1");
+  sub_path(&f, p, "tmp/0123456789abcdef0123456789abcdef");
   fd = open(p, O_WRONLY | O_CREAT, 0600);
   ASSERT(fd >= 0);
   ASSERT_EQ(write(fd, "x", 1), 1);
   close(fd);
-  sub_path(&f, p, "tmp/leftover-2");
-  fd = open(p, O_WRONLY | O_CREAT, 0600);
-  ASSERT(fd >= 0);
-  close(fd);
-  sub_path(&f, p, "tmp/leftover-dir");
-  ASSERT_EQ(mkdir(p, 0700), 0);
-  ASSERT_EQ(tmp_count(&f), 3);
-  blob_fixture_store_open(&f);
-  ASSERT_EQ(tmp_count(&f), 0);
+  for (size_t i = 0; i < ARRAY_SIZE(strangers); i++) {
+    sub_path(&f, p, strangers[i]);
+    fd = open(p, O_WRONLY | O_CREAT, 0600);
+    ASSERT(fd >= 0);
+    close(fd);
+  }
+  sub_path(&f, p, "tmp/ffffffffffffffffffffffffffffffff");
+  ASSERT_EQ(mkdir(p, 0700), 0); /* our form, but a directory */
+  ASSERT_EQ(tmp_count(&f), 5);
+  ASSERT_EQ(blob_store_open_local(&f.loop, f.data_dir, &f.store, &e), 0);
+  ASSERT_EQ(tmp_count(&f), 4);
+  ASSERT(strstr(e.msg, "4 entries") != NULL);
+  ASSERT(strstr(e.msg, "left as they are") != NULL);
+  for (size_t i = 0; i < ARRAY_SIZE(strangers); i++) {
+    sub_path(&f, p, strangers[i]);
+    ASSERT_EQ(unlink(p), 0);
+  }
+  sub_path(&f, p, "tmp/ffffffffffffffffffffffffffffffff");
+  ASSERT_EQ(rmdir(p), 0);
   blob_fixture_close(&f);
 }
 

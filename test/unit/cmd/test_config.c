@@ -90,6 +90,30 @@ static void test_command_errors(void) {
   ASSERT_EQ(parse(&cfg, &e, "--listen", NULL, NULL, NULL), UV_EINVAL);
 }
 
+/* --init and --verify-recent: the daemon's, checked numbers. */
+static void test_start_flags(void) {
+  struct config cfg;
+  struct errbuf e;
+
+  ASSERT_EQ(parse(&cfg, &e, NULL, NULL, NULL, NULL), 0);
+  ASSERT(!cfg.init);
+  ASSERT_EQ(cfg.verify_recent, CONFIG_DEFAULT_VERIFY_RECENT);
+  ASSERT_EQ(parse(&cfg, &e, "--init", "--verify-recent", "0", NULL), 0);
+  ASSERT(cfg.init);
+  ASSERT_EQ(cfg.verify_recent, 0);
+  ASSERT_EQ(parse(&cfg, &e, "--verify-recent", "250000", NULL, NULL), 0);
+  ASSERT_EQ(cfg.verify_recent, 250000);
+  ASSERT_EQ(parse(&cfg, &e, "--verify-recent", "-1", NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "--verify-recent") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--verify-recent", "10x", NULL, NULL), UV_EINVAL);
+  ASSERT_EQ(parse(&cfg, &e, "--verify-recent", "99999999999999999999", NULL,
+                  NULL), UV_EINVAL);
+  ASSERT_EQ(parse(&cfg, &e, "--verify-log", "--init", NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "only go with the daemon") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--replay", "--verify-recent", "5", NULL),
+            UV_EINVAL);
+}
+
 TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_listen_forms),
           TEST_CASE(test_listen_rejects), TEST_CASE(test_commands),
-          TEST_CASE(test_command_errors))
+          TEST_CASE(test_command_errors), TEST_CASE(test_start_flags))

@@ -376,7 +376,69 @@ static void test_rewritten_chain_changes_head(void) {
   fixture_done(&f);
 }
 
+/* ---- the daemon's start-up checks ---------------------------------------- */
+
+static void verify_from(const struct fixture *f, int64_t from,
+                        struct verify_report *r) {
+  struct errbuf e = {{0}};
+  int rc = verify_log_from(f->db, from, r, &e);
+
+  if (rc != 0)
+    fprintf(stderr, "verify_log_from: %s\n", err_msg(&e, rc));
+  ASSERT_EQ(rc, 0);
+}
+
+/* From sequence S on, seeded with the stored chain digest of S - 1: an
+ * edit at or after S is found, one before S is not (it is not checked);
+ * a deleted seed row is reported at its sequence. */
+static void test_from_sequence(void) {
+  struct fixture f;
+  struct verify_report r;
+  uint8_t last[DIGEST_LEN];
+
+  build_log(&f);
+  stored_chain(&f, LOG_EVENTS, last);
+  for (int64_t from = 0; from <= LOG_EVENTS + 1; from++) {
+    verify_from(&f, from, &r);
+    ASSERT_EQ(r.bad_sequence, 0);
+    ASSERT_EQ(r.verified, LOG_EVENTS - (from < 1 ? 1 : from) + 1);
+    if (from <= LOG_EVENTS)
+      ASSERT_MEMEQ(r.head, last, DIGEST_LEN);
+  }
+  tamper(&f, "UPDATE events SET actor = 'mallory' WHERE sequence = 5");
+  verify_from(&f, 5, &r);
+  ASSERT_EQ(r.bad_sequence, 5);
+  ASSERT(strstr(r.why, "chain digest") != NULL);
+  ASSERT_EQ(r.verified, 0);
+  verify_from(&f, 3, &r);
+  ASSERT_EQ(r.bad_sequence, 5);
+  ASSERT_EQ(r.verified, 2);
+  verify_from(&f, 6, &r);
+  ASSERT_EQ(r.bad_sequence, 0);
+  ASSERT_EQ(r.verified, LOG_EVENTS - 5);
+  /* an edit of the seed's chain digest breaks the first checked row */
+  tamper(&f, "UPDATE events SET chain_digest = zeroblob(32) "
+             "WHERE sequence = 6");
+  verify_from(&f, 7, &r);
+  ASSERT_EQ(r.bad_sequence, 7);
+  tamper(&f, "DELETE FROM events WHERE sequence = 6");
+  verify_from(&f, 7, &r);
+  ASSERT_EQ(r.bad_sequence, 6);
+  ASSERT(strstr(r.why, "missing") != NULL);
+  fixture_done(&f);
+}
+
+static void test_quick_check(void) {
+  struct errbuf e = {{0}};
+  struct fixture f;
+
+  build_log(&f);
+  ASSERT_EQ(verify_quick_check(f.db, &e), 0);
+  fixture_done(&f);
+}
+
 TEST_MAIN(TEST_CASE(test_ok), TEST_CASE(test_empty_log),
+          TEST_CASE(test_from_sequence), TEST_CASE(test_quick_check),
           TEST_CASE(test_missing_database),
           TEST_CASE(test_payload_byte_flipped), TEST_CASE(test_field_edited),
           TEST_CASE(test_row_deleted), TEST_CASE(test_rows_deleted_at_end),

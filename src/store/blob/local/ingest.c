@@ -60,7 +60,6 @@
 
 #define LOCAL_TMP_MODE 0600
 #define LOCAL_BLOB_MODE 0440
-#define LOCAL_TMP_NAME_BYTES 16        /* 32 hex characters */
 #define LOCAL_TMP_TRIES 8              /* O_EXCL collisions tolerated */
 
 enum ingest_state {

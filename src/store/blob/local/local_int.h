@@ -12,6 +12,9 @@
 #include "store/blob/blob_impl.h"
 
 #define LOCAL_DIR_MODE 0750
+/* A temp file in tmp/ is named by this many random bytes in lowercase hex
+ * (ingest.c); start-up removes only names of that form (store.c). */
+#define LOCAL_TMP_NAME_BYTES 16
 
 struct local_store {
   struct blob_store base;

@@ -2,7 +2,9 @@
  * store.c: the local filesystem backend of the blob store (blob.h): the
  * store itself.  Open creates <data>/blobs/blake3 and <data>/tmp when
  * needed, makes their entries durable, holds tmp/ open for the ENOSPC
- * precheck, and removes what a crash left in tmp/; close releases it all.
+ * precheck, and removes what a crash left in tmp/ (only names of our
+ * temp files' form: anything else is left alone and reported as a
+ * warning); close releases it all.
  * Both are synchronous: open runs before the loop serves, close after.
  * The ops table joins the two halves of the backend: ingest (ingest.c)
  * and readers, verify, delete and health (serve.c).
@@ -13,6 +15,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -79,13 +83,31 @@ static int dir_ensure(const char *dir, struct errbuf *e) {
   return 0;
 }
 
-/* Removes what a crash left in tmp/: only our flat temp files live there. */
-static int tmp_clean(int dfd, const char *tmp_dir, struct errbuf *e) {
+/* One of our temp files (ingest.c temp_create): exactly
+ * 2 * LOCAL_TMP_NAME_BYTES lowercase hex characters. */
+static bool tmp_ours(const char *name) {
+  size_t i;
+
+  for (i = 0; name[i] != '\0'; i++) {
+    if (!((name[i] >= '0' && name[i] <= '9') ||
+          (name[i] >= 'a' && name[i] <= 'f')))
+      return false;
+  }
+  return i == 2 * LOCAL_TMP_NAME_BYTES;
+}
+
+/* Removes what a crash left in tmp/: our temp files, regular files named
+ * as ingest names them, and nothing else.  Anything else is left alone
+ * and counted into *strangers, the first name into stranger. */
+static int tmp_clean(int dfd, const char *tmp_dir, unsigned *strangers,
+                     char *stranger, size_t size, struct errbuf *e) {
   int fd = dup(dfd);
+  struct stat st;
   DIR *d;
   struct dirent *de;
   int rc = 0;
 
+  *strangers = 0;
   if (fd < 0)
     return err_set(e, -errno, "cannot read %s: %s", tmp_dir, strerror(errno));
   d = fdopendir(fd);
@@ -97,10 +119,14 @@ static int tmp_clean(int dfd, const char *tmp_dir, struct errbuf *e) {
   while ((de = readdir(d)) != NULL) {
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
       continue;
-    if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
+    if (!tmp_ours(de->d_name) ||
+        fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode)) {
+      if ((*strangers)++ == 0)
+        snprintf(stranger, size, "%s", de->d_name);
       continue;
-    if ((errno == EISDIR || errno == EPERM) &&
-        unlinkat(dfd, de->d_name, AT_REMOVEDIR) == 0)
+    }
+    if (unlinkat(dfd, de->d_name, 0) == 0 || errno == ENOENT)
       continue;
     rc = err_set(e, -errno, "cannot remove leftover %s/%s: %s; remove it "
                  "by hand", tmp_dir, de->d_name, strerror(errno));
@@ -112,7 +138,9 @@ static int tmp_clean(int dfd, const char *tmp_dir, struct errbuf *e) {
 
 int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
                           struct blob_store **out, struct errbuf *e) {
+  char stranger[NAME_MAX + 1];
   struct local_store *s;
+  unsigned strangers;
   int rc;
 
   *out = NULL;
@@ -157,9 +185,14 @@ int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
     rc = err_set(e, -errno, "cannot open %s: %s", s->tmp_dir, strerror(errno));
     goto fail;
   }
-  rc = tmp_clean(s->tmp_fd, s->tmp_dir, e);
+  rc = tmp_clean(s->tmp_fd, s->tmp_dir, &strangers, stranger,
+                 sizeof stranger, e);
   if (rc != 0)
     goto fail;
+  if (strangers > 0)
+    err_set(e, 0, "%s holds %u entr%s that artifactstored did not make (such "
+            "as \"%s\"): left as they are; move them elsewhere", s->tmp_dir,
+            strangers, strangers == 1 ? "y" : "ies", stranger);
   *out = &s->base;
   return 0;
 
