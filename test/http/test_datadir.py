@@ -342,3 +342,18 @@ def test_options_only_for_the_daemon(tmp_path):
                            capture_output=True, text=True, timeout=60)
         assert r.returncode != 0, bad
     assert not (tmp_path / "d").exists()
+
+
+def test_clean_stop_leaves_the_log_in_the_database_file(tmp_path, data_dir):
+    """A clean stop checkpoints the WAL: the database file alone holds
+    every committed event (before, the read-only readers closed last and
+    the events could stay in artifactstore.db-wal)."""
+    seq = make_store(tmp_path, data_dir, packages=5)
+    alone = tmp_path / "alone.db"
+    alone.write_bytes((data_dir / DB).read_bytes())  # no -wal beside it
+    con = sqlite3.connect(alone)
+    try:
+        n = con.execute("SELECT max(sequence) FROM events").fetchone()[0]
+    finally:
+        con.close()
+    assert n == seq

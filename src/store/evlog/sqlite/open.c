@@ -195,7 +195,10 @@ int evlog_sqlite_open(const char *path, enum evlog_mode mode,
     sqlite3_close(h);
     return rc;
   }
-  return sq_wrap(h, out, e);
+  rc = sq_wrap(h, out, e);
+  if (rc == 0)
+    sq_db(*out)->writer = mode == EVLOG_RW;
+  return rc;
 }
 
 static void sq_unlink_all(const char *path) {
@@ -262,6 +265,14 @@ void sq_close(struct evlog_db *db) {
   struct sq_db *s = sq_db(db);
 
   evlog_db_drop_cache(db);
+  /* The daemon's readers close after the writer, and a read-only
+   * connection cannot checkpoint: without this, a stopped daemon's
+   * database file could hold little and its -wal everything.  Best
+   * effort: a reader still inside a read leaves the rest to the next
+   * start, which loses nothing. */
+  if (s->writer)
+    sqlite3_wal_checkpoint_v2(s->h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                              NULL);
   sqlite3_close(s->h);
   if (s->scratch != NULL) {
     sq_unlink_all(s->scratch);

@@ -26,6 +26,7 @@ struct sq_db {
   struct evlog_db base;
   sqlite3 *h;
   char *scratch; /* a scratch copy: its path, deleted on close */
+  bool writer;   /* EVLOG_RW: checkpoints the WAL into the file on close */
 };
 
 struct sq_stmt {
