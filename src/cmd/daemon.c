@@ -116,6 +116,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   int rc;
 
   d->app.loop = &d->loop;
+  d->app.data_dir = cfg->data_dir;
   if ((rc = blob_store_open_local(&d->loop, cfg->data_dir, &d->app.blobs, e)))
     return rc;
   if ((rc = datadir_path(cfg->data_dir, DATADIR_DB_FILE, db, sizeof db, e)))
