@@ -132,7 +132,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   if ((rc = events_hub_new(&d->app, &d->app.hub)))
     return err_set(e, rc, "out of memory");
   writer_set_commit_cb(d->app.writer, daemon_commit_cb, d);
-  if ((rc = health_monitor_start(&d->app, &d->app.health)))
+  if ((rc = health_monitor_start(&d->app, db, &d->app.health)))
     return err_set(e, rc, "cannot start the health monitor");
 
   memset(&o, 0, sizeof o);

@@ -121,8 +121,8 @@ static bool upload_media_ok(const char *m) {
  * the free to the last work_unref(). */
 
 /* A failure of the blob store, with its cause: a full disk and I/O
- * errors also make /health report failing writes (fence.c); running out
- * of descriptors is transient. */
+ * errors also make /health report failing writes (fence.c; app NULL: do
+ * not); running out of descriptors is transient. */
 static void upload_blob_problem(struct app *app, struct conn *c,
                                 int status) {
   if (status == UV_EMFILE || status == UV_ENFILE) {
@@ -132,7 +132,7 @@ static void upload_blob_problem(struct app *app, struct conn *c,
                       uv_strerror(status));
     return;
   }
-  if (status != UV_ENOMEM && status != UV_ECANCELED)
+  if (app != NULL && status != UV_ENOMEM && status != UV_ECANCELED)
     fence_write_failed(app, status, "storing a blob failed: %s",
                        uv_strerror(status));
   if (status == UV_ENOSPC)
@@ -155,7 +155,10 @@ static void upload_begin_body(struct upload *u) {
 
   if (rc != 0) {
     u->in = NULL;
-    upload_fail_blob(u, rc);
+    /* no room for the announced size: refused before a byte was
+     * written, the disk did not fail */
+    upload_blob_problem(rc == UV_ENOSPC ? NULL : u->app, work_end(&u->w),
+                        rc);
     return;
   }
   http_body_continue(u->w.c);

@@ -45,9 +45,12 @@ struct app {
 extern const struct route handlers_routes[];
 extern const size_t handlers_nroutes;
 
-/* health.c: the periodic checks GET /health answers from.  stop closes
- * the timer; the monitor frees itself once its last check returns. */
-int health_monitor_start(struct app *app, struct health_monitor **out);
+/* health.c: the periodic checks GET /health answers from.  With
+ * app->data_dir and db_path (the database file) set, it also watches that
+ * they stay the ones open now (fence.c).  stop closes the timer; the
+ * monitor frees itself once its last check returns. */
+int health_monitor_start(struct app *app, const char *db_path,
+                         struct health_monitor **out);
 void health_monitor_stop(struct health_monitor *m);
 
 /* events.c: the long-poll hub */

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "handlers/internal.h"
-#include "store/datadir.h"
 #include "store/evlog/evlog.h"
 
 #define HEALTH_CHECK_MS 1000 /* between checks */
@@ -81,12 +80,12 @@ static void round_finish(struct health_round *r) {
 
 /* --- the store's identity --- */
 
-static int ident_open(const char *dir, struct store_ident *id) {
+static int ident_open(const char *dir, const char *db,
+                      struct store_ident *id) {
   struct stat st;
-  struct errbuf e = {{0}};
 
   if (snprintf(id->dir, sizeof id->dir, "%s", dir) >= (int)sizeof id->dir ||
-      datadir_path(dir, DATADIR_DB_FILE, id->db, sizeof id->db, &e) != 0)
+      snprintf(id->db, sizeof id->db, "%s", db) >= (int)sizeof id->db)
     return UV_ENAMETOOLONG;
   id->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (id->dirfd < 0)
@@ -287,7 +286,8 @@ static void monitor_close_cb(uv_handle_t *h) {
   monitor_maybe_free(m);
 }
 
-int health_monitor_start(struct app *app, struct health_monitor **out) {
+int health_monitor_start(struct app *app, const char *db_path,
+                         struct health_monitor **out) {
   struct health_monitor *m = calloc(1, sizeof *m);
   int rc;
 
@@ -295,8 +295,8 @@ int health_monitor_start(struct app *app, struct health_monitor **out) {
     return UV_ENOMEM;
   m->app = app;
   m->ident.dirfd = -1;
-  if (app->data_dir != NULL) {
-    if ((rc = ident_open(app->data_dir, &m->ident)) != 0) {
+  if (app->data_dir != NULL && db_path != NULL) {
+    if ((rc = ident_open(app->data_dir, db_path, &m->ident)) != 0) {
       free(m);
       return rc;
     }

@@ -26,7 +26,7 @@ import time
 import pytest
 
 from apihelp import Api, problem
-from conftest import Proc, daemon_argv
+from conftest import Proc, RawSock, daemon_argv
 
 DB = "artifactstore.db"
 
@@ -240,22 +240,17 @@ def test_full_disk_507_then_recovers(tmp_path):
 NOFILE = 64
 
 
-def raw_get(host, port, path, timeout=3):
-    """One GET on a new connection: (status, headers, body), or None when
-    the connection is closed without an answer."""
-    s = socket.create_connection((host, port), timeout=timeout)
+def raw_get(host, port, path, timeout=5):
+    """One GET on a new connection: (status, headers, body, socket); status
+    None when the connection was closed without an answer."""
+    s = RawSock(host, port, timeout=timeout)
     try:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            d = s.recv(65536)
-            if not d:
-                return None, s
-            buf += d
-        return buf, s
-    except (ConnectionResetError, BrokenPipeError, socket.timeout):
+        s.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        st, h, body = s.response()
+        return st, h, body, s
+    except (ConnectionError, socket.timeout):
         s.close()
-        return None, None
+        return None, None, None, None
 
 
 def test_out_of_descriptors(tmp_path, data_dir):
@@ -273,17 +268,21 @@ def test_out_of_descriptors(tmp_path, data_dir):
         assert st == 201, data
         addr = json.loads(data)["blake3"]
         api.req("GET", "/health")  # api's connection stays open
-        # Take every descriptor the daemon has left with idle connections.
-        exhausted = False
+        # Take every descriptor the daemon has left with idle connections:
+        # the first it cannot serve is answered with its reserve.
+        refused = None
         for i in range(NOFILE + 16):
-            resp, s = raw_get(p.host, p.port, "/health")
-            if resp is None:
-                exhausted = True
-                if s is not None:
-                    s.close()
+            st, h, data, s = raw_get(p.host, p.port, "/health")
+            assert st is not None, "a connection closed unanswered"
+            if st != 200:
+                refused = (st, h, data)
+                s.close()
                 break
             held.append(s)
-        assert exhausted, "the daemon accepted more than its limit"
+        assert refused is not None, "the daemon accepted more than its limit"
+        st, h, data = refused
+        problem(data, 503, "out-of-descriptors")
+        assert h.get("retry-after") == "1", h
         # A download needs one more descriptor: transient, not a lost blob.
         st, h, data = api.req("GET", f"/v1/blobs/{addr}")
         doc = problem(data, 503, "out-of-descriptors")
