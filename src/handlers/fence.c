@@ -91,8 +91,7 @@ bool fence_db_error(struct conn *c, int status, const char *what,
 }
 
 void fence_reg_outcome(struct app *app, const struct reg_result *res) {
-  const char *why = res->msg.msg[0] != '\0' ? res->msg.msg
-                                            : uv_strerror(res->status);
+  const char *why;
 
   if (res->error == REG_OK) {
     fence_write_ok(app);
@@ -101,6 +100,8 @@ void fence_reg_outcome(struct app *app, const struct reg_result *res) {
   if (res->error != REG_INTERNAL || res->status == 0 ||
       res->status == UV_ENOMEM)
     return; /* the request's own fault, or memory: not the disk */
+  /* (uv_strerror allocates for codes it does not know, such as 0) */
+  why = res->msg.msg[0] != '\0' ? res->msg.msg : uv_strerror(res->status);
   if (res->status == EVLOG_ECORRUPT)
     fence_corrupt(app, "writing", why);
   else
