@@ -188,6 +188,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
     return rc;
   if (e->msg[0] != '\0') /* a warning: tmp/ holds what is not ours */
     daemon_log("warning", e->msg);
+  d->app.data_dir = d->dir.path;
   if ((rc = datadir_path(d->dir.path, DATADIR_DB_FILE, db, sizeof db, e)))
     return rc;
   if ((rc = writer_open(&d->loop, db, &views_domain, &d->app.writer, e)))
@@ -203,7 +204,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   if ((rc = events_hub_new(&d->app, &d->app.hub)))
     return err_set(e, rc, "out of memory");
   writer_set_commit_cb(d->app.writer, daemon_commit_cb, d);
-  if ((rc = health_monitor_start(&d->app, &d->app.health)))
+  if ((rc = health_monitor_start(&d->app, db, &d->app.health)))
     return err_set(e, rc, "cannot start the health monitor");
 
   /* handlers before the line that tells a supervisor we are up */

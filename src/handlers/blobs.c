@@ -120,6 +120,14 @@ static void download_open_cb(struct blob_reader *r, int status, uint64_t size,
   d->reader = r;
   if (!work_live(&d->w))
     goto out;
+  if (status == UV_EMFILE || status == UV_ENFILE) {
+    /* transient: the blob is fine, the daemon is short of descriptors */
+    http_problem_with(work_end(&d->w), PROB_OUT_OF_DESCRIPTORS,
+                      "Retry-After: 1\r\n",
+                      "the daemon ran out of file descriptors (%s); retry",
+                      uv_strerror(status));
+    goto out;
+  }
   if (status != 0 || size != d->file->size) {
     http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
                  "the bytes of this file cannot be read (%s); the "

@@ -109,7 +109,36 @@ void handlers_reg_problem(struct conn *c, const struct reg_result *res) {
     http_problem(c, PROB_ALREADY_FINALIZED, "%s", msg);
     break;
   default:
+    handlers_store_problem(c, res->status, msg);
+    break;
+  }
+}
+
+void handlers_store_problem(struct conn *c, int status, const char *msg) {
+  if (fence_db_error(c, status, "writing", msg))
+    return;
+  switch (status) {
+  case 0:
+  case UV_ENOMEM:
     http_problem(c, PROB_INTERNAL, "the registry failed: %s", msg);
+    break;
+  case UV_ENOSPC:
+    http_problem(c, PROB_INSUFFICIENT_STORAGE,
+                 "the disk holding the database is full (%s); nothing was "
+                 "stored: free space, then retry",
+                 msg);
+    break;
+  case UV_EMFILE:
+  case UV_ENFILE:
+    http_problem_with(c, PROB_OUT_OF_DESCRIPTORS, "Retry-After: 1\r\n",
+                      "the daemon ran out of file descriptors (%s); nothing "
+                      "was stored: retry",
+                      msg);
+    break;
+  default:
+    http_problem(c, PROB_STORE_UNAVAILABLE,
+                 "writing the database failed (%s); nothing was stored",
+                 msg);
     break;
   }
 }
@@ -119,6 +148,9 @@ void handlers_query_problem(struct conn *c, const struct query_result *res,
   if (res->status == UV_ENOENT)
     http_problem(c, not_found, "%s",
                  res->msg.msg[0] != '\0' ? res->msg.msg : "no such resource");
+  else if (fence_db_error(c, res->status, "reading",
+                          err_msg(&res->msg, res->status)))
+    ; /* answered: database-corrupt */
   else
     http_problem(c, PROB_DATABASE_UNAVAILABLE,
                  "reading the database failed: %s",

@@ -309,9 +309,12 @@ static void waiter_query_cb(struct query_result *res, void *arg) {
   if (!work_live(&w->w)) {
     ; /* the client has gone */
   } else if (res->status != 0) {
-    http_problem(waiter_end(w), PROB_DATABASE_UNAVAILABLE,
-                 "reading the event log failed: %s",
-                 err_msg(&res->msg, res->status));
+    struct conn *c = waiter_end(w);
+    if (!fence_db_error(c, res->status, "reading the event log",
+                        err_msg(&res->msg, res->status)))
+      http_problem(c, PROB_DATABASE_UNAVAILABLE,
+                   "reading the event log failed: %s",
+                   err_msg(&res->msg, res->status));
   } else if (res->count == 0 && w->wait_s > 0 && !w->hub->app->stopping) {
     /* nothing newer in the database: maybe committed meanwhile */
     if (evring_since(w->hub->app->ring, w->since, w->limit, evs, &n) == 0 &&
@@ -383,6 +386,19 @@ void events_get(struct conn *c, const struct http_req *req) {
       !handlers_query_int(c, req, "limit", 1, EVENTS_LIMIT_MAX, &limit) ||
       !handlers_query_int(c, req, "wait", 0, EVENTS_WAIT_MAX, &wait_s))
     return;
+  if (since > evring_last(app->ring)) {
+    /* A cursor this log never reached: the consumer followed another
+     * log, or this store was restored from an older backup.  An empty
+     * page would make it wait for sequences that mean other events. */
+    http_problem_member(c, PROB_CURSOR_AHEAD, "last_sequence",
+                        evring_last(app->ring),
+                        "since=%lld is beyond the last event of this log "
+                        "(%lld): the consumer's cursor belongs to another "
+                        "log, or this store was restored from an older "
+                        "backup; resynchronise the consumer",
+                        (long long)since, (long long)evring_last(app->ring));
+    return;
+  }
   w = calloc(1, sizeof *w);
   if (w == NULL) {
     http_problem(c, PROB_INTERNAL, "out of memory");

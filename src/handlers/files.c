@@ -90,15 +90,33 @@ static bool upload_media_ok(const char *m) {
  * the one a stream callback takes; ending the upload answers and leaves
  * the free to the last work_unref(). */
 
-static void upload_fail_blob(struct upload *u, int status) {
-  struct conn *c = work_end(&u->w);
-
+/* A failure of the blob store, with its cause: a full disk and I/O
+ * errors also make /health report failing writes (fence.c; app NULL: do
+ * not); running out of descriptors is transient. */
+static void upload_blob_problem(struct app *app, struct conn *c,
+                                int status) {
+  if (status == UV_EMFILE || status == UV_ENFILE) {
+    http_problem_with(c, PROB_OUT_OF_DESCRIPTORS, "Retry-After: 1\r\n",
+                      "the daemon ran out of file descriptors for this "
+                      "upload (%s); nothing was stored: retry",
+                      uv_strerror(status));
+    return;
+  }
+  if (app != NULL && status != UV_ENOMEM && status != UV_ECANCELED)
+    fence_write_failed(app, status, "storing a blob failed: %s",
+                       uv_strerror(status));
   if (status == UV_ENOSPC)
     http_problem(c, PROB_INSUFFICIENT_STORAGE,
-                 "the blob store has no room for this upload");
+                 "the disk holding the blob store is full; nothing was "
+                 "stored: free space, then retry");
   else
-    http_problem(c, PROB_BLOB_STORE_UNAVAILABLE, "the blob store failed: %s",
+    http_problem(c, PROB_BLOB_STORE_UNAVAILABLE,
+                 "storing the blob failed (%s); nothing was stored",
                  uv_strerror(status));
+}
+
+static void upload_fail_blob(struct upload *u, int status) {
+  upload_blob_problem(u->app, work_end(&u->w), status);
 }
 
 static void upload_begin_body(struct upload *u) {
@@ -107,7 +125,10 @@ static void upload_begin_body(struct upload *u) {
 
   if (rc != 0) {
     u->in = NULL;
-    upload_fail_blob(u, rc);
+    /* no room for the announced size: refused before a byte was
+     * written, the disk did not fail */
+    upload_blob_problem(rc == UV_ENOSPC ? NULL : u->app, work_end(&u->w),
+                        rc);
     return;
   }
   http_body_continue(u->w.c);
@@ -157,6 +178,7 @@ static void upload_package_cb(struct query_result *res, void *arg) {
 static void upload_reg_cb(const struct reg_result *res, void *arg) {
   struct upload *u = arg;
 
+  fence_reg_outcome(u->app, res);
   if (work_live(&u->w)) {
     struct conn *c = work_end(&u->w);
     if (res->error != REG_OK || res->file == NULL) {
@@ -184,12 +206,8 @@ static void upload_commit_fail(struct upload *u, int status,
                  "Repr-Digest / Content-Digest / X-Content-Address "
                  "announced; nothing was stored",
                  b3, s2);
-  } else if (status == UV_ENOSPC) {
-    http_problem(c, PROB_INSUFFICIENT_STORAGE,
-                 "the blob store ran out of space; nothing was stored");
   } else {
-    http_problem(c, PROB_BLOB_STORE_UNAVAILABLE,
-                 "storing the blob failed: %s", uv_strerror(status));
+    upload_blob_problem(u->app, c, status);
   }
 }
 
@@ -371,7 +389,7 @@ static void upload_start(struct conn *c, const struct http_req *req) {
   struct uuid pkg;
   int rc;
 
-  if (!handlers_package_id(c, &req->params[0], &pkg))
+  if (fence_answer(c) || !handlers_package_id(c, &req->params[0], &pkg))
     return;
   u = calloc(1, sizeof *u);
   if (u == NULL) {

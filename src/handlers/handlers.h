@@ -18,7 +18,18 @@ struct writer;
 struct events_hub;
 struct health_monitor;
 
+/* What the daemon has learnt about its store while running (fence.c):
+ * a refusal lasts until restart, a failing write until one succeeds. */
+struct store_fence {
+  int refused;              /* 0, or why every write is refused:
+                             * EVLOG_ECORRUPT (damaged database) or
+                             * UV_ENODEV (data directory gone/replaced) */
+  int failing;              /* 0, or the cause of the last failed write */
+  char refused_why[320], failing_why[320];
+};
+
 struct app {
+  const char *data_dir;          /* the health monitor watches it */
   uv_loop_t *loop;
   struct blob_store *blobs;
   struct writer *writer;
@@ -26,6 +37,7 @@ struct app {
   struct evring *ring;
   struct events_hub *hub;
   struct health_monitor *health; /* NULL: /health checks on demand */
+  struct store_fence fence;
   bool stopping;
 };
 
@@ -33,9 +45,12 @@ struct app {
 extern const struct route handlers_routes[];
 extern const size_t handlers_nroutes;
 
-/* health.c: the periodic checks GET /health answers from.  stop closes
- * the timer; the monitor frees itself once its last check returns. */
-int health_monitor_start(struct app *app, struct health_monitor **out);
+/* health.c: the periodic checks GET /health answers from.  With
+ * app->data_dir and db_path (the database file) set, it also watches that
+ * they stay the ones open now (fence.c).  stop closes the timer; the
+ * monitor frees itself once its last check returns. */
+int health_monitor_start(struct app *app, const char *db_path,
+                         struct health_monitor **out);
 void health_monitor_stop(struct health_monitor *m);
 
 /* events.c: the long-poll hub */

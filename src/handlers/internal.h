@@ -43,6 +43,11 @@ void handlers_respond_json(struct conn *c, int status, json_t *o,
                            const char *extra_headers);
 /* A registry outcome (not REG_OK) as a problem. */
 void handlers_reg_problem(struct conn *c, const struct reg_result *res);
+/* A failed write of the store (status: the UV_E* cause, msg: the
+ * sentence) as a problem: 503 database-corrupt (and the fence),
+ * 507 insufficient-storage, 503 out-of-descriptors, 503
+ * store-unavailable, or 500 for memory. */
+void handlers_store_problem(struct conn *c, int status, const char *msg);
 /* A failed query (status != 0) as a problem; not_found is used for
  * UV_ENOENT. */
 void handlers_query_problem(struct conn *c, const struct query_result *res,
@@ -57,6 +62,30 @@ bool handlers_query_int(struct conn *c, const struct http_req *req,
                         const char *key, int64_t min, int64_t max, int64_t *v);
 /* If-None-Match (a list of entity tags or *) matches etag (quoted). */
 bool handlers_etag_matches(const struct http_req *req, const char *etag);
+
+/* --- the store's state and the write fence (fence.c) --- */
+
+/* From now on every write is refused (the first cause is kept):
+ * EVLOG_ECORRUPT or UV_ENODEV, with the detail the problems carry. */
+void fence_refuse(struct app *app, int cause, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A write failed for a reason of the disk (cause: UV_ENOSPC, UV_EIO, ...);
+ * /health reports it until fence_write_ok. */
+void fence_write_failed(struct app *app, int cause, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fence_write_ok(struct app *app);
+/* Writes are refused: answers the 503 and returns true.  Every write
+ * handler calls it before doing any work. */
+bool fence_answer(struct conn *c);
+/* A database error of a read (what, why: for the detail): when it says
+ * the file is damaged, fences writes, answers 503 database-corrupt and
+ * returns true. */
+bool fence_db_error(struct conn *c, int status, const char *what,
+                    const char *why);
+/* Records what a registry outcome says of the store (success clears a
+ * failing state; a disk error sets it; damage fences).  Call it for every
+ * outcome, whether or not the client is still there. */
+void fence_reg_outcome(struct app *app, const struct reg_result *res);
 
 /* --- per resource, for routes.c --- */
 

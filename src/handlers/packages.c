@@ -15,6 +15,7 @@
 
 static void packages_reply(const struct reg_result *res, struct conn *c,
                            bool created) {
+  fence_reg_outcome(handlers_app(c), res); /* c is held: still memory */
   if (http_conn_alive(c)) {
     if (res->error != REG_OK || res->package == NULL) {
       handlers_reg_problem(c, res);
@@ -115,6 +116,8 @@ void packages_create(struct conn *c, const struct http_req *req) {
   json_t *val;
   int rc;
 
+  if (fence_answer(c))
+    return;
   body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
   if (body == NULL) {
     http_problem(c, PROB_MALFORMED_JSON,
@@ -279,7 +282,7 @@ void packages_finalize(struct conn *c, const struct http_req *req) {
   struct uuid id;
   int rc;
 
-  if (!handlers_package_id(c, &req->params[0], &id))
+  if (fence_answer(c) || !handlers_package_id(c, &req->params[0], &id))
     return;
   http_conn_hold(c);
   rc = reg_package_finalize(app->writer, &id, handlers_actor(c),

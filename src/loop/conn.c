@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "loop/internal.h"
 
@@ -637,14 +638,17 @@ void conn_response_done(struct conn *c) {
     conn_update(c);
 }
 
-int conn_accept(struct server *s) {
+int conn_accept(struct server *s, int fd, bool no_fds) {
   struct conn *c = calloc(1, sizeof *c);
   int rc;
 
-  if (c == NULL)
+  if (c == NULL) {
+    close(fd);
     return UV_ENOMEM;
+  }
   rc = uv_tcp_init(s->loop, &c->tcp);
   if (rc != 0) {
+    close(fd);
     free(c);
     return rc;
   }
@@ -658,8 +662,9 @@ int conn_accept(struct server *s) {
     s->conns->prev = c;
   s->conns = c;
   s->nconns++;
-  rc = uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)&c->tcp);
+  rc = uv_tcp_open(&c->tcp, fd);
   if (rc != 0) {
+    close(fd);
     conn_close(c);
     return rc;
   }
@@ -667,13 +672,19 @@ int conn_accept(struct server *s) {
   llhttp_init(&c->parser, HTTP_REQUEST, conn_settings());
   c->parser.data = c;
   c->state = CONN_IDLE;
-  if (s->nconns > s->o.max_conns) {
+  if (no_fds || s->nconns > s->o.max_conns) {
     c->reject = true;
     c->state = CONN_HANDLING;
     c->t_start = uv_hrtime();
-    http_problem(c, PROB_TOO_MANY_CONNECTIONS,
-                 "the server holds its maximum of %u connections; retry later",
-                 s->o.max_conns);
+    if (no_fds)
+      http_problem_with(c, PROB_OUT_OF_DESCRIPTORS, "Retry-After: 1\r\n",
+                        "the server is out of file descriptors; retry "
+                        "shortly");
+    else
+      http_problem(c, PROB_TOO_MANY_CONNECTIONS,
+                   "the server holds its maximum of %u connections; retry "
+                   "later",
+                   s->o.max_conns);
     return 0;
   }
   conn_update(c);

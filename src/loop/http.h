@@ -189,6 +189,11 @@ void http_problem(struct conn *c, enum problem_id id, const char *fmt, ...)
 void http_problem_with(struct conn *c, enum problem_id id,
                        const char *extra_headers, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with one extension member (RFC 9457 section 3.2) holding an
+ * integer, e.g. "last_sequence". */
+void http_problem_member(struct conn *c, enum problem_id id,
+                         const char *member, int64_t value, const char *fmt,
+                         ...) __attribute__((format(printf, 5, 6)));
 
 /* Streamed responses: the head with a known length, then writes of
  * caller-owned buffers one at a time (cb when the buffer is free again),

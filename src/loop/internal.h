@@ -115,7 +115,12 @@ struct conn {
 
 struct server {
   uv_loop_t *loop;
-  uv_tcp_t listener;
+  uv_poll_t listener;          /* the listening socket lfd (server.c) */
+  int lfd;
+  int reserve;                 /* held back for EMFILE (server.c), or -1 */
+  uv_timer_t retry;            /* accepting paused: try again */
+  bool retry_open, accept_paused;
+  unsigned accept_fails;       /* since the last accepted connection */
   bool listening;
   struct server_opts o;
   struct conn *conns;
@@ -140,8 +145,10 @@ int conn_ok(const struct conn *c);
 #else
 #define CONN_CHECK(c) ((void)0)
 #endif
-/* Accepts the pending connection of s->listener; 0 or a UV_E* code. */
-int conn_accept(struct server *s);
+/* Takes the accepted socket fd (closed here on failure); 0 or a UV_E*
+ * code.  no_fds: it was accepted with the reserved descriptor: answer it
+ * 503 out-of-descriptors and close. */
+int conn_accept(struct server *s, int fd, bool no_fds);
 void conn_close(struct conn *c);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);

@@ -2,28 +2,139 @@
  * server.c: the listening socket, the list of connections, and graceful
  * shutdown (stop accepting, close idle connections, let requests in
  * progress finish until a grace period ends, then cut them).
+ *
+ * Accepting is ours, not uv_listen's: on EMFILE/ENFILE libuv closes its
+ * own reserved descriptor, accepts every pending connection and closes it
+ * unanswered (uv__emfile_trick in src/unix/stream.c), so a client sees a
+ * reset and never learns why.  We watch the listening socket with a
+ * uv_poll_t and accept4() ourselves, holding one reserved descriptor
+ * (/dev/null) as nginx does: when accept fails for want of descriptors,
+ * the reserve is closed, the connection accepted with its slot and
+ * answered 503 out-of-descriptors with Retry-After (then closed after a
+ * lingering FIN, like any refusal); the reserve is reopened as soon as a
+ * connection goes.  With no reserve left, accepting pauses for
+ * SERVER_RETRY_MS (a level-triggered socket would spin) and resumes when a
+ * connection goes or the timer fires.  Pending connections wait in the
+ * kernel's backlog meanwhile.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "loop/internal.h"
 #include "util/logq.h"
 
 #define SERVER_BACKLOG 4096
+#define SERVER_ACCEPT_BATCH 128 /* accepts per wake-up, then serve others */
+#define SERVER_RETRY_MS 100     /* accepting paused for want of descriptors */
 
 static void server_check_done(struct server *s);
+static void server_accept_cb(uv_poll_t *h, int status, int events);
 
-static void server_connection_cb(uv_stream_t *l, int status) {
-  struct server *s = l->data;
+static void server_log_accept(int err) {
+  logq_json(json_pack("{s:s, s:s}", "msg", "accept failed", "error",
+                      uv_err_name(err)));
+}
+
+static void server_reserve(struct server *s) {
+  if (s->reserve < 0)
+    s->reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void server_retry_cb(uv_timer_t *t) {
+  struct server *s = t->data;
+
+  if (s->stopping || !s->accept_paused)
+    return;
+  server_reserve(s);
+  s->accept_paused = false;
+  uv_poll_start(&s->listener, UV_READABLE, server_accept_cb);
+}
+
+static void server_pause_accept(struct server *s) {
+  s->accept_paused = true;
+  uv_poll_stop(&s->listener);
+  uv_timer_start(&s->retry, server_retry_cb, SERVER_RETRY_MS, 0);
+}
+
+static int server_accept_fd(struct server *s) {
+  int fd;
+
+  do
+    fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  return fd >= 0 ? fd : -errno;
+}
+
+static void server_accept_cb(uv_poll_t *h, int status, int events) {
+  struct server *s = h->data;
+  (void)events;
 
   if (s->stopping)
     return;
-  if (status == 0)
-    status = conn_accept(s);
-  if (status != 0) /* e.g. out of file descriptors: say so */
-    logq_json(json_pack("{s:s, s:s}", "msg", "accept failed", "error",
-                        uv_err_name(status)));
+  if (status < 0) {
+    server_log_accept(status);
+    server_pause_accept(s);
+    return;
+  }
+  for (int i = 0; i < SERVER_ACCEPT_BATCH; i++) {
+    bool no_fds = false;
+    int fd = server_accept_fd(s), rc;
+
+    if ((fd == UV_EMFILE || fd == UV_ENFILE) && s->reserve >= 0) {
+      /* (the kernel says EMFILE before it looks at the queue: there may
+       * be no connection at all, then the reserve is taken back) */
+      close(s->reserve);
+      s->reserve = -1;
+      fd = server_accept_fd(s);
+      no_fds = true;
+    }
+    if (fd == UV_EAGAIN) {
+      server_reserve(s);
+      return;
+    }
+    if (fd == UV_ECONNABORTED)
+      continue; /* the peer gave up while queued */
+    if (fd < 0) {
+      /* out of descriptors with no reserve, or out of memory: the
+       * connections wait in the backlog; said once per episode */
+      if (s->accept_fails++ == 0)
+        server_log_accept(fd);
+      server_pause_accept(s);
+      return;
+    }
+    if (no_fds && s->accept_fails++ == 0)
+      server_log_accept(UV_EMFILE);
+    else if (!no_fds)
+      s->accept_fails = 0;
+    if ((rc = conn_accept(s, fd, no_fds)) != 0)
+      server_log_accept(rc);
+  }
+}
+
+/* A bound, listening, non-blocking socket for ss. */
+static int server_listen_fd(const struct sockaddr_storage *ss, int *out) {
+  socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                            : sizeof(struct sockaddr_in);
+  int one = 1, fd, rc = 0;
+
+  fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      bind(fd, (const struct sockaddr *)ss, len) != 0 ||
+      listen(fd, SERVER_BACKLOG) != 0)
+    rc = -errno;
+  if (rc != 0) {
+    close(fd);
+    return rc;
+  }
+  *out = fd;
+  return 0;
 }
 
 static int server_resolve(const char *host, int port,
@@ -71,8 +182,6 @@ static int server_check_routes(const struct server_opts *o,
   return 0;
 }
 
-static void server_free_cb(uv_handle_t *h) { free(h->data); }
-
 int server_new(uv_loop_t *loop, const struct server_opts *o,
                struct server **out, struct errbuf *e) {
   struct sockaddr_storage ss;
@@ -91,37 +200,42 @@ int server_new(uv_loop_t *loop, const struct server_opts *o,
     return err_set(e, UV_ENOMEM, "out of memory");
   s->loop = loop;
   s->o = *o;
+  s->reserve = -1;
   if (s->o.max_conns == 0)
     s->o.max_conns = 1;
-  rc = uv_tcp_init(loop, &s->listener);
+  rc = server_listen_fd(&ss, &s->lfd);
   if (rc != 0) {
     free(s);
-    return err_set(e, rc, "cannot create a TCP handle: %s", uv_strerror(rc));
+    return err_set(e, rc, "cannot listen on %s:%d: %s", o->host, o->port,
+                   uv_strerror(rc));
+  }
+  rc = uv_poll_init_socket(loop, &s->listener, s->lfd);
+  if (rc != 0) {
+    close(s->lfd);
+    free(s);
+    return err_set(e, rc, "cannot watch the listening socket: %s",
+                   uv_strerror(rc));
   }
   s->listener.data = s;
-  rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&ss, 0);
-  if (rc == 0)
-    rc = uv_listen((uv_stream_t *)&s->listener, SERVER_BACKLOG,
-                   server_connection_cb);
-  if (rc != 0) {
-    err_set(e, rc, "cannot listen on %s:%d: %s", o->host, o->port,
-            uv_strerror(rc));
-    uv_close((uv_handle_t *)&s->listener, server_free_cb);
-    return rc;
-  }
+  server_reserve(s);
+  (void)uv_poll_start(&s->listener, UV_READABLE, server_accept_cb);
   s->listening = true;
   (void)uv_timer_init(loop, &s->grace); /* no system call: cannot fail */
   s->grace.data = s;
   s->grace_open = true;
+  (void)uv_timer_init(loop, &s->retry);
+  s->retry.data = s;
+  s->retry_open = true;
   *out = s;
   return 0;
 }
 
 int server_address(struct server *s, char *buf, size_t size) {
   struct sockaddr_storage ss;
-  int len = sizeof ss;
+  socklen_t len = sizeof ss;
   char ip[64];
-  int rc = uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len);
+  int rc = getsockname(s->lfd, (struct sockaddr *)&ss, &len) == 0 ? 0
+                                                                   : -errno;
   int n;
 
   if (rc != 0)
@@ -153,6 +267,12 @@ void server_conn_gone(struct server *s, struct conn *c) {
   if (c->next != NULL)
     c->next->prev = c->prev;
   s->nconns--;
+  /* a descriptor is free: the reserve first, then accepting again */
+  if (!s->stopping) {
+    server_reserve(s);
+    if (s->accept_paused)
+      server_retry_cb(&s->retry);
+  }
   server_check_done(s);
 }
 
@@ -165,14 +285,25 @@ static void server_grace_closed_cb(uv_handle_t *h) {
 
 static void server_listener_closed_cb(uv_handle_t *h) {
   struct server *s = h->data;
+  close(s->lfd);
+  s->lfd = -1;
   s->listening = false;
   server_check_done(s);
 }
 
+static void server_retry_closed_cb(uv_handle_t *h) {
+  struct server *s = h->data;
+  s->retry_open = false;
+  server_check_done(s);
+}
+
 static void server_check_done(struct server *s) {
-  if (!s->stopping || s->nconns != 0 || s->listening || !s->grace_open ||
-      uv_is_closing((uv_handle_t *)&s->grace))
+  if (!s->stopping || s->nconns != 0 || s->listening || s->retry_open ||
+      !s->grace_open || uv_is_closing((uv_handle_t *)&s->grace))
     return;
+  if (s->reserve >= 0)
+    close(s->reserve);
+  s->reserve = -1;
   uv_close((uv_handle_t *)&s->grace, server_grace_closed_cb);
 }
 
@@ -196,6 +327,7 @@ void server_stop(struct server *s, uint64_t grace_ms,
   s->done_cb = done_cb;
   s->done_arg = arg;
   uv_close((uv_handle_t *)&s->listener, server_listener_closed_cb);
+  uv_close((uv_handle_t *)&s->retry, server_retry_closed_cb);
   for (c = s->conns; c != NULL; c = next) {
     next = c->next;
     if (conn_is_idle(c))

@@ -116,5 +116,6 @@ def test_wait_times_out_with_same_cursor(daemon):
     dt = time.monotonic() - t0
     assert page == {"events": [], "next": 1}
     assert 0.9 <= dt < 3
-    page = api.json("GET", "/v1/events?since=5&wait=0")
-    assert page == {"events": [], "next": 5}
+    # a cursor beyond the log's end is an error, not an empty page
+    st, _, data = api.req("GET", "/v1/events?since=5&wait=0")
+    assert st == 409 and json.loads(data)["last_sequence"] == 1, data

@@ -46,6 +46,8 @@ struct wtx {
   struct evvec events;           /* emitted in the current batch */
   struct uuid last_id;           /* newest id made (wtx_new_id) */
   unsigned test_rollback_after;  /* writer_test_rollback, this batch */
+  int broken;                    /* EVLOG_ECORRUPT once seen: no more
+                                  * batches (see writer_run_batch) */
 };
 
 struct writer {
@@ -240,6 +242,17 @@ static void writer_run_batch(struct writer *w, struct writer_job *batch) {
   int rc;
 
   memcpy(chain0, tx->last_chain, DIGEST_LEN);
+  /* A database that reported damage takes no more writes: what it holds
+   * must be checked (--verify-log) and restored, not extended. */
+  if (tx->broken != 0) {
+    for (struct writer_job *j = batch; j != NULL; j = j->next) {
+      j->status = tx->broken;
+      err_set(&j->msg, tx->broken,
+              "the database file is damaged; writes stopped: stop the "
+              "daemon and run artifactstored --verify-log");
+    }
+    return;
+  }
   rc = evlog_begin(tx->db, true, &e);
   if (rc == 0) {
     for (struct writer_job *j = batch; j != NULL; j = j->next) {
@@ -268,6 +281,8 @@ static void writer_run_batch(struct writer *w, struct writer_job *batch) {
       evlog_rollback(tx->db);
   }
   if (rc != 0) {
+    if (rc == EVLOG_ECORRUPT)
+      tx->broken = rc;
     for (struct writer_job *j = batch; j != NULL; j = j->next)
       if (j->status == 0)
         writer_fail(j, "could not commit", rc, &e);

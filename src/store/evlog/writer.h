@@ -40,7 +40,9 @@ typedef int (*writer_run_cb)(struct writer_job *j, struct wtx *tx);
  * Otherwise nothing of the job is stored, and status is either what run
  * returned (the job's own error: its result says why, j->msg is empty) or,
  * when run returned 0, the negative error with which the writer could not
- * keep its changes (j->msg says why; never empty). */
+ * keep its changes (j->msg says why; never empty).  Once a batch failed
+ * with EVLOG_ECORRUPT (a damaged database file), every later job fails
+ * with it too, without touching the database. */
 typedef void (*writer_done_cb)(struct writer_job *j, int status);
 
 /* Embedded by the caller in its own job struct (container_of), which it

@@ -34,6 +34,7 @@ static void reg_job_done_cb(struct writer_job *wj, int status) {
   if (status != 0 && j->res.error == REG_OK) {
     /* the writer could not keep what the job did */
     j->res.error = REG_INTERNAL;
+    j->res.status = status;
     j->res.msg = wj->msg;
   }
   if (j->res.error != REG_OK)
@@ -72,6 +73,7 @@ void reg_err(struct reg_result *res, enum reg_error err, const char *fmt,
 
 void reg_internal(struct reg_result *res, int rc, const struct errbuf *e) {
   reg_err(res, REG_INTERNAL, "%s", err_msg(e, rc));
+  res->status = rc;
 }
 
 bool reg_field(struct reg_result *res, const char *name, const char *v) {
@@ -199,6 +201,7 @@ void reg_emit(struct wtx *tx, struct reg_job *j, cbor_item_t *map,
   if (rc != 0) {
     reg_err(&j->res, rc == UV_EINVAL ? REG_INVALID : REG_INTERNAL, "%s",
             err_msg(&e, rc));
+    j->res.status = rc;
     return;
   }
   j->res.sequence = wtx_last_sequence(tx);

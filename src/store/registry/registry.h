@@ -28,12 +28,14 @@ enum reg_error {
   REG_PACKAGE_FINALIZED,    /* package is finalized: no more files */
   REG_DUPLICATE_PATH,       /* path already exists in the package */
   REG_ALREADY_FINALIZED,    /* finalize on a finalized package */
-  REG_INTERNAL,             /* database failure */
+  REG_INTERNAL,             /* database failure: status says which */
 };
 
 struct reg_result {
   enum reg_error error;
   struct errbuf msg;           /* set when error != REG_OK */
+  int status;                  /* REG_INTERNAL: the UV_E* cause (UV_ENOSPC,
+                                * UV_EIO, EVLOG_ECORRUPT, ...), or 0 */
   struct package *package;     /* create, finalize: the package after it */
   struct file_rec *file;       /* file ingest: the recorded file */
   int64_t sequence;            /* last event sequence written */
