@@ -223,6 +223,13 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
       upload_commit_fail(u, status, info);
     goto out;
   }
+  if (u->app->fence.refused != 0) {
+    /* fenced while the body came: the head passed the check, but the
+     * event would go into a store that is damaged or gone (fence.c) */
+    if (work_live(&u->w))
+      fence_answer(work_end(&u->w));
+    goto out;
+  }
   /* The blob is durable: record it even if the client has gone, so what
    * was fully received is never an orphan. */
   memset(&fr, 0, sizeof fr);

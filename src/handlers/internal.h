@@ -75,7 +75,8 @@ void fence_write_failed(struct app *app, int cause, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void fence_write_ok(struct app *app);
 /* Writes are refused: answers the 503 and returns true.  Every write
- * handler calls it before doing any work. */
+ * handler calls it before doing any work; an upload also checks
+ * app->fence again before it records what it received. */
 bool fence_answer(struct conn *c);
 /* A database error of a read (what, why: for the detail): when it says
  * the file is damaged, fences writes, answers 503 database-corrupt and

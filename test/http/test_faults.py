@@ -129,6 +129,33 @@ def test_database_replaced_refuses_writes(daemon):
     assert_writes_refused(api, pid, "store-unavailable")
 
 
+def test_upload_in_flight_when_fenced_is_refused(daemon):
+    """An upload whose head passed the fence, but whose body ends after the
+    store was replaced, must not be acknowledged: its event would go into
+    the file nobody opens again."""
+    api = Api(daemon)
+    pid = api.create()["id"]
+    body = b"z" * 200000
+    s = RawSock(daemon.host, daemon.port)
+    try:
+        s.send((f"PUT /v1/packages/{pid}/files/slow.bin HTTP/1.1\r\n"
+                f"Host: x\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+               + body[:1000])
+        db = daemon.data_dir / DB
+        os.rename(db, daemon.data_dir / "moved.db")
+        shutil.copy(daemon.data_dir / "moved.db", db)
+        st, hb = wait_health(api, 503, timeout=5)
+        assert st == 503 and hb["writes"] == "refused", hb
+        s.send(body[1000:])
+        st, h, data = s.response()
+    finally:
+        s.close()
+    problem(data, 503, "store-unavailable")
+    # nothing was committed: the log still ends at the package's creation
+    assert health(api)[1]["last_sequence"] == 1
+
+
 # --- a damaged database -----------------------------------------------------
 
 def test_corrupt_database_fences_writes(tmp_path, data_dir):
