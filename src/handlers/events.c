@@ -41,6 +41,7 @@ struct waiter {
   int64_t wait_s; /* 0: answer now, even with nothing */
   unsigned limit;
   bool cbor, linked;
+  bool ahead; /* since is past the ring: SQLite decides (events_get) */
 };
 
 struct events_hub {
@@ -301,6 +302,16 @@ static void waiter_park(struct waiter *w) {
   work_timer(&w->w, (uint64_t)w->wait_s * 1000, waiter_timeout_cb);
 }
 
+/* since is past the log's end (last): 409 with the head. */
+static void events_cursor_ahead(struct conn *c, int64_t since, int64_t last) {
+  http_problem_member(c, PROB_CURSOR_AHEAD, "last_sequence", last,
+                      "since=%lld is beyond the last event of this log "
+                      "(%lld): the consumer's cursor belongs to another "
+                      "log, or this store was restored from an older "
+                      "backup; resynchronise the consumer",
+                      (long long)since, (long long)last);
+}
+
 static void waiter_query_cb(struct query_result *res, void *arg) {
   struct waiter *w = arg;
   const struct event_rec *evs[EVENTS_LIMIT_MAX];
@@ -315,6 +326,8 @@ static void waiter_query_cb(struct query_result *res, void *arg) {
       http_problem(c, PROB_DATABASE_UNAVAILABLE,
                    "reading the event log failed: %s",
                    err_msg(&res->msg, res->status));
+  } else if (w->ahead && w->since > res->last_sequence) {
+    events_cursor_ahead(waiter_end(w), w->since, res->last_sequence);
   } else if (res->count == 0 && w->wait_s > 0 && !w->hub->app->stopping) {
     /* nothing newer in the database: maybe committed meanwhile */
     if (evring_since(w->hub->app->ring, w->since, w->limit, evs, &n) == 0 &&
@@ -386,19 +399,6 @@ void events_get(struct conn *c, const struct http_req *req) {
       !handlers_query_int(c, req, "limit", 1, EVENTS_LIMIT_MAX, &limit) ||
       !handlers_query_int(c, req, "wait", 0, EVENTS_WAIT_MAX, &wait_s))
     return;
-  if (since > evring_last(app->ring)) {
-    /* A cursor this log never reached: the consumer followed another
-     * log, or this store was restored from an older backup.  An empty
-     * page would make it wait for sequences that mean other events. */
-    http_problem_member(c, PROB_CURSOR_AHEAD, "last_sequence",
-                        evring_last(app->ring),
-                        "since=%lld is beyond the last event of this log "
-                        "(%lld): the consumer's cursor belongs to another "
-                        "log, or this store was restored from an older "
-                        "backup; resynchronise the consumer",
-                        (long long)since, (long long)evring_last(app->ring));
-    return;
-  }
   w = calloc(1, sizeof *w);
   if (w == NULL) {
     http_problem(c, PROB_INTERNAL, "out of memory");
@@ -410,8 +410,16 @@ void events_get(struct conn *c, const struct http_req *req) {
   w->limit = (unsigned)limit;
   w->wait_s = app->stopping ? 0 : wait_s;
   w->cbor = http_accepts(req, "application/cbor-seq");
-  if (evring_since(app->ring, w->since, w->limit, evs, &n) == AS_AGAIN)
-    waiter_query(w); /* older than the ring holds */
+  /* A cursor past the ring's end is one this log never reached (the
+   * consumer followed another log, or this store was restored from an
+   * older backup: an empty page would make it wait for sequences that
+   * mean other events), or one SQLite has committed and the ring has not
+   * heard of yet (the writer tells the loop after its COMMIT): SQLite
+   * decides, and the first is 409 cursor-ahead. */
+  w->ahead = since > evring_last(app->ring);
+  if (w->ahead ||
+      evring_since(app->ring, w->since, w->limit, evs, &n) == AS_AGAIN)
+    waiter_query(w); /* older than the ring holds, or newer */
   else if (n > 0 || w->wait_s == 0)
     waiter_answer(w, evs, n, NULL);
   else
