@@ -147,7 +147,7 @@ def test_data_dir_removed_refuses_writes(daemon):
     assert upload(api, pid, "a.bin")[0] == 201
     assert health(api)[0] == 200
     shutil.rmtree(daemon.data_dir)
-    st, body = wait_health(api, 503, timeout=3)
+    st, body = wait_health(api, 503, timeout=10)
     assert st == 503, body
     assert body["writes"] == "refused", body
     assert "removed" in body["detail"] and "restart" in body["detail"]
@@ -164,7 +164,7 @@ def test_database_replaced_refuses_writes(daemon):
     db = daemon.data_dir / DB
     os.rename(db, daemon.data_dir / "moved.db")
     shutil.copy(daemon.data_dir / "moved.db", db)
-    st, body = wait_health(api, 503, timeout=3)
+    st, body = wait_health(api, 503, timeout=10)
     assert st == 503 and body["writes"] == "refused", body
     assert "database file" in body["detail"] and "replaced" in body["detail"]
     assert_writes_refused(api, pid, "store-unavailable")
