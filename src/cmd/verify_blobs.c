@@ -85,6 +85,8 @@ static int vb_list_cb(int status, const struct blob_entry *e, size_t n,
 
   (void)last;
   v->list_status = status;
+  if (n == 0) /* an empty store: v->stored may still be NULL */
+    return 0;
   if (v->nstored + n > v->cap) {
     size_t cap = v->cap ? v->cap : 1024;
     struct blob_entry *p;
@@ -203,11 +205,13 @@ static int vb_report(struct vb *v, struct blobrefs *br, double secs,
   }
   if (*rc != 0)
     return 1;
-  qsort(v->stored, v->nstored, sizeof *v->stored, entry_cmp);
+  if (v->nstored > 1) /* (qsort and bsearch take no null array) */
+    qsort(v->stored, v->nstored, sizeof *v->stored, entry_cmp);
   for (size_t i = 0; i < v->nstored; i++) {
     char b3[CADDR_BUFSIZE];
 
-    if (bsearch(v->stored[i].blake3, v->refs, v->nrefs, sizeof *v->refs,
+    if (v->nrefs > 0 &&
+        bsearch(v->stored[i].blake3, v->refs, v->nrefs, sizeof *v->refs,
                 ref_cmp) != NULL)
       continue;
     caddr_format_raw(CADDR_BLAKE3, v->stored[i].blake3, b3);

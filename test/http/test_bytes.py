@@ -182,3 +182,33 @@ def test_verify_log_blobs_refuses_misplaced_flag(data_dir):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "--blobs only goes with --verify-log" in r.stderr
+
+
+def test_verify_log_blobs_on_a_store_without_blobs(tmp_path, data_dir):
+    """No blob stored yet: the listing hands over an empty batch (under
+    UBSan this was memcpy to a null pointer and an abort)."""
+    d = Proc(daemon_argv(data_dir), tmp_path, "daemon").start()
+    Api(d).create()
+    assert d.stop() == 0, d.stderr_text()[-4000:]
+    rc, out, err = verify_blobs(data_dir)
+    assert rc == 0, out + err
+    assert "runtime error" not in err
+    assert "0 referenced (0 bytes): 0 ok" in out and "0 orphans" in out
+    assert "verify-blobs: ok" in out
+
+
+def test_verify_log_blobs_orphans_only(tmp_path, data_dir):
+    """Blob files but no file referencing any: every one is an orphan
+    (under UBSan, bsearch over the empty, null list of references
+    aborted)."""
+    d = Proc(daemon_argv(data_dir), tmp_path, "daemon").start()
+    Api(d).create()
+    assert d.stop() == 0, d.stderr_text()[-4000:]
+    orphan_bytes = b"stored, never committed\n"
+    orphan = "blake3:" + b3sum_bytes(orphan_bytes)
+    write_blob(data_dir, orphan, orphan_bytes)
+    rc, out, err = verify_blobs(data_dir)
+    assert rc == 0, out + err
+    assert "runtime error" not in err
+    assert f"blobs: orphan {orphan}: {len(orphan_bytes)} bytes stored" in out
+    assert f"0 referenced (0 bytes): 0 ok, 0 missing, 0 damaged, 0 unreadable; 1 orphans" in out

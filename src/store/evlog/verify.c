@@ -63,24 +63,28 @@ static bool verify_row(struct evlog_stmt *st, int64_t expect,
 }
 
 /* Takes the row before from (the scan's first) as the chain's seed: its
- * chain digest is trusted, not checked.  false with why when it is not
- * there. */
-static bool verify_seed(struct evlog_stmt *st, int64_t seq,
-                        uint8_t prev[DIGEST_LEN], char *why, size_t whylen) {
+ * chain digest is trusted, not checked.  0 when it is there; 1 with why
+ * when it is missing or malformed; the error when it cannot be read (a
+ * damaged file is not a deleted row). */
+static int verify_seed(struct evlog_stmt *st, int64_t seq,
+                       uint8_t prev[DIGEST_LEN], char *why, size_t whylen) {
   struct event_rec ev;
-  bool row = evlog_step(st) == EVLOG_ROW;
+  int step = evlog_step(st);
+  bool row = step == EVLOG_ROW;
   bool ok = row && evlog_row_view(st, &ev) == 0;
 
+  if (step < 0)
+    return step;
   if (ok && ev.sequence == seq) {
     memcpy(prev, ev.chain_digest, DIGEST_LEN);
-    return true;
+    return 0;
   }
   snprintf(why, whylen, "%s", row && !ok
                ? "the row is malformed (a column has the wrong type or "
                  "length)"
                : "missing: the event before the checked range is not in "
                  "the log (a row was deleted)");
-  return false;
+  return 1;
 }
 
 /* Fills r (r->bad_sequence 0 when the log verifies from sequence from on);
@@ -99,9 +103,12 @@ static int verify_walk(struct evlog_db *db, int64_t from,
                     "log", e);
   if (rc != 0)
     return rc;
-  if (from > 1 && !verify_seed(st, from - 1, prev, r->why, sizeof r->why)) {
-    r->bad_sequence = from - 1;
+  if (from > 1 &&
+      (rc = verify_seed(st, from - 1, prev, r->why, sizeof r->why)) != 0) {
     evlog_reset(st);
+    if (rc < 0)
+      return evlog_fail(db, rc, "reading the event log", e);
+    r->bad_sequence = from - 1;
     return 0;
   }
   while ((rc = evlog_step(st)) == EVLOG_ROW) {

@@ -428,6 +428,54 @@ static void test_from_sequence(void) {
   fixture_done(&f);
 }
 
+/* The events table's pages overwritten (the WAL checkpointed into the
+ * file first): reading the seed row fails, and that is a read error
+ * (EVLOG_ECORRUPT), not a "deleted row" finding. */
+static void test_from_sequence_damaged_file(void) {
+  struct verify_report r;
+  struct errbuf e = {{0}};
+  struct fixture f;
+  sqlite3 *db;
+  sqlite3_stmt *q;
+  int64_t root, page;
+  char junk[512];
+  FILE *fp;
+  int rc;
+
+  build_log(&f);
+  ASSERT_EQ(sqlite3_open(f.db, &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+                         NULL),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT rootpage FROM sqlite_master "
+                                   "WHERE type = 'table' AND name = 'events'",
+                               -1, &q, NULL),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  root = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  page = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  ASSERT(root > 1);
+  memset(junk, 0xa5, sizeof junk);
+  fp = fopen(f.db, "r+b");
+  ASSERT(fp != NULL);
+  ASSERT_EQ(fseek(fp, (long)((root - 1) * page), SEEK_SET), 0);
+  ASSERT_EQ(fwrite(junk, 1, sizeof junk, fp), sizeof junk);
+  ASSERT_EQ(fclose(fp), 0);
+
+  memset(&r, 0, sizeof r);
+  rc = verify_log_from(f.db, 5, &r, &e);
+  ASSERT_EQ(rc, EVLOG_ECORRUPT);
+  ASSERT_EQ(r.bad_sequence, 0);
+  ASSERT(strstr(e.msg, "missing") == NULL);
+  fixture_done(&f);
+}
+
 static void test_quick_check(void) {
   struct errbuf e = {{0}};
   struct fixture f;
@@ -439,6 +487,7 @@ static void test_quick_check(void) {
 
 TEST_MAIN(TEST_CASE(test_ok), TEST_CASE(test_empty_log),
           TEST_CASE(test_from_sequence), TEST_CASE(test_quick_check),
+          TEST_CASE(test_from_sequence_damaged_file),
           TEST_CASE(test_missing_database),
           TEST_CASE(test_payload_byte_flipped), TEST_CASE(test_field_edited),
           TEST_CASE(test_row_deleted), TEST_CASE(test_rows_deleted_at_end),
