@@ -25,7 +25,6 @@
 #ifndef AS_EVLOG_H
 #define AS_EVLOG_H
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,10 +44,12 @@ enum evlog_mode {
 /* evlog_step: a row is ready (0: the statement has run to its end). */
 #define EVLOG_ROW 1
 
-/* The database file is damaged (SQLite's SQLITE_CORRUPT / SQLITE_NOTADB):
- * the errno ext4 uses for "structure needs cleaning".  Distinct from the
- * other codes so the daemon can stop writing and say what to run. */
-#define EVLOG_ECORRUPT (-EUCLEAN)
+/* The database file is damaged (SQLite's SQLITE_CORRUPT / SQLITE_NOTADB).
+ * Distinct from the other codes so the daemon can stop writing and say
+ * what to run.  A code libuv knows ("inappropriate file type or format"):
+ * uv_strerror and uv_err_name allocate, and never free, a string for a
+ * code they do not know, such as -EUCLEAN. */
+#define EVLOG_ECORRUPT UV_EFTYPE
 
 enum evlog_type {
   EVLOG_NULL,

@@ -546,6 +546,17 @@ static void test_copy_deleted_on_close(void) {
   fixture_done(&f); /* rmdir: nothing else is left */
 }
 
+/* The damaged-database code reaches uv_strerror and uv_err_name in
+ * problem details and the request log: it must be one libuv knows, for
+ * which they return a static string (for an unknown code they allocate
+ * one per call and never free it). */
+static void test_corrupt_code_known_to_libuv(void) {
+  ASSERT(EVLOG_ECORRUPT < 0);
+  ASSERT(strncmp(uv_err_name(EVLOG_ECORRUPT), "Unknown", 7) != 0);
+  ASSERT(strncmp(uv_strerror(EVLOG_ECORRUPT), "Unknown", 7) != 0);
+  ASSERT(uv_err_name(EVLOG_ECORRUPT) == uv_err_name(EVLOG_ECORRUPT));
+}
+
 TEST_MAIN(TEST_CASE(test_open_no_location),
           TEST_CASE(test_open_ro_missing_file),
           TEST_CASE(test_open_rw_creates_and_migrates),
@@ -557,4 +568,5 @@ TEST_MAIN(TEST_CASE(test_open_no_location),
           TEST_CASE(test_prepare_errors), TEST_CASE(test_column_types),
           TEST_CASE(test_in_tx_after_rollback),
           TEST_CASE(test_check_references),
-          TEST_CASE(test_copy_deleted_on_close))
+          TEST_CASE(test_copy_deleted_on_close),
+          TEST_CASE(test_corrupt_code_known_to_libuv))
