@@ -170,6 +170,27 @@ static void dd_scan_entry(int dfd, const char *name, struct dd_scan *s) {
   }
 }
 
+/* Does blobs/blake3 hold anything?  (Its fan-out directories exist only
+ * once a blob was stored.)  Used only to word a refusal. */
+static bool dd_blobs_stored(int dfd) {
+  int fd = openat(dfd, DATADIR_BLOBS "/blake3",
+                  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct dirent *de;
+  bool any = false;
+  DIR *d;
+
+  if (fd < 0)
+    return false;
+  if ((d = fdopendir(fd)) == NULL) {
+    close(fd);
+    return true; /* unreadable: assume the worst */
+  }
+  while (!any && (de = readdir(d)) != NULL)
+    any = strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+  closedir(d);
+  return any;
+}
+
 static int dd_scan(struct datadir *dd, struct dd_scan *s, struct errbuf *e) {
   int fd = openat(dd->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   struct dirent *de;
@@ -331,8 +352,12 @@ static int dd_decide(struct datadir *dd, const struct dd_scan *s,
                    "would lose the history and begin a new chain. Restore "
                    "the database from a backup (docs/OPERATOR.md, "
                    "Recovery), or run once with --init to start a new empty "
-                   "log over the existing blobs", dd->path, DATADIR_DB_FILE,
-                   DATADIR_MARKER_FILE);
+                   "log over the existing blobs%s", dd->path, DATADIR_DB_FILE,
+                   DATADIR_MARKER_FILE,
+                   dd_blobs_stored(dd->fd)
+                       ? ""
+                       : " (no blob is stored: if the first start was cut "
+                         "short, nothing was lost and --init is safe)");
   }
   if (s->empty) {
     if (use == DATADIR_OPERATE)
@@ -364,7 +389,7 @@ static int dd_decide(struct datadir *dd, const struct dd_scan *s,
 int datadir_open(const char *dir, enum datadir_use use, struct datadir *dd,
                  struct errbuf *e) {
   struct dd_scan s;
-  struct stat st;
+  struct stat st, locked;
   int rc;
 
   memset(dd, 0, sizeof *dd);
@@ -389,6 +414,15 @@ int datadir_open(const char *dir, enum datadir_use use, struct datadir *dd,
   if (realpath(dir, dd->path) == NULL) {
     rc = err_set(e, -errno, "cannot resolve data directory %s: %s", dir,
                  strerror(errno));
+    goto fail;
+  }
+  /* The path we report and work under must be the directory we locked
+   * (a symbolic link swapped in between would split them). */
+  if (stat(dd->path, &st) != 0 || fstat(dd->fd, &locked) != 0 ||
+      st.st_dev != locked.st_dev || st.st_ino != locked.st_ino) {
+    rc = err_set(e, UV_EAGAIN, "data directory %s changed while it was "
+                 "being opened (a symbolic link replaced?): start again",
+                 dir);
     goto fail;
   }
   if ((rc = dd_scan(dd, &s, e)) != 0)

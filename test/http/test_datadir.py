@@ -181,6 +181,7 @@ def test_missing_or_empty_database_is_refused(tmp_path, data_dir, how):
     err = refused(data_dir)
     assert f"database {data_dir}/{DB} is missing or empty" in err
     assert "backup" in err and "--init" in err
+    assert "nothing was lost" not in err  # a blob is stored
     assert snapshot(data_dir) == before
     for args in (["--verify-log"], ["--replay"]):
         r = subprocess.run([daemon_argv(data_dir)[0], *args, "--data",
@@ -357,3 +358,16 @@ def test_clean_stop_leaves_the_log_in_the_database_file(tmp_path, data_dir):
     finally:
         con.close()
     assert n == seq
+
+
+def test_first_start_cut_short_says_init_is_safe(tmp_path, data_dir):
+    """Marker written, database never made (a first start that failed):
+    still refused, but the message says no blob is stored."""
+    d = start(tmp_path, data_dir, "first")
+    assert d.stop() == 0
+    for sfx in ("", "-wal", "-shm"):
+        if (data_dir / (DB + sfx)).exists():
+            (data_dir / (DB + sfx)).unlink()
+    err = refused(data_dir)
+    assert "is missing or empty" in err
+    assert "nothing was lost and --init is safe" in err
