@@ -8,12 +8,15 @@
  * (416 when unsatisfiable); several ranges are served as the whole
  * representation (allowed by RFC 9110).  ETag is the BLAKE3 address and
  * Repr-Digest the SHA-256 of the whole representation (RFC 9530).  The
- * blob is opened (and its size checked against the row) before any
- * answer, for HEAD and conditional requests too: missing or wrong-size
- * bytes are 503 blob-unavailable whatever the method.
+ * blob is looked at (and its size checked against the row) before any
+ * answer, for HEAD and conditional requests too: missing, unreadable or
+ * wrong-size bytes are 503 blob-unavailable whatever the method.  Only an
+ * answer with bytes opens a reader; HEAD, 304, 416 and empty bodies ask
+ * blob_stat, which holds no descriptor and needs no close.
  */
 #include <errno.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +39,8 @@ struct download {
   char *buf;
   char etag[CADDR_BUFSIZE + 2];
   char extra[DOWNLOAD_EXTRA_MAX];
-  int status;
+  int status; /* the answer planned: 200, 206, 304 or 416 */
+  bool body;  /* it sends bytes: open a reader (else blob_stat) */
 };
 
 /* The one way a download is freed (work.h). */
@@ -107,40 +111,6 @@ static void download_next(struct download *d) {
   }
 }
 
-static void download_respond(struct download *d, const struct http_req *req);
-
-/* Every answer but an error from the lookup waits for this: GET, HEAD and
- * conditional requests alike answer 503 when the bytes are missing or of
- * the wrong size, so no client is told a file exists that cannot be
- * read. */
-static void download_open_cb(struct blob_reader *r, int status, uint64_t size,
-                             void *arg) {
-  struct download *d = arg;
-
-  d->reader = r;
-  if (!work_live(&d->w))
-    goto out;
-  if (status == UV_EMFILE || status == UV_ENFILE) {
-    /* transient: the blob is fine, the daemon is short of descriptors */
-    http_problem_with(work_end(&d->w), PROB_OUT_OF_DESCRIPTORS,
-                      "Retry-After: 1\r\n",
-                      "the daemon ran out of file descriptors (%s); retry",
-                      uv_strerror(status));
-    goto out;
-  }
-  if (status != 0 || size != d->file->size) {
-    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
-                 "the bytes of this file cannot be read (%s); the "
-                 "operator must restore the blob from a backup",
-                 status != 0 ? uv_strerror(status) : "size differs");
-    goto out;
-  }
-  /* the request (headers) lives until the response is done */
-  download_respond(d, http_conn_req(d->w.c));
-out:
-  work_unref(&d->w);
-}
-
 /* Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" against size.  0 with the
  * range, UV_ERANGE when unsatisfiable, UV_EINVAL for what is not a single
  * byte range (several ranges, other units, malformed): RFC 9110 lets the
@@ -191,9 +161,9 @@ static int download_range(const char *h, uint64_t size, uint64_t *from,
   return 0;
 }
 
-/* The file row is known and its bytes are open: conditionals, range,
- * then the head and the bytes. */
-static void download_respond(struct download *d, const struct http_req *req) {
+/* The file row is known: conditionals and range decide the answer,
+ * before any I/O, so that only an answer with bytes opens the blob. */
+static void download_plan(struct download *d, const struct http_req *req) {
   const struct file_rec *f = d->file;
   char b3[CADDR_BUFSIZE], b64[sodium_base64_ENCODED_LEN(
                                DIGEST_LEN, sodium_base64_VARIANT_ORIGINAL)];
@@ -211,17 +181,13 @@ static void download_respond(struct download *d, const struct http_req *req) {
                "Cache-Control: public, max-age=31536000, immutable\r\n",
                d->etag, b64);
   if (handlers_etag_matches(req, d->etag)) {
-    http_respond(work_end(&d->w), 304, NULL, d->extra, NULL, 0);
+    d->status = 304;
     return;
   }
   if (range != NULL)
     rc = download_range(range, f->size, &from, &to);
   if (rc == UV_ERANGE) {
-    char extra[64];
-    snprintf(extra, sizeof extra, "Content-Range: bytes */%llu\r\n",
-             (unsigned long long)f->size);
-    http_problem_with(work_end(&d->w), PROB_RANGE_NOT_SATISFIABLE, extra,
-                      "the file has %llu bytes", (unsigned long long)f->size);
+    d->status = 416;
     return;
   }
   d->status = 200;
@@ -234,7 +200,26 @@ static void download_respond(struct download *d, const struct http_req *req) {
   }
   d->off = from;
   d->end = to;
-  if (http_is_head(d->w.c) || d->end == d->off) {
+  d->body = !http_is_head(d->w.c) && d->end > d->off;
+}
+
+/* The bytes were found as planned (opened when d->body): the answer. */
+static void download_respond(struct download *d) {
+  const struct file_rec *f = d->file;
+
+  if (d->status == 304) {
+    http_respond(work_end(&d->w), 304, NULL, d->extra, NULL, 0);
+    return;
+  }
+  if (d->status == 416) {
+    char extra[64];
+    snprintf(extra, sizeof extra, "Content-Range: bytes */%llu\r\n",
+             (unsigned long long)f->size);
+    http_problem_with(work_end(&d->w), PROB_RANGE_NOT_SATISFIABLE, extra,
+                      "the file has %llu bytes", (unsigned long long)f->size);
+    return;
+  }
+  if (!d->body) {
     struct conn *c = work_end(&d->w);
     http_resp_head(c, d->status, f->media_type, d->extra, d->end - d->off);
     http_resp_end(c);
@@ -251,11 +236,61 @@ static void download_respond(struct download *d, const struct http_req *req) {
     download_next(d);
 }
 
-/* The file row is known: open its bytes before answering anything. */
+/* Every answer but an error from the lookup waits for the blob store
+ * (blob_reader_open for an answer with bytes, blob_stat for the others):
+ * GET, HEAD and conditional requests alike answer 503 when the bytes are
+ * missing, unreadable or of the wrong size, so no client is told a file
+ * exists that cannot be read. */
+static void download_found(struct download *d, int status, uint64_t size) {
+  if (status == UV_EMFILE || status == UV_ENFILE) {
+    /* transient: the blob is fine, the daemon is short of descriptors */
+    http_problem_with(work_end(&d->w), PROB_OUT_OF_DESCRIPTORS,
+                      "Retry-After: 1\r\n",
+                      "the daemon ran out of file descriptors (%s); retry",
+                      uv_strerror(status));
+    return;
+  }
+  if (status != 0 || size != d->file->size) {
+    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
+                 "the bytes of this file cannot be read (%s); the "
+                 "operator must restore the blob from a backup",
+                 status != 0 ? uv_strerror(status) : "size differs");
+    return;
+  }
+  download_respond(d);
+}
+
+static void download_open_cb(struct blob_reader *r, int status, uint64_t size,
+                             void *arg) {
+  struct download *d = arg;
+
+  d->reader = r;
+  if (work_live(&d->w))
+    download_found(d, status, size);
+  work_unref(&d->w);
+}
+
+static void download_stat_cb(int status, uint64_t size, void *arg) {
+  struct download *d = arg;
+
+  if (work_live(&d->w))
+    download_found(d, status, size);
+  work_unref(&d->w);
+}
+
+/* The file row is known: plan the answer, then look for its bytes. */
 static void download_serve(struct download *d) {
+  const uint8_t *b3 = d->file->digests.blake3;
+  int rc;
+
+  /* the request (headers) lives until the response is done */
+  download_plan(d, http_conn_req(d->w.c));
   work_ref(&d->w);
-  if (blob_reader_open(d->app->blobs, d->file->digests.blake3,
-                       download_open_cb, d) != 0) {
+  if (d->body)
+    rc = blob_reader_open(d->app->blobs, b3, download_open_cb, d);
+  else
+    rc = blob_stat(d->app->blobs, b3, download_stat_cb, d);
+  if (rc != 0) {
     work_unref(&d->w);
     http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
                  "the blob store cannot open this file");

@@ -121,6 +121,13 @@ void blob_reader_close(struct blob_reader *r) {
     r->store->ops->reader_close(r);
 }
 
+int blob_stat(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+              blob_stat_cb cb, void *arg) {
+  if (s == NULL || blake3 == NULL || cb == NULL)
+    return UV_EINVAL;
+  return s->ops->stat(s, blake3, cb, arg);
+}
+
 int blob_verify(struct blob_store *s, const struct blob_info *want,
                 blob_verify_cb cb, void *arg) {
   if (s == NULL || want == NULL || cb == NULL)

@@ -126,6 +126,18 @@ int blob_reader_read(struct blob_reader *r, uint64_t off, void *buf, size_t len,
 /* Closes the reader once no read is pending. */
 void blob_reader_close(struct blob_reader *r);
 
+/* status 0 with the size on disk, or an error with BLOB_SIZE_UNKNOWN. */
+typedef void (*blob_stat_cb)(int status, uint64_t size, void *arg);
+
+/* Says whether the blob named by its BLAKE3 digest could be opened for
+ * reading now, and its size on disk, without opening it: for answers
+ * that send no bytes (HEAD, 304, 416), so they fail exactly when a
+ * reader would (UV_ENOENT when absent, UV_EACCES when unreadable,
+ * UV_EINVAL when not a regular file) at a fraction of the cost.  The
+ * size is what is stored, right or wrong: comparing it is the caller's. */
+int blob_stat(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+              blob_stat_cb cb, void *arg);
+
 /* --- maintenance --- */
 
 typedef void (*blob_status_cb)(int status, void *arg);

@@ -34,6 +34,8 @@ struct blob_ops {
   int (*reader_read)(struct blob_reader *r, uint64_t off, void *buf,
                      size_t len, blob_read_cb cb, void *arg);
   void (*reader_close)(struct blob_reader *r);
+  int (*stat)(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+              blob_stat_cb cb, void *arg);
   int (*verify)(struct blob_store *s, const struct blob_info *want,
                 blob_verify_cb cb, void *arg);
   int (*list)(struct blob_store *s, blob_list_cb cb, void *arg);

@@ -403,6 +403,100 @@ static void test_serve(void) {
   blob_fixture_close(&f);
 }
 
+/* ----------------------------------------------------------------- stat */
+
+struct sres {
+  int calls, status;
+  uint64_t size;
+};
+
+static void stat_cb(int status, uint64_t size, void *arg) {
+  struct sres *r = arg;
+
+  r->calls++;
+  r->status = status;
+  r->size = size;
+}
+
+/* blob_stat of b3: its status, with the size in *size. */
+static int stat_blob(struct blob_fixture *f, const uint8_t b3[DIGEST_LEN],
+                     uint64_t *size) {
+  struct sres r = {0};
+
+  ASSERT_EQ(blob_stat(f->store, b3, stat_cb, &r), 0);
+  run_loop(f);
+  ASSERT_EQ(r.calls, 1);
+  *size = r.size;
+  return r.status;
+}
+
+/* blob_reader_open of b3 (closed again at once): its status. */
+static int open_blob(struct blob_fixture *f, const uint8_t b3[DIGEST_LEN]) {
+  struct serve v = {0};
+
+  ASSERT_EQ(blob_reader_open(f->store, b3, serve_open_cb, &v), 0);
+  run_loop(f);
+  ASSERT_EQ(v.opens, 1);
+  ASSERT_EQ(v.reads, 0);
+  return v.open_status;
+}
+
+/* blob_stat reports what a reader's open would: the size on disk (also a
+ * wrong one: comparing is the caller's), or the same error. */
+static void test_stat(void) {
+  struct blob_fixture f;
+  static const char text[] = "stat me, do not open me";
+  size_t len = sizeof text - 1;
+  struct blob_info info, empty;
+  uint8_t absent[DIGEST_LEN] = {4, 5, 6};
+  char path[PATH_MAX];
+  uint64_t size;
+
+  blob_fixture_open(&f);
+  put_ok(&f, (const uint8_t *)text, len, 0, &info);
+  put_ok(&f, (const uint8_t *)"", 0, 0, &empty);
+  ASSERT_EQ(stat_blob(&f, info.digests.blake3, &size), 0);
+  ASSERT_EQ(size, len);
+  ASSERT_EQ(stat_blob(&f, empty.digests.blake3, &size), 0);
+  ASSERT_EQ(size, 0);
+
+  /* absent: no file, and no directory for it either */
+  ASSERT_EQ(stat_blob(&f, absent, &size), UV_ENOENT);
+  ASSERT_EQ(size, BLOB_SIZE_UNKNOWN);
+  ASSERT_EQ(open_blob(&f, absent), UV_ENOENT);
+
+  /* the wrong size is reported as it is on disk */
+  blob_file(&f, info.digests.blake3, path);
+  ASSERT_EQ(chmod(path, 0640), 0);
+  ASSERT_EQ(truncate(path, (off_t)(len - 3)), 0);
+  ASSERT_EQ(stat_blob(&f, info.digests.blake3, &size), 0);
+  ASSERT_EQ(size, len - 3);
+  ASSERT_EQ(truncate(path, (off_t)(len + 5)), 0);
+  ASSERT_EQ(stat_blob(&f, info.digests.blake3, &size), 0);
+  ASSERT_EQ(size, len + 5);
+
+  /* unreadable: refused as open(2) refuses it (root reads anything) */
+  ASSERT_EQ(chmod(path, 0), 0);
+  if (geteuid() != 0) {
+    ASSERT_EQ(stat_blob(&f, info.digests.blake3, &size), UV_EACCES);
+    ASSERT_EQ(size, BLOB_SIZE_UNKNOWN);
+    ASSERT_EQ(open_blob(&f, info.digests.blake3), UV_EACCES);
+  } else {
+    ASSERT_EQ(stat_blob(&f, info.digests.blake3, &size), 0);
+    ASSERT_EQ(open_blob(&f, info.digests.blake3), 0);
+  }
+
+  /* not a regular file: the reader's error */
+  ASSERT_EQ(unlink(path), 0);
+  ASSERT_EQ(mkdir(path, 0750), 0);
+  ASSERT_EQ(stat_blob(&f, info.digests.blake3, &size), UV_EINVAL);
+  ASSERT_EQ(size, BLOB_SIZE_UNKNOWN);
+  ASSERT_EQ(open_blob(&f, info.digests.blake3), UV_EINVAL);
+  ASSERT_EQ(rmdir(path), 0);
+  ASSERT_EQ(stat_blob(&f, info.digests.blake3, &size), UV_ENOENT);
+  blob_fixture_close(&f);
+}
+
 /* --------------------------------------------------------------- dedupe */
 
 static void test_dedupe(void) {
@@ -1176,7 +1270,8 @@ static void test_leftovers(void) {
   blob_fixture_close(&f);
 }
 
-TEST_MAIN(TEST_CASE(test_put), TEST_CASE(test_serve), TEST_CASE(test_dedupe),
+TEST_MAIN(TEST_CASE(test_put), TEST_CASE(test_serve), TEST_CASE(test_stat),
+          TEST_CASE(test_dedupe),
           TEST_CASE(test_concurrent), TEST_CASE(test_mismatch),
           TEST_CASE(test_abort), TEST_CASE(test_write_failure),
           TEST_CASE(test_hash_failure), TEST_CASE(test_both_failures),

@@ -58,6 +58,8 @@ int blob_local_reader_open(struct blob_store *bs,
 int blob_local_reader_read(struct blob_reader *br, uint64_t off, void *buf,
                            size_t len, blob_read_cb cb, void *arg);
 void blob_local_reader_close(struct blob_reader *br);
+int blob_local_stat(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],
+                    blob_stat_cb cb, void *arg);
 int blob_local_verify(struct blob_store *bs, const struct blob_info *want,
                       blob_verify_cb cb, void *arg);
 int blob_local_delete(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],

@@ -2,6 +2,8 @@
  * serve.c: reading side of the local blob backend: byte-range
  * readers (open + fstat in one pool job, uv_fs_read at an offset,
  * uv_fs_close),
+ * stat (stat + access in one pool job: what a reader's open would say,
+ * without a descriptor and without the close),
  * verify (size, then both digests on the threadpool in 1 MiB reads),
  * delete (uv_fs_unlink)
  * and health (statvfs and directory checks on the threadpool).  Paths come
@@ -39,7 +41,7 @@ struct local_reader {
   uint8_t digest[DIGEST_LEN];
 };
 
-/* verify, delete and health requests */
+/* stat, verify, delete and health requests */
 struct local_req {
   struct local_store *s;
   uv_work_t work;
@@ -49,8 +51,9 @@ struct local_req {
   blob_status_cb status_cb;
   blob_health_cb health_cb;
   blob_verify_cb verify_cb;
+  blob_stat_cb stat_cb;
   void *arg;
-  struct blob_info want, found; /* verify */
+  struct blob_info want, found; /* verify; found.size for stat */
   char path[PATH_MAX];
 };
 
@@ -181,7 +184,7 @@ void blob_local_reader_close(struct blob_reader *br) {
 }
 
 /* ---------------------------------------------------------------------
- * Verify, delete, health
+ * Stat, verify, delete, health
  * ------------------------------------------------------------------ */
 
 static struct local_req *req_new(struct local_store *s, void *arg) {
@@ -197,6 +200,51 @@ static struct local_req *req_new(struct local_store *s, void *arg) {
 static void req_free(struct local_req *q) {
   blob_store_release(&q->s->base);
   free(q);
+}
+
+/* The errors reader_open_work would give, but for a descriptor running
+ * out: stat(2), the same regular-file check, and access(2) with the
+ * effective ids for what open(O_RDONLY) would refuse. */
+static void stat_work(uv_work_t *w) {
+  struct local_req *q = container_of(w, struct local_req, work);
+  struct stat st;
+
+  q->found.size = BLOB_SIZE_UNKNOWN;
+  if (stat(q->path, &st) != 0)
+    q->status = -errno;
+  else if (!S_ISREG(st.st_mode))
+    q->status = UV_EINVAL;
+  else if (faccessat(AT_FDCWD, q->path, R_OK, AT_EACCESS) != 0)
+    q->status = -errno;
+  else
+    q->found.size = (uint64_t)st.st_size;
+}
+
+static void stat_done(uv_work_t *w, int status) {
+  struct local_req *q = container_of(w, struct local_req, work);
+
+  (void)status; /* never cancelled */
+  q->stat_cb(q->status, q->found.size, q->arg);
+  req_free(q);
+}
+
+int blob_local_stat(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],
+                    blob_stat_cb cb, void *arg) {
+  struct local_store *s = blob_local_store(bs);
+  struct local_req *q = req_new(s, arg);
+  int rc;
+
+  if (q == NULL)
+    return UV_ENOMEM;
+  q->stat_cb = cb;
+  blob_local_path(s, blake3, q->path);
+  rc = uv_queue_work(bs->loop, &q->work, stat_work, stat_done);
+  if (rc != 0) {
+    free(q);
+    return rc;
+  }
+  blob_store_hold(bs);
+  return 0;
 }
 
 /* Reads fd to its end into h: 0 or -errno. */

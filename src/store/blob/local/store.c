@@ -51,6 +51,7 @@ static const struct blob_ops local_ops = {
   .reader_open = blob_local_reader_open,
   .reader_read = blob_local_reader_read,
   .reader_close = blob_local_reader_close,
+  .stat = blob_local_stat,
   .verify = blob_local_verify,
   .remove = blob_local_delete,
   .health = blob_local_health,
