@@ -6,7 +6,9 @@
  * threadpool, each written with one uv_write before the next read starts:
  * one buffer per download, whatever the size.  Single byte ranges get 206
  * (416 when unsatisfiable); several ranges are served as the whole
- * representation (allowed by RFC 9110).  ETag is the BLAKE3 address and
+ * representation (allowed by RFC 9110).  Conditionals are evaluated in
+ * the order of RFC 9110 section 13.2.2: If-Match (412), If-None-Match
+ * (304), then If-Range, which keeps the Range only for our strong ETag.  ETag is the BLAKE3 address and
  * Repr-Digest the SHA-256 of the whole representation (RFC 9530).  The
  * blob is looked at (and its size checked against the row) before any
  * answer, for HEAD and conditional requests too: missing, unreadable or
@@ -14,7 +16,6 @@
  * answer with bytes opens a reader; HEAD, 304, 416 and empty bodies ask
  * blob_stat, which holds no descriptor and needs no close.
  */
-#include <errno.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ struct download {
   char *buf;
   char etag[CADDR_BUFSIZE + 2];
   char extra[DOWNLOAD_EXTRA_MAX];
-  int status; /* the answer planned: 200, 206, 304 or 416 */
+  int status; /* the answer planned: 200, 206, 304, 412 or 416 */
   bool body;  /* it sends bytes: open a reader (else blob_stat) */
 };
 
@@ -111,25 +112,37 @@ static void download_next(struct download *d) {
   }
 }
 
+/* Decimal digits at p into *v, saturating at UINT64_MAX: a position past
+ * any size is simply past the end (RFC 9110 section 14.1.1 has no upper
+ * bound).  Returns the end, or NULL when p holds no digit. */
+static const char *download_num(const char *p, uint64_t *v) {
+  uint64_t x = 0;
+
+  if (*p < '0' || *p > '9')
+    return NULL;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    unsigned d = (unsigned)(*p - '0');
+    x = x > (UINT64_MAX - d) / 10 ? UINT64_MAX : x * 10 + d;
+  }
+  *v = x;
+  return p;
+}
+
 /* Parses "bytes=a-b" / "bytes=a-" / "bytes=-n" against size.  0 with the
  * range, UV_ERANGE when unsatisfiable, UV_EINVAL for what is not a single
  * byte range (several ranges, other units, malformed): RFC 9110 lets the
  * server ignore such a header and send the whole representation. */
 static int download_range(const char *h, uint64_t size, uint64_t *from,
                           uint64_t *to) {
-  unsigned long long a = 0, b = 0;
+  uint64_t a = 0, b = 0;
   const char *p;
-  char *end;
 
   if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
     return UV_EINVAL;
   p = h + 6;
-  errno = 0;
   if (*p == '-') {
-    if (p[1] < '0' || p[1] > '9')
-      return UV_EINVAL;
-    b = strtoull(p + 1, &end, 10);
-    if (*end != '\0' || errno != 0)
+    p = download_num(p + 1, &b);
+    if (p == NULL || *p != '\0')
       return UV_EINVAL;
     if (b == 0 || size == 0)
       return UV_ERANGE;
@@ -137,19 +150,15 @@ static int download_range(const char *h, uint64_t size, uint64_t *from,
     *to = size;
     return 0;
   }
-  if (*p < '0' || *p > '9')
+  p = download_num(p, &a);
+  if (p == NULL || *p != '-')
     return UV_EINVAL;
-  a = strtoull(p, &end, 10);
-  if (*end != '-' || errno != 0)
-    return UV_EINVAL;
-  p = end + 1;
+  p++;
   if (*p == '\0') {
-    b = size == 0 ? 0 : size - 1;
+    b = UINT64_MAX;
   } else {
-    if (*p < '0' || *p > '9')
-      return UV_EINVAL;
-    b = strtoull(p, &end, 10);
-    if (*end != '\0' || errno != 0 || b < a)
+    p = download_num(p, &b);
+    if (p == NULL || *p != '\0' || b < a)
       return UV_EINVAL;
   }
   if (a >= size)
@@ -167,7 +176,7 @@ static void download_plan(struct download *d, const struct http_req *req) {
   const struct file_rec *f = d->file;
   char b3[CADDR_BUFSIZE], b64[sodium_base64_ENCODED_LEN(
                                DIGEST_LEN, sodium_base64_VARIANT_ORIGINAL)];
-  const char *range = http_header(req, "range");
+  const char *range = http_header(req, "range"), *h;
   uint64_t from = 0, to = f->size;
   int n, rc = UV_EINVAL; /* no Range: the whole representation */
 
@@ -180,11 +189,21 @@ static void download_plan(struct download *d, const struct http_req *req) {
                "Accept-Ranges: bytes\r\n"
                "Cache-Control: public, max-age=31536000, immutable\r\n",
                d->etag, b64);
-  if (handlers_etag_matches(req, d->etag)) {
+  /* RFC 9110 section 13.2.2, in its order (no Last-Modified is sent, so
+   * If-Unmodified-Since and If-Modified-Since are never evaluated) */
+  if ((h = http_header(req, "if-match")) != NULL &&
+      !precond_list_matches(h, d->etag, true)) {
+    d->status = 412;
+    return;
+  }
+  if ((h = http_header(req, "if-none-match")) != NULL &&
+      precond_list_matches(h, d->etag, false)) {
     d->status = 304;
     return;
   }
-  if (range != NULL)
+  /* If-Range: the range only for the very representation it names */
+  if (range != NULL && ((h = http_header(req, "if-range")) == NULL ||
+                        precond_if_range(h, d->etag)))
     rc = download_range(range, f->size, &from, &to);
   if (rc == UV_ERANGE) {
     d->status = 416;
@@ -209,6 +228,11 @@ static void download_respond(struct download *d) {
 
   if (d->status == 304) {
     http_respond(work_end(&d->w), 304, NULL, d->extra, NULL, 0);
+    return;
+  }
+  if (d->status == 412) {
+    http_problem(work_end(&d->w), PROB_PRECONDITION_FAILED,
+                 "If-Match does not match the representation %s", d->etag);
     return;
   }
   if (d->status == 416) {

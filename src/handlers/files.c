@@ -134,16 +134,55 @@ static void upload_begin_body(struct upload *u) {
   http_body_continue(u->w.c);
 }
 
+/* If-Match and If-None-Match against the file at the path (f, or NULL
+ * when there is none), RFC 9110 section 13.2.2 order; false when it
+ * answered 412.  The file's entity tag is its download's: the BLAKE3
+ * address. */
+static bool upload_preconditions(struct upload *u, const struct file_rec *f) {
+  const struct http_req *req = http_conn_req(u->w.c);
+  const char *im = http_header(req, "if-match");
+  const char *inm = http_header(req, "if-none-match");
+  char etag[CADDR_BUFSIZE + 2], b3[CADDR_BUFSIZE];
+
+  if (f == NULL) {
+    if (im == NULL)
+      return true; /* If-None-Match cannot match what does not exist */
+    http_problem(work_end(&u->w), PROB_PRECONDITION_FAILED,
+                 "If-Match: the package has no file at this path; nothing "
+                 "was stored");
+    return false;
+  }
+  caddr_format_raw(CADDR_BLAKE3, f->digests.blake3, b3);
+  snprintf(etag, sizeof etag, "\"%s\"", b3);
+  if (im != NULL && !precond_list_matches(im, etag, true)) {
+    http_problem(work_end(&u->w), PROB_PRECONDITION_FAILED,
+                 "If-Match does not match the file at this path (%s); "
+                 "nothing was stored",
+                 etag);
+    return false;
+  }
+  if (inm != NULL && precond_list_matches(inm, etag, false)) {
+    http_problem(work_end(&u->w), PROB_PRECONDITION_FAILED,
+                 "If-None-Match: the package already has a file at this "
+                 "path (%s); nothing was stored",
+                 etag);
+    return false;
+  }
+  return true;
+}
+
 static void upload_path_cb(struct query_result *res, void *arg) {
   struct upload *u = arg;
 
   if (!work_live(&u->w))
     ; /* the client has gone */
+  else if (res->status != 0 && res->status != UV_ENOENT)
+    handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
+  else if (!upload_preconditions(u, res->status == 0 ? res->file : NULL))
+    ; /* answered: 412 */
   else if (res->status == 0)
     http_problem(work_end(&u->w), PROB_DUPLICATE_PATH,
                  "the package already has a file at this path");
-  else if (res->status != UV_ENOENT)
-    handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
   else
     upload_begin_body(u);
   query_result_free(res);

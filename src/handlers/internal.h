@@ -63,6 +63,17 @@ bool handlers_query_int(struct conn *c, const struct http_req *req,
 /* If-None-Match (a list of entity tags or *) matches etag (quoted). */
 bool handlers_etag_matches(const struct http_req *req, const char *etag);
 
+/* --- conditional requests (precond.c, RFC 9110 section 13) --- */
+
+/* Does an If-Match (strong: a weak tag never matches) or If-None-Match
+ * (weak comparison) field value, `*` or a list of entity tags, match
+ * etag (quoted)?  `*` matches any current representation: call only when
+ * there is one.  A malformed value matches nothing. */
+bool precond_list_matches(const char *value, const char *etag, bool strong);
+/* If-Range: true only when value is exactly etag as a strong tag (a weak
+ * tag or an HTTP date never is: no Last-Modified is ever sent). */
+bool precond_if_range(const char *value, const char *etag);
+
 /* --- the store's state and the write fence (fence.c) --- */
 
 /* From now on every write is refused (the first cause is kept):

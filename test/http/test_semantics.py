@@ -1,0 +1,93 @@
+"""RFC 9110 / 9111 / 9530 semantics of downloads, uploads and manifests:
+conditionals in the order of RFC 9110 section 13.2.2, If-Range, range
+numbers past 64 bits, manifest validators, download headers, retries."""
+import base64
+import hashlib
+import json
+
+from apihelp import Api, Unchanged, problem
+
+
+def upload(api, pkg, path, data, headers=None, expect=201):
+    st, h, body = api.req("PUT", f"/v1/packages/{pkg['id']}/files/{path}",
+                          body=data, headers=headers)
+    assert st == expect, (st, body)
+    return st, h, body
+
+
+def test_conditionals_and_ranges(daemon):
+    api = Api(daemon)
+    pkg = api.create()
+    data = bytes(range(256)) * 40
+    _, _, body = upload(api, pkg, "a.bin", data)
+    rec = json.loads(body)
+    etag = '"%s"' % rec["blake3"]
+    other = '"blake3:%s"' % ("0" * 64)
+    for url in (f"/v1/files/{rec['id']}", f"/v1/blobs/{rec['blake3']}"):
+        # If-Range: 206 only for our own strong tag
+        st, h, body = api.req("GET", url, headers={"Range": "bytes=0-9",
+                                                   "If-Range": etag})
+        assert st == 206 and body == data[:10]
+        for validator in (other, "W/" + etag,
+                          "Wed, 21 Oct 2015 07:28:00 GMT"):
+            st, h, body = api.req("GET", url, headers={
+                "Range": "bytes=0-9", "If-Range": validator})
+            assert st == 200 and body == data, validator
+            assert "content-range" not in h
+        # If-Match: strong comparison; * matches what exists
+        for method in ("GET", "HEAD"):
+            for val in (other, "W/" + etag):
+                st, h, body = api.req(method, url, headers={"If-Match": val})
+                assert st == 412, (method, val)
+                if method == "GET":
+                    problem(body, 412, "precondition-failed")
+            for val in (etag, "*", f"{other}, {etag}"):
+                st, _, _ = api.req(method, url, headers={"If-Match": val})
+                assert st == 200, (method, val)
+        # If-Match is evaluated before If-None-Match
+        st, _, _ = api.req("GET", url, headers={"If-Match": other,
+                                                "If-None-Match": etag})
+        assert st == 412
+        st, _, _ = api.req("GET", url, headers={"If-Match": etag,
+                                                "If-None-Match": etag})
+        assert st == 304
+        # a first position past 2^64 is past the end: 416, not 200
+        for rng in ("bytes=99999999999999999999-",
+                    "bytes=18446744073709551616-18446744073709551617"):
+            st, h, body = api.req("GET", url, headers={"Range": rng})
+            assert st == 416, rng
+            assert h["content-range"] == f"bytes */{len(data)}"
+        # a last position past 2^64 is the end; a huge suffix the whole
+        st, h, body = api.req("GET", url,
+                              headers={"Range": "bytes=5-99999999999999999999"})
+        assert st == 206 and body == data[5:]
+        st, h, body = api.req("GET", url,
+                              headers={"Range": "bytes=-99999999999999999999"})
+        assert st == 206 and body == data
+
+
+def test_upload_preconditions(daemon):
+    api = Api(daemon)
+    pkg = api.create()
+    _, _, body = upload(api, pkg, "x.bin", b"first")
+    rec = json.loads(body)
+    with Unchanged(api):
+        # If-Match on a new path: nothing to match, nothing stored
+        st, _, body = api.req("PUT", f"/v1/packages/{pkg['id']}/files/new.bin",
+                              body=b"new bytes", headers={"If-Match": "*"})
+        assert st == 412
+        problem(body, 412, "precondition-failed")
+        # If-None-Match: * on an existing path: 412, not 409
+        st, _, body = api.req("PUT", f"/v1/packages/{pkg['id']}/files/x.bin",
+                              body=b"other", headers={"If-None-Match": "*"})
+        assert st == 412
+        problem(body, 412, "precondition-failed")
+        st, _, body = api.req("PUT", f"/v1/packages/{pkg['id']}/files/x.bin",
+                              body=b"other",
+                              headers={"If-Match": '"blake3:%s"' % ("0" * 64)})
+        assert st == 412
+    st, _, _ = api.req("GET", f"/v1/packages/{pkg['id']}/files/new.bin")
+    listed = api.json("GET", f"/v1/packages/{pkg['id']}/files")["files"]
+    assert [f["path"] for f in listed] == ["x.bin"]
+    # If-None-Match: * on a new path is the ordinary create
+    upload(api, pkg, "y.bin", b"y", headers={"If-None-Match": "*"})
