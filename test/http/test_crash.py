@@ -67,7 +67,7 @@ def test_kill9_upload_and_finalize(tmp_path, data_dir):
         pkg = api.json("POST", f"/v1/packages/{pid2}/finalize")
     assert pkg["status"] == "finalized" and pkg["manifest_digest"]
     st, h, _ = api.req("GET", f"/v1/packages/{pid2}/manifest")
-    assert st == 200 and h["etag"] == '"%s"' % pkg["manifest_digest"]
+    assert st == 200 and h["x-content-address"] == pkg["manifest_digest"]
     evs = api.json("GET", "/v1/events?since=0&limit=1000")["events"]
     assert [e["sequence"] for e in evs] == list(range(1, len(evs) + 1))
     assert [e["event_type"] for e in evs].count("v1.package.finalized") == 1

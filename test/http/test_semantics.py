@@ -91,3 +91,32 @@ def test_upload_preconditions(daemon):
     assert [f["path"] for f in listed] == ["x.bin"]
     # If-None-Match: * on a new path is the ordinary create
     upload(api, pkg, "y.bin", b"y", headers={"If-None-Match": "*"})
+
+
+def test_manifest_validators(daemon):
+    api = Api(daemon)
+    pkg = api.create()
+    upload(api, pkg, "m.txt", b"manifest me")
+    api.json("POST", f"/v1/packages/{pkg['id']}/finalize")
+    url = f"/v1/packages/{pkg['id']}/manifest"
+    st, hc, cbor = api.req("GET", url, headers={"Accept": "application/cbor"})
+    assert st == 200
+    st, hj, js = api.req("GET", url)
+    assert st == 200 and cbor != js
+    assert hc["etag"] != hj["etag"]
+    for h, body in ((hc, cbor), (hj, js)):
+        assert h["repr-digest"] == "sha-256=:%s:" % base64.b64encode(
+            hashlib.sha256(body).digest()).decode()
+        assert h["cache-control"] == "public, max-age=31536000, immutable"
+        assert h["vary"] == "Accept"
+    # each form's tag validates that form only
+    st, h, _ = api.req("GET", url, headers={"If-None-Match": hj["etag"]})
+    assert st == 304 and h["etag"] == hj["etag"]
+    assert h["cache-control"] == "public, max-age=31536000, immutable"
+    st, _, body = api.req("GET", url, headers={"If-None-Match": hc["etag"]})
+    assert st == 200 and body == js
+    st, _, body = api.req("GET", url, headers={"If-None-Match": hj["etag"],
+                                                 "Accept": "application/cbor"})
+    assert st == 200 and body == cbor
+    st, _, body = api.req("GET", url, headers={"If-Match": hc["etag"]})
+    assert st == 412
