@@ -8,7 +8,13 @@
  * (416 when unsatisfiable); several ranges are served as the whole
  * representation (allowed by RFC 9110).  Conditionals are evaluated in
  * the order of RFC 9110 section 13.2.2: If-Match (412), If-None-Match
- * (304), then If-Range, which keeps the Range only for our strong ETag.  ETag is the BLAKE3 address and
+ * (304), then If-Range, which keeps the Range only for our strong ETag.
+ * A 206 of at most DOWNLOAD_RANGE_DIGEST_MAX bytes is read whole before
+ * its head, to send the Content-Digest of the part (larger ones have
+ * none).  Bytes are never served as the server's own page: CSP sandbox
+ * and Content-Disposition (attachment unless ?disposition=inline); by
+ * address they are application/octet-stream, as several files of
+ * different types may hold them.  ETag is the BLAKE3 address and
  * Repr-Digest the SHA-256 of the whole representation (RFC 9530).  The
  * blob is looked at (and its size checked against the row) before any
  * answer, for HEAD and conditional requests too: missing, unreadable or
@@ -26,9 +32,18 @@
 #include "handlers/work.h"
 #include "util/logq.h"
 #include "store/codec/caddr.h"
+#include "store/codec/digest.h"
+#include "store/codec/relpath.h"
 
 #define DOWNLOAD_CHUNK (512 * 1024)
-#define DOWNLOAD_EXTRA_MAX 512
+#define DOWNLOAD_BLOB_TYPE "application/octet-stream"
+/* Content-Digest is sent on a 206 of at most this many bytes (RFC 9530):
+ * the range is read whole before the head, hashed, then sent.  Larger
+ * ranges get no Content-Digest (Repr-Digest still names the whole). */
+#define DOWNLOAD_RANGE_DIGEST_MAX DOWNLOAD_CHUNK
+/* the headers: validators, Content-Range, and a Content-Disposition whose
+ * file name may take 4 bytes per path byte (ASCII form and filename*) */
+#define DOWNLOAD_EXTRA_MAX (640 + 4 * RELPATH_MAX)
 
 struct download {
   struct work w; /* first: references, abort, detach (work.h) */
@@ -42,6 +57,9 @@ struct download {
   char extra[DOWNLOAD_EXTRA_MAX];
   int status; /* the answer planned: 200, 206, 304, 412 or 416 */
   bool body;  /* it sends bytes: open a reader (else blob_stat) */
+  bool blob;  /* by address: bytes any file may hold, no name or type */
+  bool inline_disp;   /* ?disposition=inline */
+  uint64_t filled;    /* prefetch: bytes read into buf so far */
 };
 
 /* The one way a download is freed (work.h). */
@@ -112,6 +130,74 @@ static void download_next(struct download *d) {
   }
 }
 
+/* --- a small 206 with its Content-Digest: read whole, hash, send --- */
+
+static void download_fill(struct download *d);
+
+static void download_fill_cb(struct blob_reader *r, ssize_t nread,
+                             void *arg) {
+  struct download *d = arg;
+  uint64_t len = d->end - d->off;
+  uint8_t sha[DIGEST_LEN];
+  char b64[sodium_base64_ENCODED_LEN(DIGEST_LEN,
+                                     sodium_base64_VARIANT_ORIGINAL)];
+  size_t n;
+  (void)r;
+
+  if (!work_live(&d->w))
+    goto out;
+  if (nread <= 0) {
+    /* nothing is sent yet: the client is told, not cut off */
+    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
+                 "the bytes of this file cannot be read (%s); the operator "
+                 "must restore the blob from a backup",
+                 nread < 0 ? uv_strerror((int)nread) : "short blob");
+    goto out;
+  }
+  d->filled += (uint64_t)nread;
+  if (d->filled < len) {
+    download_fill(d);
+    goto out;
+  }
+  if (digest_sha256(d->buf, (size_t)len, sha) != 0) {
+    http_problem(work_end(&d->w), PROB_INTERNAL, "could not hash the range");
+    goto out;
+  }
+  sodium_bin2base64(b64, sizeof b64, sha, DIGEST_LEN,
+                    sodium_base64_VARIANT_ORIGINAL);
+  n = strlen(d->extra);
+  snprintf(d->extra + n, sizeof d->extra - n,
+           "Content-Digest: sha-256=:%s:\r\n", b64);
+  /* if writing the head fails the connection closes: the abort marks us */
+  http_resp_head(d->w.c, 206, d->blob ? DOWNLOAD_BLOB_TYPE
+                                      : d->file->media_type,
+                 d->extra, len);
+  if (!work_live(&d->w))
+    goto out;
+  d->off = d->end; /* all of it goes in this write */
+  work_ref(&d->w);
+  if (http_resp_write(d->w.c, d->buf, (size_t)len, download_written_cb, d) !=
+      0) {
+    work_unref(&d->w);
+    if (work_live(&d->w))
+      http_abort(work_end(&d->w));
+  }
+out:
+  work_unref(&d->w);
+}
+
+static void download_fill(struct download *d) {
+  uint64_t len = d->end - d->off;
+
+  work_ref(&d->w);
+  if (blob_reader_read(d->reader, d->off + d->filled, d->buf + d->filled,
+                       (size_t)(len - d->filled), download_fill_cb, d) != 0) {
+    work_unref(&d->w);
+    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
+                 "the blob store cannot read this file");
+  }
+}
+
 /* Decimal digits at p into *v, saturating at UINT64_MAX: a position past
  * any size is simply past the end (RFC 9110 section 14.1.1 has no upper
  * bound).  Returns the end, or NULL when p holds no digit. */
@@ -170,6 +256,46 @@ static int download_range(const char *h, uint64_t size, uint64_t *from,
   return 0;
 }
 
+/* Appends Content-Disposition (RFC 6266) and the sandbox to the headers
+ * of an answer with the bytes, so that a stored text/html or SVG never
+ * runs as the server's own page: attachment unless ?disposition=inline
+ * was asked, and a CSP sandbox either way.  A file is named by the last
+ * segment of its path, as filename*=UTF-8''<percent-encoded> (RFC 8187)
+ * and an ASCII filename="..." fallback ('_' for any other byte); a blob
+ * has no name of its own. */
+static void download_disposition(struct download *d) {
+  static const char attr[] = "!#$&+-.^_`|~";
+  size_t n = strlen(d->extra), cap = sizeof d->extra;
+  const char *name;
+  int k;
+
+  k = snprintf(d->extra + n, cap - n,
+               "Content-Security-Policy: sandbox\r\n"
+               "Content-Disposition: %s",
+               d->inline_disp ? "inline" : "attachment");
+  n += (size_t)k;
+  if (!d->blob && d->file->path != NULL) {
+    name = strrchr(d->file->path, '/');
+    name = name != NULL ? name + 1 : d->file->path;
+    n += (size_t)snprintf(d->extra + n, cap - n, "; filename=\"");
+    for (const char *p = name; *p != '\0' && n + 1 < cap; p++) {
+      unsigned char ch = (unsigned char)*p;
+      d->extra[n++] =
+          ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '_' : (char)ch;
+    }
+    n += (size_t)snprintf(d->extra + n, cap - n, "\"; filename*=UTF-8''");
+    for (const char *p = name; *p != '\0' && n + 4 < cap; p++) {
+      unsigned char ch = (unsigned char)*p;
+      if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+          (ch >= 'A' && ch <= 'Z') || (ch != '\0' && strchr(attr, ch)))
+        d->extra[n++] = (char)ch;
+      else
+        n += (size_t)snprintf(d->extra + n, cap - n, "%%%02X", ch);
+    }
+  }
+  snprintf(d->extra + n, cap - n, "\r\n");
+}
+
 /* The file row is known: conditionals and range decide the answer,
  * before any I/O, so that only an answer with bytes opens the blob. */
 static void download_plan(struct download *d, const struct http_req *req) {
@@ -217,6 +343,7 @@ static void download_plan(struct download *d, const struct http_req *req) {
              (unsigned long long)from, (unsigned long long)(to - 1),
              (unsigned long long)f->size);
   }
+  download_disposition(d);
   d->off = from;
   d->end = to;
   d->body = !http_is_head(d->w.c) && d->end > d->off;
@@ -225,6 +352,7 @@ static void download_plan(struct download *d, const struct http_req *req) {
 /* The bytes were found as planned (opened when d->body): the answer. */
 static void download_respond(struct download *d) {
   const struct file_rec *f = d->file;
+  const char *media = d->blob ? DOWNLOAD_BLOB_TYPE : f->media_type;
 
   if (d->status == 304) {
     http_respond(work_end(&d->w), 304, NULL, d->extra, NULL, 0);
@@ -245,7 +373,7 @@ static void download_respond(struct download *d) {
   }
   if (!d->body) {
     struct conn *c = work_end(&d->w);
-    http_resp_head(c, d->status, f->media_type, d->extra, d->end - d->off);
+    http_resp_head(c, d->status, media, d->extra, d->end - d->off);
     http_resp_end(c);
     return;
   }
@@ -254,8 +382,12 @@ static void download_respond(struct download *d) {
     http_problem(work_end(&d->w), PROB_INTERNAL, "out of memory");
     return;
   }
+  if (d->status == 206 && d->end - d->off <= DOWNLOAD_RANGE_DIGEST_MAX) {
+    download_fill(d);
+    return;
+  }
   /* if writing the head fails the connection closes: the abort marks us */
-  http_resp_head(d->w.c, d->status, f->media_type, d->extra, d->end - d->off);
+  http_resp_head(d->w.c, d->status, media, d->extra, d->end - d->off);
   if (work_live(&d->w))
     download_next(d);
 }
@@ -339,9 +471,23 @@ static void download_lookup_cb(struct query_result *res, void *arg) {
 
 /* A download whose file row is being looked up, or NULL (answered). */
 static struct download *download_new(struct conn *c,
+                                     const struct http_req *req,
                                      enum problem_id not_found) {
-  struct download *d = calloc(1, sizeof *d);
+  struct http_span v;
+  bool inline_disp = false;
+  struct download *d;
 
+  if (http_query_get(req, "disposition", &v)) {
+    if (v.n == 6 && memcmp(v.p, "inline", 6) == 0) {
+      inline_disp = true;
+    } else if (v.n != 10 || memcmp(v.p, "attachment", 10) != 0) {
+      http_problem(c, PROB_INVALID_PARAMETER,
+                   "query parameter disposition must be inline or "
+                   "attachment");
+      return NULL;
+    }
+  }
+  d = calloc(1, sizeof *d);
   if (d == NULL) {
     http_problem(c, PROB_INTERNAL, "out of memory");
     return NULL;
@@ -349,6 +495,8 @@ static struct download *download_new(struct conn *c,
   work_init(&d->w, c, download_free_cb);
   d->app = handlers_app(c);
   d->not_found = not_found;
+  d->blob = not_found == PROB_UNKNOWN_BLOB;
+  d->inline_disp = inline_disp;
   return d;
 }
 
@@ -372,7 +520,7 @@ void blobs_get_file(struct conn *c, const struct http_req *req) {
     http_problem(c, PROB_UNKNOWN_FILE, "file ids are UUIDs");
     return;
   }
-  if ((d = download_new(c, PROB_UNKNOWN_FILE)) == NULL)
+  if ((d = download_new(c, req, PROB_UNKNOWN_FILE)) == NULL)
     return;
   work_ref(&d->w); /* the lookup's */
   rc = query_file_get(d->app->reader, &id, download_lookup_cb, d);
@@ -389,7 +537,7 @@ void blobs_get_blob(struct conn *c, const struct http_req *req) {
     http_problem(c, PROB_INVALID_ADDRESS, "%s", err_msg(&e, UV_EINVAL));
     return;
   }
-  if ((d = download_new(c, PROB_UNKNOWN_BLOB)) == NULL)
+  if ((d = download_new(c, req, PROB_UNKNOWN_BLOB)) == NULL)
     return;
   work_ref(&d->w); /* the lookup's */
   rc = query_blob_get(d->app->reader, &a, download_lookup_cb, d);

@@ -120,3 +120,63 @@ def test_manifest_validators(daemon):
     assert st == 200 and body == cbor
     st, _, body = api.req("GET", url, headers={"If-Match": hc["etag"]})
     assert st == 412
+
+
+def test_download_headers(daemon):
+    api = Api(daemon)
+    pkg = api.create()
+    html = b"<html><script>alert(document.cookie)</script></html>"
+    _, _, body = upload(api, pkg, "site/r%C3%A9sum%C3%A9%20%22v1%22.html",
+                        html, headers={"Content-Type": "text/html"})
+    rec = json.loads(body)
+    fid = rec["id"]
+    disp = ("attachment; filename=\"r__sum__ _v1_.html\"; "
+            "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v1%22.html")
+    for method in ("GET", "HEAD"):
+        st, h, _ = api.req(method, f"/v1/files/{fid}")
+        assert st == 200
+        assert h["content-type"] == "text/html"
+        assert h["content-security-policy"] == "sandbox"
+        assert h["content-disposition"] == disp
+    st, h, body = api.req("GET", f"/v1/files/{fid}?disposition=inline")
+    assert st == 200 and body == html
+    assert h["content-disposition"].startswith("inline; filename=")
+    assert h["content-security-policy"] == "sandbox"
+    st, _, body = api.req("GET", f"/v1/files/{fid}?disposition=evil")
+    assert st == 400
+    problem(body, 400, "invalid-parameter")
+    # by address: bytes several files may share, so no one file's type
+    for addr in (rec["blake3"], rec["sha256"]):
+        st, h, body = api.req("GET", f"/v1/blobs/{addr}")
+        assert st == 200 and body == html
+        assert h["content-type"] == "application/octet-stream"
+        assert h["content-security-policy"] == "sandbox"
+        assert h["content-disposition"] == "attachment"
+    # 206: Content-Digest of the part sent, Repr-Digest of the whole
+    st, h, body = api.req("GET", f"/v1/files/{fid}",
+                          headers={"Range": "bytes=6-13"})
+    assert st == 206 and body == html[6:14]
+    b64 = lambda b: base64.b64encode(hashlib.sha256(b).digest()).decode()
+    assert h["content-digest"] == "sha-256=:%s:" % b64(body)
+    assert h["repr-digest"] == "sha-256=:%s:" % b64(html)
+    assert h["content-disposition"] == disp
+
+
+def test_range_digest_bound(daemon):
+    api = Api(daemon)
+    pkg = api.create()
+    data = bytes(i % 251 for i in range((512 << 10) + 4096))
+    _, _, body = upload(api, pkg, "big.bin", data)
+    fid = json.loads(body)["id"]
+    lim = 512 << 10
+    st, h, body = api.req("GET", f"/v1/files/{fid}",
+                          headers={"Range": f"bytes=1-{lim}"})
+    assert st == 206 and body == data[1:lim + 1]
+    assert h["content-digest"] == "sha-256=:%s:" % base64.b64encode(
+        hashlib.sha256(body).digest()).decode()
+    st, h, body = api.req("GET", f"/v1/files/{fid}",
+                          headers={"Range": f"bytes=1-{lim + 1}"})
+    assert st == 206 and body == data[1:lim + 2]
+    assert "content-digest" not in h
+    st, h, body = api.req("GET", f"/v1/files/{fid}")
+    assert st == 200 and body == data and "content-digest" not in h
