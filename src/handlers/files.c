@@ -12,7 +12,10 @@
  * head announced: upload_digest.h), the v1.file.ingested event is
  * committed, and only then 201.
  * A client that goes away before the end aborts the ingest: the temp file
- * is removed and no event is written.
+ * is removed and no event is written.  A path that has a file already is
+ * a retry when the bytes are the same: the body is read against that
+ * file's digests, and the answer is 200 with the file (nothing recorded)
+ * or 409 naming it (other bytes; the blob store keeps nothing).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -52,6 +55,8 @@ struct upload {
   bool has_expected;
   struct blob_info expected;
   struct blob_ingest *in;
+  struct file_rec *existing; /* the file at the path: a retry, if same */
+  struct digest_pair got;    /* what the body turned out to be */
   char *stage;
   size_t stage_len, stage_cap;
   char *spare;            /* a written stage, given back by the store */
@@ -67,6 +72,7 @@ static void upload_free_cb(struct work *w) {
   if (u->in != NULL)
     blob_ingest_abort(u->in);
   free(u->path);
+  free(u->existing);
   free(u->stage);
   free(u->spare);
   free(u);
@@ -134,6 +140,64 @@ static void upload_begin_body(struct upload *u) {
   http_body_continue(u->w.c);
 }
 
+/* --- retries: the path has a file already --- */
+
+/* 409 duplicate-path naming the file that is there (RFC 9457 extension
+ * members), so a client can tell whether its earlier try got through. */
+static void upload_duplicate(struct conn *c, const struct file_rec *f,
+                             const char *why) {
+  char b3[CADDR_BUFSIZE], s2[CADDR_BUFSIZE], id[UUID_STRLEN + 1];
+
+  caddr_format_raw(CADDR_BLAKE3, f->digests.blake3, b3);
+  caddr_format_raw(CADDR_SHA256, f->digests.sha256, s2);
+  uuid_format(&f->id, id);
+  http_problem_members(c, PROB_DUPLICATE_PATH,
+                       json_pack("{s:s, s:s, s:s, s:I}", "file_id", id,
+                                 "blake3", b3, "sha256", s2, "size",
+                                 (json_int_t)f->size),
+                       "the package already has a file at this path (%s, "
+                       "%llu bytes)%s; nothing was stored",
+                       b3, (unsigned long long)f->size, why);
+}
+
+/* The same bytes again at the same path: 200 with the file as it is. */
+static void upload_same(struct conn *c, const struct file_rec *f) {
+  char id[UUID_STRLEN + 1], extra[160];
+
+  uuid_format(&f->id, id);
+  snprintf(extra, sizeof extra, "Content-Location: /v1/files/%s\r\n", id);
+  handlers_respond_json(c, 200, handlers_file_json(f), extra);
+}
+
+static bool upload_digest_set(const uint8_t d[DIGEST_LEN]) {
+  for (size_t i = 0; i < DIGEST_LEN; i++)
+    if (d[i] != 0)
+      return true;
+  return false;
+}
+
+/* The path has file f: refuse at once what the head already says differs
+ * (size, an announced digest), else read the body against f's digests:
+ * the commit answers 200 when it is the same (upload_commit_cb). */
+static void upload_retry(struct upload *u, struct file_rec *f) {
+  const struct digest_pair *a = &u->expected.digests;
+
+  if ((u->expected_size != BLOB_SIZE_UNKNOWN && u->expected_size != f->size) ||
+      (upload_digest_set(a->blake3) &&
+       memcmp(a->blake3, f->digests.blake3, DIGEST_LEN) != 0) ||
+      (upload_digest_set(a->sha256) &&
+       memcmp(a->sha256, f->digests.sha256, DIGEST_LEN) != 0)) {
+    upload_duplicate(work_end(&u->w), f, "");
+    free(f);
+    return;
+  }
+  u->existing = f;
+  u->expected.digests = f->digests;
+  u->expected.size = f->size;
+  u->has_expected = true;
+  upload_begin_body(u);
+}
+
 /* If-Match and If-None-Match against the file at the path (f, or NULL
  * when there is none), RFC 9110 section 13.2.2 order; false when it
  * answered 412.  The file's entity tag is its download's: the BLAKE3
@@ -180,11 +244,12 @@ static void upload_path_cb(struct query_result *res, void *arg) {
     handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
   else if (!upload_preconditions(u, res->status == 0 ? res->file : NULL))
     ; /* answered: 412 */
-  else if (res->status == 0)
-    http_problem(work_end(&u->w), PROB_DUPLICATE_PATH,
-                 "the package already has a file at this path");
-  else
+  else if (res->status == 0) {
+    upload_retry(u, res->file);
+    res->file = NULL;
+  } else {
     upload_begin_body(u);
+  }
   query_result_free(res);
   work_unref(&u->w);
 }
@@ -214,11 +279,37 @@ static void upload_package_cb(struct query_result *res, void *arg) {
   work_unref(&u->w);
 }
 
+/* Another upload took the path while this body came: the same bytes are
+ * the same file (200), else 409 naming it. */
+static void upload_raced_cb(struct query_result *res, void *arg) {
+  struct upload *u = arg;
+
+  if (!work_live(&u->w))
+    ; /* the client has gone */
+  else if (res->status != 0)
+    http_problem(work_end(&u->w), PROB_DUPLICATE_PATH,
+                 "the package already has a file at this path");
+  else if (memcmp(&res->file->digests, &u->got, sizeof u->got) == 0)
+    upload_same(work_end(&u->w), res->file);
+  else
+    upload_duplicate(work_end(&u->w), res->file,
+                     ", stored by another upload meanwhile");
+  query_result_free(res);
+  work_unref(&u->w);
+}
+
 static void upload_reg_cb(const struct reg_result *res, void *arg) {
   struct upload *u = arg;
 
   fence_reg_outcome(u->app, res);
-  if (work_live(&u->w)) {
+  if (work_live(&u->w) && res->error == REG_DUPLICATE_PATH) {
+    work_ref(&u->w);
+    if (query_file_at_path(u->app->reader, &u->pkg, u->path, upload_raced_cb,
+                           u) != 0) {
+      work_unref(&u->w);
+      handlers_reg_problem(work_end(&u->w), res);
+    }
+  } else if (work_live(&u->w)) {
     struct conn *c = work_end(&u->w);
     if (res->error != REG_OK || res->file == NULL) {
       handlers_reg_problem(c, res);
@@ -236,7 +327,9 @@ static void upload_commit_fail(struct upload *u, int status,
                                const struct blob_info *info) {
   struct conn *c = work_end(&u->w);
 
-  if (status == UV_EBADMSG) {
+  if (status == UV_EBADMSG && u->existing != NULL) {
+    upload_duplicate(c, u->existing, " and the bytes sent differ");
+  } else if (status == UV_EBADMSG) {
     char b3[CADDR_BUFSIZE], s2[CADDR_BUFSIZE];
     caddr_format_raw(CADDR_BLAKE3, info->digests.blake3, b3);
     caddr_format_raw(CADDR_SHA256, info->digests.sha256, s2);
@@ -269,6 +362,14 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
       fence_answer(work_end(&u->w));
     goto out;
   }
+  if (u->existing != NULL) {
+    /* a retry: the very bytes of the file at the path, which the store
+     * had already; nothing to record */
+    if (work_live(&u->w))
+      upload_same(work_end(&u->w), u->existing);
+    goto out;
+  }
+  u->got = info->digests;
   /* The blob is durable: record it even if the client has gone, so what
    * was fully received is never an orphan. */
   memset(&fr, 0, sizeof fr);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "handlers/internal.h"
+#include "store/codec/caddr.h"
 
 #define PACKAGES_LIST_DEFAULT 100
 #define PACKAGES_LIST_MAX 1000
@@ -35,8 +36,48 @@ static void packages_created_cb(const struct reg_result *res, void *arg) {
   packages_reply(res, arg, true);
 }
 
+/* A retried finalize: 409 naming the manifest the package has (RFC 9457
+ * extension member), so the client that missed the first answer gets it
+ * now. */
+static void packages_refinalize_cb(struct query_result *res, void *arg) {
+  struct conn *c = arg;
+
+  if (!http_conn_alive(c)) {
+    ; /* the client has gone */
+  } else if (res->status != 0 || !res->package->has_manifest) {
+    http_problem(c, PROB_ALREADY_FINALIZED, "the package is already "
+                                            "finalized");
+  } else {
+    char addr[CADDR_BUFSIZE];
+    caddr_format_raw(CADDR_BLAKE3, res->package->manifest_digest, addr);
+    http_problem_members(c, PROB_ALREADY_FINALIZED,
+                         json_pack("{s:s}", "manifest_digest", addr),
+                         "the package is already finalized; its manifest "
+                         "is %s",
+                         addr);
+  }
+  query_result_free(res);
+  http_conn_release(c);
+}
+
 static void packages_finalized_cb(const struct reg_result *res, void *arg) {
-  packages_reply(res, arg, false);
+  struct conn *c = arg;
+  const struct http_req *req;
+  struct uuid id;
+
+  if (res->error == REG_ALREADY_FINALIZED && http_conn_alive(c)) {
+    fence_reg_outcome(handlers_app(c), res);
+    /* the request lives until its answer: its {id} was parsed before */
+    req = http_conn_req(c);
+    if (uuid_parse(req->params[0].p, req->params[0].n, &id) == 0 &&
+        query_package_get(handlers_app(c)->reader, &id, packages_refinalize_cb,
+                          c) == 0)
+      return; /* the hold goes to the query */
+    handlers_reg_problem(c, res);
+    http_conn_release(c);
+    return;
+  }
+  packages_reply(res, c, false);
 }
 
 static void packages_get_cb(struct query_result *res, void *arg) {

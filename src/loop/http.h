@@ -194,6 +194,13 @@ void http_problem_with(struct conn *c, enum problem_id id,
 void http_problem_member(struct conn *c, enum problem_id id,
                          const char *member, int64_t value, const char *fmt,
                          ...) __attribute__((format(printf, 5, 6)));
+/* The same with any extension members: members is a JSON object (or
+ * NULL), consumed; a member named like a standard one replaces it, so
+ * callers use other names. */
+struct json_t; /* jansson's json_t */
+void http_problem_members(struct conn *c, enum problem_id id,
+                          struct json_t *members, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Streamed responses: the head with a known length, then writes of
  * caller-owned buffers one at a time (cb when the buffer is free again),

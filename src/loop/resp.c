@@ -300,15 +300,14 @@ static void resp_sanitize(char *s) {
       *s = '?';
 }
 
-/* member (or NULL): an extension member with an integer value (RFC 9457
- * section 3.2), after the standard ones. */
+/* members (or NULL; consumed): extension members (RFC 9457 section 3.2),
+ * after the standard ones. */
 static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
-                          const char *member, int64_t value, const char *fmt,
-                          va_list ap) __attribute__((format(printf, 6, 0)));
+                          json_t *members, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
 
 static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
-                          const char *member, int64_t value, const char *fmt,
-                          va_list ap) {
+                          json_t *members, const char *fmt, va_list ap) {
   const struct problem *p = problem_get(id);
   char detail[PROBLEM_DETAIL_MAX];
   const char *allow = p->status == 405 ? c->allow : NULL;
@@ -320,11 +319,11 @@ static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
   resp_sanitize(detail);
   o = json_pack("{s:s+, s:s, s:i, s:s}", "type", HTTP_PROBLEM_BASE, p->slug,
                 "title", p->title, "status", p->status, "detail", detail);
-  if (o != NULL && member != NULL &&
-      json_object_set_new(o, member, json_integer((json_int_t)value)) != 0) {
+  if (o != NULL && members != NULL && json_object_update(o, members) != 0) {
     json_decref(o);
     o = NULL;
   }
+  json_decref(members);
   text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
   if (text == NULL) {
@@ -339,7 +338,7 @@ static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
 void http_problem(struct conn *c, enum problem_id id, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  resp_vproblem(c, id, NULL, NULL, 0, fmt, ap);
+  resp_vproblem(c, id, NULL, NULL, fmt, ap);
   va_end(ap);
 }
 
@@ -347,7 +346,7 @@ void http_problem_with(struct conn *c, enum problem_id id,
                        const char *extra_headers, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  resp_vproblem(c, id, extra_headers, NULL, 0, fmt, ap);
+  resp_vproblem(c, id, extra_headers, NULL, fmt, ap);
   va_end(ap);
 }
 
@@ -356,7 +355,16 @@ void http_problem_member(struct conn *c, enum problem_id id,
                          ...) {
   va_list ap;
   va_start(ap, fmt);
-  resp_vproblem(c, id, NULL, member, value, fmt, ap);
+  resp_vproblem(c, id, NULL, json_pack("{s:I}", member, (json_int_t)value),
+                fmt, ap);
+  va_end(ap);
+}
+
+void http_problem_members(struct conn *c, enum problem_id id,
+                          json_t *members, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  resp_vproblem(c, id, NULL, members, fmt, ap);
   va_end(ap);
 }
 

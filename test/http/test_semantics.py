@@ -180,3 +180,42 @@ def test_range_digest_bound(daemon):
     assert "content-digest" not in h
     st, h, body = api.req("GET", f"/v1/files/{fid}")
     assert st == 200 and body == data and "content-digest" not in h
+
+
+def test_retries(daemon):
+    api = Api(daemon)
+    pkg = api.create()
+    data = b"the bytes of a retried upload" * 100
+    _, _, body = upload(api, pkg, "r/x.bin", data,
+                        headers={"Content-Type": "text/plain"})
+    rec = json.loads(body)
+    with Unchanged(api):
+        # the identical retry: 200 and the file as it is, nothing new
+        st, h, body = upload(api, pkg, "r/x.bin", data, expect=200,
+                             headers={"Content-Type": "text/plain"})
+        assert json.loads(body) == rec
+        assert h["content-location"] == f"/v1/files/{rec['id']}"
+        # chunked: the size is not known before the end, the bytes decide
+        st, h, body = upload(api, pkg, "r/x.bin", iter([data[:7], data[7:]]),
+                             expect=200)
+        assert json.loads(body) == rec
+        # other bytes at the path: 409 naming the file that is there (the
+        # same size is read and compared, another size refused at once)
+        for other, chunked in ((data[:-1] + b"!", False),
+                               (data + b"more", False), (b"", False),
+                               (data[:-1] + b"!", True), (data[:5], True)):
+            send = iter([other[:3], other[3:]]) if chunked else other
+            st, _, body = api.req(
+                "PUT", f"/v1/packages/{pkg['id']}/files/r/x.bin", body=send)
+            assert st == 409, (other[-8:], chunked)
+            doc = problem(body, 409, "duplicate-path")
+            assert doc["blake3"] == rec["blake3"]
+            assert doc["sha256"] == rec["sha256"]
+            assert doc["size"] == rec["size"]
+            assert doc["file_id"] == rec["id"]
+    # finalize, twice: the second 409 names the manifest
+    fin = api.json("POST", f"/v1/packages/{pkg['id']}/finalize")
+    st, _, body = api.req("POST", f"/v1/packages/{pkg['id']}/finalize")
+    assert st == 409
+    doc = problem(body, 409, "already-finalized")
+    assert doc["manifest_digest"] == fin["manifest_digest"]
