@@ -4,6 +4,7 @@ numbers past 64 bits, manifest validators, download headers, retries."""
 import base64
 import hashlib
 import json
+import time
 
 from apihelp import Api, Unchanged, problem
 
@@ -219,3 +220,49 @@ def test_retries(daemon):
     assert st == 409
     doc = problem(body, 409, "already-finalized")
     assert doc["manifest_digest"] == fin["manifest_digest"]
+
+
+def test_retry_racing_upload(daemon):
+    """Two uploads of one path whose heads both pass before either body
+    ends: the second learns of the first at commit (the registry's
+    duplicate-path) and still answers like a retry."""
+    import http.client
+    api = Api(daemon)
+    pkg = api.create()
+    url = f"/v1/packages/{pkg['id']}/files/race.bin"
+
+    def start(data):
+        c = http.client.HTTPConnection(daemon.host, daemon.port, timeout=30)
+        c.putrequest("PUT", url)
+        c.putheader("Content-Length", str(len(data)))
+        c.endheaders()
+        c.send(data[:10])
+        return c
+
+    def finish(c, data):
+        c.send(data[10:])
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r.status, body
+
+    same = b"s" * 5000
+    a, b = start(same), start(same)
+    time.sleep(0.3)  # both heads checked: the path was free for both
+    st, body = finish(a, same)
+    assert st == 201
+    rec = json.loads(body)
+    st, body = finish(b, same)
+    assert st == 200 and json.loads(body) == rec
+    # racing with other bytes: 409 naming the file that won
+    url = f"/v1/packages/{pkg['id']}/files/race2.bin"
+    other = b"o" * 5000
+    a, b = start(same), start(other)
+    time.sleep(0.3)
+    st, body = finish(a, same)
+    assert st == 201
+    won = json.loads(body)
+    st, body = finish(b, other)
+    assert st == 409
+    doc = problem(body, 409, "duplicate-path")
+    assert doc["file_id"] == won["id"] and doc["blake3"] == won["blake3"]
