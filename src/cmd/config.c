@@ -9,7 +9,7 @@
 void config_usage(FILE *f) {
   fprintf(f,
           "usage: artifactstored [--listen HOST:PORT] [--data DIR] [--init]\n"
-          "                      [--verify-recent N]\n"
+          "                      [--verify-recent N] [--log-file PATH]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
           "       artifactstored --verify-log [--blobs] [--data DIR]\n"
           "       artifactstored --version | --help\n"
@@ -25,6 +25,8 @@ void config_usage(FILE *f) {
           "                       database is missing (see docs/OPERATOR.md)\n"
           "  --verify-recent N    at start, check the hash chain of the last N events\n"
           "                       (default %d; 0: skip)\n"
+          "  --log-file PATH      append the log to PATH instead of stderr; SIGHUP\n"
+          "                       reopens it (after logrotate moved it)\n"
           "  --replay             rebuild every view from the event log and report\n"
           "                       the view digest before and after\n"
           "  --check              with --replay: rebuild into a scratch database and\n"
@@ -79,7 +81,7 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
 int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
          OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS, OPT_INIT,
-         OPT_VERIFY_RECENT };
+         OPT_VERIFY_RECENT, OPT_LOG_FILE };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"data", required_argument, NULL, OPT_DATA},
@@ -89,6 +91,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       {"blobs", no_argument, NULL, OPT_BLOBS},
       {"init", no_argument, NULL, OPT_INIT},
       {"verify-recent", required_argument, NULL, OPT_VERIFY_RECENT},
+      {"log-file", required_argument, NULL, OPT_LOG_FILE},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
@@ -134,6 +137,12 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
     case OPT_BLOBS:
       cfg->blobs = true;
       break;
+    case OPT_LOG_FILE:
+      if (optarg[0] == '\0')
+        return err_set(e, UV_EINVAL, "--log-file needs a path");
+      cfg->log_file = optarg;
+      daemon_only = true;
+      break;
     case OPT_INIT:
       cfg->init = daemon_only = true;
       break;
@@ -161,7 +170,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   if (cfg->blobs && cfg->cmd != CMD_VERIFY_LOG)
     return err_set(e, UV_EINVAL, "--blobs only goes with --verify-log");
   if (daemon_only && cfg->cmd != CMD_DAEMON)
-    return err_set(e, UV_EINVAL, "--init and --verify-recent only go with "
-                   "the daemon");
+    return err_set(e, UV_EINVAL, "--init, --verify-recent and --log-file only "
+                   "go with the daemon");
   return 0;
 }

@@ -10,6 +10,7 @@ kept are well-formed JSON.
 import fcntl
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -19,6 +20,8 @@ import time
 from conftest import daemon_argv
 
 REQUESTS = 3000
+TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+LEVELS = ("info", "warning", "error")
 
 
 def _read_listening(fd, deadline):
@@ -89,4 +92,80 @@ def test_undrained_stderr_does_not_block(data_dir):
     reqs = [x for x in recs if x.get("msg") == "request"]
     assert reqs, "no request lines at all"
     assert all(x["status"] == 200 for x in reqs)
-    assert recs[-1] == {"msg": "stopped", "detail": "clean"}
+    assert all(TS.fullmatch(x["ts"]) and x["level"] in LEVELS for x in recs)
+    assert recs[-1]["msg"] == "stopped" and recs[-1]["detail"] == "clean"
+
+
+def _log_records(path):
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+def _wait_for(pred, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def _get_health(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    buf = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    assert buf.startswith(b"HTTP/1.1 200"), buf[:200]
+    return buf
+
+
+def test_sighup_reopens_log_file(tmp_path, data_dir):
+    """logrotate moves the file and sends SIGHUP: the daemon lives on and
+    writes to a new file at the same path; SIGTERM still stops it."""
+    log = tmp_path / "as.log"
+    proc = subprocess.Popen(daemon_argv(data_dir, ("--log-file", str(log))),
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        rec = _wait_for(lambda: [r for r in _log_records(log)
+                                 if r.get("msg") == "listening"])[0]
+        port = int(rec["address"].rpartition(":")[2])
+        assert oct(log.stat().st_mode & 0o777) == oct(0o640 & ~_umask())
+        _get_health(port)
+        rotated = tmp_path / "as.log.1"
+        log.rename(rotated)
+        proc.send_signal(signal.SIGHUP)
+        _wait_for(lambda: [r for r in _log_records(log)
+                           if r.get("msg") == "reopened log"])
+        _get_health(port)
+        assert proc.poll() is None, "SIGHUP stopped the daemon"
+        new = _wait_for(lambda: [r for r in _log_records(log)
+                                 if r.get("msg") == "request"])
+        assert new[0]["path"] == "/health"
+        old = _log_records(rotated)
+        assert [r["msg"] for r in old].count("request") == 1
+        # a second rotation works the same way
+        log.rename(tmp_path / "as.log.2")
+        proc.send_signal(signal.SIGHUP)
+        _wait_for(lambda: [r for r in _log_records(log)
+                           if r.get("msg") == "reopened log"])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert err == b"", err  # everything went to the log file
+    recs = _log_records(log)
+    assert recs[-1]["msg"] == "stopped" and recs[-1]["detail"] == "clean"
+
+
+def _umask():
+    m = os.umask(0)
+    os.umask(m)
+    return m
