@@ -62,7 +62,7 @@ struct daemon {
 };
 
 static void daemon_log(const char *msg, const char *detail) {
-  logq_json(json_pack("{s:s, s:s}", "msg", msg, "detail", detail));
+  logq_msg(LOGQ_INFO, msg, detail);
 }
 
 /* Each connection is a descriptor: use what the hard limit allows. */
@@ -207,7 +207,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   if ((rc = blob_store_open_local(&d->loop, d->dir.path, &d->app.blobs, e)))
     return rc;
   if (e->msg[0] != '\0') /* a warning: tmp/ holds what is not ours */
-    daemon_log("warning", e->msg);
+    logq_msg(LOGQ_WARNING, "warning", e->msg);
   d->app.data_dir = d->dir.path;
   if ((rc = datadir_path(d->dir.path, DATADIR_DB_FILE, db, sizeof db, e)))
     return rc;
@@ -286,12 +286,20 @@ int daemon_run(const struct config *cfg) {
   uv_loop_init(&d->loop);
   rc = daemon_open(d, cfg, &e);
   if (rc != 0) {
-    fprintf(stderr, "artifactstored: %s\n", err_msg(&e, rc));
-    if (rc == EVLOG_ECORRUPT)
-      fprintf(stderr, "artifactstored: the database file in %s is damaged: "
-              "run artifactstored --verify-log to see what is readable, and "
-              "restore the database from a backup (docs/OPERATOR.md, "
-              "Recovery)\n", d->dir.path[0] ? d->dir.path : cfg->data_dir);
+    char code[64];
+
+    /* one JSON line, like every other line of the daemon */
+    uv_err_name_r(rc, code, sizeof code);
+    logq_log(LOGQ_ERROR, json_pack("{s:s, s:s, s:s}", "msg", "cannot start",
+                                   "detail", err_msg(&e, rc), "error", code));
+    if (rc == EVLOG_ECORRUPT) {
+      char why[DATADIR_PATH_MAX + 256];
+      snprintf(why, sizeof why, "the database file in %s is damaged: run "
+               "artifactstored --verify-log to see what is readable, and "
+               "restore the database from a backup (docs/OPERATOR.md, "
+               "Recovery)", d->dir.path[0] ? d->dir.path : cfg->data_dir);
+      logq_msg(LOGQ_ERROR, "cannot start", why);
+    }
     daemon_abandon(d);
   } else {
     logq_start(&d->loop);
@@ -303,7 +311,7 @@ int daemon_run(const struct config *cfg) {
   }
   uv_run(&d->loop, UV_RUN_DEFAULT); /* close callbacks still pending */
   if (uv_loop_close(&d->loop) != 0) {
-    daemon_log("stopped", "handles still open at exit");
+    logq_msg(LOGQ_ERROR, "stopped", "handles still open at exit");
     status = status == 0 ? 1 : status;
   } else if (status == 0) {
     daemon_log("stopped", "clean");

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 
+from apihelp import Api
 from conftest import daemon_argv
 
 REQUESTS = 3000
@@ -169,3 +170,61 @@ def _umask():
     m = os.umask(0)
     os.umask(m)
     return m
+
+
+def _request_lines(d, timeout=10):
+    return [r for r in d.records() if r.get("msg", "").startswith("request")]
+
+
+def test_request_log_fields_and_request_id(daemon):
+    """X-Request-Id comes back on every response: the client's when
+    well-formed, else a new one; the log line carries it with the client,
+    query, user agent, bytes each way and duration."""
+    api = Api(daemon)
+    st, h, _ = api.req("GET", "/health?probe=1",
+                       headers={"X-Request-Id": "abc.DEF_1-2",
+                                "User-Agent": "probe/1.0"})
+    assert st == 200 and h["x-request-id"] == "abc.DEF_1-2"
+    ids = set()
+    for bad in ("", "x" * 65, "has space", "semi;colon", None):
+        hdrs = {"X-Request-Id": bad} if bad is not None else {}
+        st, h, _ = api.req("GET", "/nope", headers=hdrs)
+        assert st == 404 and re.fullmatch(r"[0-9a-f]{16}", h["x-request-id"])
+        ids.add(h["x-request-id"])
+    assert len(ids) == 5  # a new one each time
+    pkg = api.create()
+    st, h, _ = api.req("PUT", f"/v1/packages/{pkg['id']}/files/a.bin",
+                       b"z" * 1000, {"Content-Type": "application/octet-stream"})
+    assert st == 201 and h["x-request-id"]
+    recs = _wait_for(lambda: [r for r in _request_lines(daemon)
+                              if r["method"] == "PUT"] and _request_lines(daemon))
+    first = recs[0]
+    assert first["request_id"] == "abc.DEF_1-2"
+    assert first["query"] == "probe=1" and first["path"] == "/health"
+    assert first["user_agent"] == "probe/1.0"
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", first["client"])
+    assert first["level"] == "info" and first["bytes_in"] == 0
+    assert first["bytes_out"] > 0 and first["duration_ms"] >= 0
+    assert {r["request_id"] for r in recs[1:6]} == ids
+    put = [r for r in recs if r["method"] == "PUT"][0]
+    assert put["bytes_in"] == 1000 and put["status"] == 201
+    assert put["request_id"] == h["x-request-id"]
+
+
+def test_aborted_upload_is_logged(daemon):
+    """A client that goes away mid-body leaves a line saying how much
+    arrived."""
+    api = Api(daemon)
+    pkg = api.create()
+    s = daemon.connect()
+    s.sendall((f"PUT /v1/packages/{pkg['id']}/files/cut.bin HTTP/1.1\r\n"
+               "Host: x\r\nX-Request-Id: cut-1\r\n"
+               "Content-Type: application/octet-stream\r\n"
+               "Content-Length: 100000\r\n\r\n").encode() + b"q" * 12345)
+    time.sleep(0.5)  # loopback: the daemon has read what was sent
+    s.close()
+    rec = _wait_for(lambda: [r for r in _request_lines(daemon)
+                             if r.get("request_id") == "cut-1"])[0]
+    assert rec["msg"] == "request aborted" and rec["level"] == "warning"
+    assert rec["bytes_in"] == 12345 and rec["content_length"] == 100000
+    assert rec["method"] == "PUT" and rec["status"] == 0
