@@ -12,13 +12,14 @@ void config_usage(FILE *f) {
           "                      [--verify-recent N] [--log-file PATH]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
           "       artifactstored --verify-log [--blobs] [--data DIR]\n"
-          "       artifactstored --version | --help\n"
+          "       artifactstored --version | --help  (-V | -h)\n"
           "\n"
           "Content-addressed artifact and evidence store.\n"
           "\n"
           "options:\n"
           "  --listen HOST:PORT   serve HTTP on this address (default %s:%d;\n"
-          "                       [::1]:PORT for IPv6, port 0 for an ephemeral port)\n"
+          "                       [::1]:PORT for IPv6, port 0 for an ephemeral port;\n"
+          "                       :PORT for every IPv4 interface, [::]:PORT for IPv6)\n"
           "  --data DIR           data directory (default %s)\n"
           "  --init               initialise explicitly: adopt a data directory made\n"
           "                       before markers, or start a new empty log where the\n"
@@ -35,8 +36,8 @@ void config_usage(FILE *f) {
           "  --blobs              with --verify-log: also re-hash every referenced\n"
           "                       blob (missing or damaged: exit 1) and list\n"
           "                       orphans (stored, used by no file)\n"
-          "  --version            print the version and exit\n"
-          "  --help               print this help and exit\n",
+          "  -V, --version        print the version and exit\n"
+          "  -h, --help           print this help and exit\n",
           CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA,
           CONFIG_DEFAULT_VERIFY_RECENT);
 }
@@ -62,6 +63,10 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
     host = s;
     hlen = (size_t)(colon - s);
     port = colon + 1;
+  }
+  if (hlen == 0 && s[0] == ':') { /* ":PORT": every IPv4 interface */
+    host = "0.0.0.0";
+    hlen = strlen(host);
   }
   if (hlen == 0 || hlen > CONFIG_HOST_MAX)
     return err_set(e, UV_EINVAL, "--listen \"%s\": host is empty or too long", s);
@@ -97,7 +102,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       {NULL, 0, NULL, 0},
   };
   bool daemon_only = false;
-  int c, rc;
+  int c, rc, li = 0;
 
   memset(cfg, 0, sizeof *cfg);
   cfg->cmd = CMD_DAEMON;
@@ -108,7 +113,14 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
 
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  /* ':' first: a missing value is ':', not an unknown option */
+  while ((c = getopt_long(argc, argv, ":hV", opts, &li)) != -1) {
+    if (c == ':')
+      return err_set(e, UV_EINVAL, "%s needs a value; see --help",
+                     argv[optind - 1]);
+    if (optarg != NULL && strncmp(optarg, "--", 2) == 0) /* --listen --data */
+      return err_set(e, UV_EINVAL, "--%s needs a value, not the option "
+                     "\"%s\"; see --help", opts[li].name, optarg);
     switch (c) {
     case OPT_LISTEN:
       if ((rc = config_parse_listen(optarg, cfg, e)) != 0)
@@ -123,12 +135,14 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
     case OPT_VERIFY_LOG:
     case OPT_VERSION:
     case OPT_HELP:
+    case 'V':
+    case 'h':
       if (cfg->cmd != CMD_DAEMON)
         return err_set(e, UV_EINVAL,
                        "--replay, --verify-log, --version and --help are exclusive");
       cfg->cmd = c == OPT_REPLAY       ? CMD_REPLAY
                  : c == OPT_VERIFY_LOG ? CMD_VERIFY_LOG
-                 : c == OPT_VERSION    ? CMD_VERSION
+                 : c == OPT_VERSION || c == 'V' ? CMD_VERSION
                                        : CMD_HELP;
       break;
     case OPT_CHECK:
