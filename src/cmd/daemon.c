@@ -96,6 +96,7 @@ static void daemon_writer_closed_cb(void *arg) {
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->sighup, NULL);
+  signal(SIGHUP, SIG_IGN); /* libuv restored SIG_DFL: still never fatal */
 }
 
 static void daemon_server_done_cb(struct server *s, void *arg) {
