@@ -1,15 +1,33 @@
 /*
  * main.c: the artifactstored binary: parse options, dispatch to the daemon
  * or an operator command.  Each command lives in its own module.
+ *
+ * A command line the daemon would refuse is said as the daemon says
+ * everything, one JSON line on stderr (level error); one that names an
+ * operator command (--replay, --verify-log, --help, --version) is said in
+ * plain text, like the rest of what those commands print.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "as_config.h"
 #include "cmd/config.h"
 #include "cmd/daemon.h"
 #include "cmd/cmd.h"
 #include "store/codec/digest.h"
+#include "util/logq.h"
+
+/* Does argv name an operator command (for a human at a terminal)? */
+static int names_operator_command(int argc, char **argv) {
+  static const char *const cmds[] = {"--replay", "--verify-log", "--help",
+                                     "-h", "--version", "-V"};
+  for (int i = 1; i < argc; i++)
+    for (size_t j = 0; j < sizeof cmds / sizeof cmds[0]; j++)
+      if (strcmp(argv[i], cmds[j]) == 0)
+        return 1;
+  return 0;
+}
 
 int main(int argc, char **argv) {
   struct config cfg;
@@ -18,7 +36,10 @@ int main(int argc, char **argv) {
 
   rc = config_parse(argc, argv, &cfg, &e);
   if (rc != 0) {
-    fprintf(stderr, "artifactstored: %s\n", err_msg(&e, rc));
+    if (names_operator_command(argc, argv))
+      fprintf(stderr, "artifactstored: %s\n", err_msg(&e, rc));
+    else
+      logq_msg(LOGQ_ERROR, "bad command line", err_msg(&e, rc));
     return 2;
   }
   switch (cfg.cmd) {

@@ -9,22 +9,25 @@
 void config_usage(FILE *f) {
   fprintf(f,
           "usage: artifactstored [--listen HOST:PORT] [--data DIR] [--init]\n"
-          "                      [--verify-recent N]\n"
+          "                      [--verify-recent N] [--log-file PATH]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
           "       artifactstored --verify-log [--blobs] [--data DIR]\n"
-          "       artifactstored --version | --help\n"
+          "       artifactstored --version | --help  (-V | -h)\n"
           "\n"
           "Content-addressed artifact and evidence store.\n"
           "\n"
           "options:\n"
           "  --listen HOST:PORT   serve HTTP on this address (default %s:%d;\n"
-          "                       [::1]:PORT for IPv6, port 0 for an ephemeral port)\n"
+          "                       [::1]:PORT for IPv6, port 0 for an ephemeral port;\n"
+          "                       :PORT for every IPv4 interface, [::]:PORT for IPv6)\n"
           "  --data DIR           data directory (default %s)\n"
           "  --init               initialise explicitly: adopt a data directory made\n"
           "                       before markers, or start a new empty log where the\n"
           "                       database is missing (see docs/OPERATOR.md)\n"
           "  --verify-recent N    at start, check the hash chain of the last N events\n"
           "                       (default %d; 0: skip)\n"
+          "  --log-file PATH      append the log to PATH instead of stderr; SIGHUP\n"
+          "                       reopens it (after logrotate moved it)\n"
           "  --replay             rebuild every view from the event log and report\n"
           "                       the view digest before and after\n"
           "  --check              with --replay: rebuild into a scratch database and\n"
@@ -33,8 +36,8 @@ void config_usage(FILE *f) {
           "  --blobs              with --verify-log: also re-hash every referenced\n"
           "                       blob (missing or damaged: exit 1) and list\n"
           "                       orphans (stored, used by no file)\n"
-          "  --version            print the version and exit\n"
-          "  --help               print this help and exit\n",
+          "  -V, --version        print the version and exit\n"
+          "  -h, --help           print this help and exit\n",
           CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA,
           CONFIG_DEFAULT_VERIFY_RECENT);
 }
@@ -61,6 +64,10 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
     hlen = (size_t)(colon - s);
     port = colon + 1;
   }
+  if (hlen == 0 && s[0] == ':') { /* ":PORT": every IPv4 interface */
+    host = "0.0.0.0";
+    hlen = strlen(host);
+  }
   if (hlen == 0 || hlen > CONFIG_HOST_MAX)
     return err_set(e, UV_EINVAL, "--listen \"%s\": host is empty or too long", s);
   errno = 0;
@@ -79,7 +86,7 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
 int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
          OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS, OPT_INIT,
-         OPT_VERIFY_RECENT };
+         OPT_VERIFY_RECENT, OPT_LOG_FILE };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"data", required_argument, NULL, OPT_DATA},
@@ -89,12 +96,13 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       {"blobs", no_argument, NULL, OPT_BLOBS},
       {"init", no_argument, NULL, OPT_INIT},
       {"verify-recent", required_argument, NULL, OPT_VERIFY_RECENT},
+      {"log-file", required_argument, NULL, OPT_LOG_FILE},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
   bool daemon_only = false;
-  int c, rc;
+  int c, rc, li = 0;
 
   memset(cfg, 0, sizeof *cfg);
   cfg->cmd = CMD_DAEMON;
@@ -105,7 +113,14 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
 
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+  /* ':' first: a missing value is ':', not an unknown option */
+  while ((c = getopt_long(argc, argv, ":hV", opts, &li)) != -1) {
+    if (c == ':')
+      return err_set(e, UV_EINVAL, "%s needs a value; see --help",
+                     argv[optind - 1]);
+    if (optarg != NULL && strncmp(optarg, "--", 2) == 0) /* --listen --data */
+      return err_set(e, UV_EINVAL, "--%s needs a value, not the option "
+                     "\"%s\"; see --help", opts[li].name, optarg);
     switch (c) {
     case OPT_LISTEN:
       if ((rc = config_parse_listen(optarg, cfg, e)) != 0)
@@ -120,12 +135,14 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
     case OPT_VERIFY_LOG:
     case OPT_VERSION:
     case OPT_HELP:
+    case 'V':
+    case 'h':
       if (cfg->cmd != CMD_DAEMON)
         return err_set(e, UV_EINVAL,
                        "--replay, --verify-log, --version and --help are exclusive");
       cfg->cmd = c == OPT_REPLAY       ? CMD_REPLAY
                  : c == OPT_VERIFY_LOG ? CMD_VERIFY_LOG
-                 : c == OPT_VERSION    ? CMD_VERSION
+                 : c == OPT_VERSION || c == 'V' ? CMD_VERSION
                                        : CMD_HELP;
       break;
     case OPT_CHECK:
@@ -133,6 +150,12 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       break;
     case OPT_BLOBS:
       cfg->blobs = true;
+      break;
+    case OPT_LOG_FILE:
+      if (optarg[0] == '\0')
+        return err_set(e, UV_EINVAL, "--log-file needs a path");
+      cfg->log_file = optarg;
+      daemon_only = true;
       break;
     case OPT_INIT:
       cfg->init = daemon_only = true;
@@ -161,7 +184,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   if (cfg->blobs && cfg->cmd != CMD_VERIFY_LOG)
     return err_set(e, UV_EINVAL, "--blobs only goes with --verify-log");
   if (daemon_only && cfg->cmd != CMD_DAEMON)
-    return err_set(e, UV_EINVAL, "--init and --verify-recent only go with "
-                   "the daemon");
+    return err_set(e, UV_EINVAL, "--init, --verify-recent and --log-file only "
+                   "go with the daemon");
   return 0;
 }

@@ -33,6 +33,7 @@ struct config {
   bool blobs;                            /* --verify-log --blobs */
   bool init;                             /* --init (daemon) */
   long long verify_recent;               /* --verify-recent N (daemon) */
+  const char *log_file;                  /* --log-file PATH; NULL: stderr */
 };
 
 /* Parses argv into cfg.  0, or UV_EINVAL with a message for the user. */

@@ -16,6 +16,11 @@
  * close the writer (which closes the database), close the readers and the
  * blob store, release the lock, exit 0.  Every step runs on the loop
  * thread through callbacks; nothing blocks it.
+ *
+ * SIGHUP never stops the daemon: it reopens the log file (--log-file,
+ * after logrotate moved it) and is where reloadable material (TLS
+ * certificates, later) is read again: daemon_reload().  It is ignored
+ * from the very start, so a SIGHUP during start-up does not kill us.
  */
 #include "cmd/daemon.h"
 
@@ -52,12 +57,12 @@ struct daemon {
   struct app app;
   struct server *srv;
   struct datadir dir;
-  uv_signal_t sigint, sigterm;
+  uv_signal_t sigint, sigterm, sighup;
   bool stopping;
 };
 
 static void daemon_log(const char *msg, const char *detail) {
-  logq_json(json_pack("{s:s, s:s}", "msg", msg, "detail", detail));
+  logq_msg(LOGQ_INFO, msg, detail);
 }
 
 /* Each connection is a descriptor: use what the hard limit allows. */
@@ -90,6 +95,8 @@ static void daemon_writer_closed_cb(void *arg) {
    * aborted upload may still be removing its temp file) */
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
+  uv_close((uv_handle_t *)&d->sighup, NULL);
+  signal(SIGHUP, SIG_IGN); /* libuv restored SIG_DFL: still never fatal */
 }
 
 static void daemon_server_done_cb(struct server *s, void *arg) {
@@ -98,6 +105,20 @@ static void daemon_server_done_cb(struct server *s, void *arg) {
   server_free(s);
   d->srv = NULL;
   writer_close(d->app.writer, daemon_writer_closed_cb, d);
+}
+
+/* SIGHUP: reopen the log; reload what can be reloaded without a
+ * restart.  Runs on the loop thread, never stops anything. */
+static void daemon_reload(struct daemon *d) {
+  (void)d;
+  logq_reopen();
+  /* hook: reload TLS certificate and key here once the daemon serves TLS
+   * (keep the old material when the new fails to load, and log why) */
+}
+
+static void daemon_hup_cb(uv_signal_t *h, int signum) {
+  (void)signum;
+  daemon_reload(h->data);
 }
 
 static void daemon_signal_cb(uv_signal_t *h, int signum) {
@@ -187,7 +208,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   if ((rc = blob_store_open_local(&d->loop, d->dir.path, &d->app.blobs, e)))
     return rc;
   if (e->msg[0] != '\0') /* a warning: tmp/ holds what is not ours */
-    daemon_log("warning", e->msg);
+    logq_msg(LOGQ_WARNING, "warning", e->msg);
   d->app.data_dir = d->dir.path;
   if ((rc = datadir_path(d->dir.path, DATADIR_DB_FILE, db, sizeof db, e)))
     return rc;
@@ -210,9 +231,11 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   /* handlers before the line that tells a supervisor we are up */
   uv_signal_init(&d->loop, &d->sigint);
   uv_signal_init(&d->loop, &d->sigterm);
-  d->sigint.data = d->sigterm.data = d;
+  uv_signal_init(&d->loop, &d->sighup);
+  d->sigint.data = d->sigterm.data = d->sighup.data = d;
   uv_signal_start(&d->sigint, daemon_signal_cb, SIGINT);
   uv_signal_start(&d->sigterm, daemon_signal_cb, SIGTERM);
+  uv_signal_start(&d->sighup, daemon_hup_cb, SIGHUP);
   server_address(d->srv, addr, sizeof addr);
   logq_json(json_pack("{s:s, s:s, s:s, s:s, s:I}", "msg", "listening",
                       "address", addr, "data", d->dir.path,
@@ -253,16 +276,31 @@ int daemon_run(const struct config *cfg) {
     return 1;
   d->dir.fd = -1;
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGHUP, SIG_IGN); /* until the loop handles it: never fatal */
+  if (cfg->log_file != NULL &&
+      (rc = logq_open_file(cfg->log_file, &e)) != 0) {
+    logq_msg(LOGQ_ERROR, "cannot start", err_msg(&e, rc));
+    free(d);
+    return 1;
+  }
   daemon_raise_nofile();
   uv_loop_init(&d->loop);
   rc = daemon_open(d, cfg, &e);
   if (rc != 0) {
-    fprintf(stderr, "artifactstored: %s\n", err_msg(&e, rc));
-    if (rc == EVLOG_ECORRUPT)
-      fprintf(stderr, "artifactstored: the database file in %s is damaged: "
-              "run artifactstored --verify-log to see what is readable, and "
-              "restore the database from a backup (docs/OPERATOR.md, "
-              "Recovery)\n", d->dir.path[0] ? d->dir.path : cfg->data_dir);
+    char code[64];
+
+    /* one JSON line, like every other line of the daemon */
+    uv_err_name_r(rc, code, sizeof code);
+    logq_log(LOGQ_ERROR, json_pack("{s:s, s:s, s:s}", "msg", "cannot start",
+                                   "detail", err_msg(&e, rc), "error", code));
+    if (rc == EVLOG_ECORRUPT) {
+      char why[DATADIR_PATH_MAX + 256];
+      snprintf(why, sizeof why, "the database file in %s is damaged: run "
+               "artifactstored --verify-log to see what is readable, and "
+               "restore the database from a backup (docs/OPERATOR.md, "
+               "Recovery)", d->dir.path[0] ? d->dir.path : cfg->data_dir);
+      logq_msg(LOGQ_ERROR, "cannot start", why);
+    }
     daemon_abandon(d);
   } else {
     logq_start(&d->loop);
@@ -274,7 +312,7 @@ int daemon_run(const struct config *cfg) {
   }
   uv_run(&d->loop, UV_RUN_DEFAULT); /* close callbacks still pending */
   if (uv_loop_close(&d->loop) != 0) {
-    daemon_log("stopped", "handles still open at exit");
+    logq_msg(LOGQ_ERROR, "stopped", "handles still open at exit");
     status = status == 0 ? 1 : status;
   } else if (status == 0) {
     daemon_log("stopped", "clean");
@@ -284,6 +322,7 @@ int daemon_run(const struct config *cfg) {
   if (d->app.ring != NULL)
     evring_free(d->app.ring);
   datadir_close(&d->dir);
+  logq_close_file();
   free(d);
   return status;
 }

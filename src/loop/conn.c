@@ -122,6 +122,7 @@ static void conn_abort_handler(struct conn *c) {
 void conn_close(struct conn *c) {
   if (c->state == CONN_CLOSING)
     return;
+  resp_log_abort(c);
   c->state = CONN_CLOSING;
   conn_abort_handler(c);
   c->reading = false;
@@ -374,6 +375,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     return HPE_PAUSED;
   if (n == 0)
     return 0;
+  c->bytes_in += n;
   if (c->route != NULL && c->route->stream != NULL) {
     int rc;
     /* Only an http_body_continue() from this very call may undo the
@@ -669,6 +671,7 @@ int conn_accept(struct server *s, int fd, bool no_fds) {
     return rc;
   }
   (void)uv_tcp_nodelay(&c->tcp, 1); /* latency only */
+  resp_set_peer(c);
   llhttp_init(&c->parser, HTTP_REQUEST, conn_settings());
   c->parser.data = c;
   c->state = CONN_IDLE;

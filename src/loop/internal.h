@@ -28,6 +28,8 @@
 #define CONN_ALLOW_MAX 48            /* bytes of a 405's Allow value */
 #define CONN_LINGER_MS 2000          /* discard unread body before close */
 #define PARSE_DETAIL_MAX 256         /* parse_problem() wording */
+#define CONN_REQ_ID_MAX 64           /* X-Request-Id kept from a request */
+#define CONN_PEER_MAX 56             /* "[v6 address]:port" */
 
 /*
  * The request head is collected in hbuf: the URL and a NUL, then for each
@@ -111,6 +113,11 @@ struct conn {
   bool resp_started, resp_ended;
   unsigned writes_pending;
   uint64_t bytes_out;          /* body bytes */
+  /* request log (resp.c): reset by resp_reset() */
+  uint64_t bytes_in;           /* body bytes received (conn.c counts) */
+  bool logged;                 /* the request's log line is written */
+  char req_id[CONN_REQ_ID_MAX + 1]; /* "": not chosen yet */
+  char peer[CONN_PEER_MAX];    /* set at accept (resp_set_peer) */
 };
 
 struct server {
@@ -188,7 +195,14 @@ void parse_reset(struct conn *c);
 void resp_reset(struct conn *c);
 /* Queues "100 Continue"; 0 or a UV_E* code. */
 int resp_continue(struct conn *c);
+/* The request's log line, once per request (when the response is done). */
 void resp_log(struct conn *c);
+/* conn_close() calls this first: a request in progress (body being read,
+ * or handled, and not logged yet) is logged as aborted, with the bytes
+ * that arrived. */
+void resp_log_abort(struct conn *c);
+/* Notes the peer's address for the log (at accept). */
+void resp_set_peer(struct conn *c);
 
 /* server.c */
 void server_conn_gone(struct server *s, struct conn *c);

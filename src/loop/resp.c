@@ -8,6 +8,10 @@
  * from a write callback or inside http_resp_end(); http.h says what it
  * means for handlers.  Heads are built whole or not at all.  Streamed
  * bodies are written one caller-owned buffer at a time.
+ *
+ * Every head carries X-Request-Id (resp_request_id): the request's own
+ * when well-formed (1 to 64 of [A-Za-z0-9._-]), else 16 random hex
+ * digits; the request log names the same id.
  */
 #include <assert.h>
 #include <jansson.h>
@@ -19,6 +23,7 @@
 #include <time.h>
 
 #include "loop/internal.h"
+#include "util/hex.h"
 #include "util/logq.h"
 #include "util/sbuf.h"
 
@@ -65,6 +70,59 @@ void resp_reset(struct conn *c) {
   c->status = 0;
   c->resp_started = c->resp_ended = false;
   c->bytes_out = 0;
+  c->bytes_in = 0;
+  c->logged = false;
+  c->req_id[0] = '\0';
+}
+
+static bool resp_req_id_ok(const char *s) {
+  size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789._-");
+  return n >= 1 && n <= CONN_REQ_ID_MAX && s[n] == '\0';
+}
+
+/* The request's id, chosen once per request: the client's X-Request-Id
+ * when well-formed, else a new random one. */
+static const char *resp_request_id(struct conn *c) {
+  static uint64_t counter; /* if the system has no randomness to give */
+  const char *h;
+  uint8_t r[8];
+
+  if (c->req_id[0] != '\0')
+    return c->req_id;
+  /* nheaders counts lines while the head is read; headers exists once
+   * the head is complete */
+  h = c->req.headers != NULL ? http_header(&c->req, "x-request-id") : NULL;
+  if (h != NULL && resp_req_id_ok(h)) {
+    snprintf(c->req_id, sizeof c->req_id, "%s", h);
+    return c->req_id;
+  }
+  if (uv_random(NULL, NULL, r, sizeof r, 0, NULL) != 0) {
+    uint64_t v = uv_hrtime() ^ ++counter;
+    memcpy(r, &v, sizeof r);
+  }
+  hex_encode(r, sizeof r, c->req_id);
+  c->req_id[2 * sizeof r] = '\0';
+  return c->req_id;
+}
+
+void resp_set_peer(struct conn *c) {
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  char ip[INET6_ADDRSTRLEN] = "";
+
+  c->peer[0] = '\0';
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+    return;
+  if (ss.ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+    uv_ip4_name(a, ip, sizeof ip);
+    snprintf(c->peer, sizeof c->peer, "%s:%u", ip, ntohs(a->sin_port));
+  } else if (ss.ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+    uv_ip6_name(a, ip, sizeof ip);
+    snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, ntohs(a->sin6_port));
+  }
 }
 
 /* Appends a short formatted line; never cut: UV_ENOBUFS if it does not
@@ -135,6 +193,8 @@ static int resp_build_head(struct conn *c, struct sbuf *b, int status,
     rc = resp_put_header(b, "Allow", allow);
   if (rc == 0 && extra != NULL)
     rc = resp_puts(b, extra);
+  if (rc == 0)
+    rc = resp_put_header(b, "X-Request-Id", resp_request_id(c));
   if (rc == 0)
     rc = resp_puts(b, "\r\n");
   return rc;
@@ -368,26 +428,67 @@ void http_problem_members(struct conn *c, enum problem_id id,
   va_end(ap);
 }
 
-void resp_log(struct conn *c) {
-  char path[512];
-  size_t n;
-  json_t *o;
-  double ms;
+/* A request field for the log: printable ASCII, cut to max bytes. */
+static json_t *resp_log_str(const char *p, size_t n, size_t max) {
+  char buf[512];
+  size_t i;
 
-  if (!c->srv->o.log_requests)
+  if (n > max)
+    n = max;
+  if (n > sizeof buf - 1)
+    n = sizeof buf - 1;
+  for (i = 0; i < n; i++)
+    buf[i] = p[i];
+  buf[n] = '\0';
+  resp_sanitize(buf);
+  return json_string(buf);
+}
+
+/* One line per request: who asked what, the answer, the bytes each way
+ * and how long it took.  aborted: the connection ended first. */
+static void resp_log_line(struct conn *c, bool aborted) {
+  const struct http_req *q = &c->req;
+  const char *ua = q->headers != NULL ? http_header(q, "user-agent") : NULL;
+  double ms = (double)(uv_hrtime() - c->t_start) / 1e6;
+  json_t *o;
+
+  c->logged = true;
+  o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:i, s:s, s:I, s:I, s:f, s:s, s:o}",
+                "msg", aborted ? "request aborted" : "request",
+                "request_id", resp_request_id(c),
+                "client", c->peer[0] != '\0' ? c->peer : "-",
+                "method", resp_log_str(q->method_name != NULL ? q->method_name
+                                       : "-", q->method_name != NULL ?
+                                       strlen(q->method_name) : 1, 32),
+                "path", resp_log_str(q->path.p, q->path.n, 511),
+                "status", c->status,
+                "actor", c->actor[0] != '\0'          ? c->actor
+                         : c->srv->o.log_actor != NULL ? c->srv->o.log_actor
+                                                       : "-",
+                "bytes_in", (json_int_t)c->bytes_in,
+                "bytes_out", (json_int_t)c->bytes_out,
+                "duration_ms", ms,
+                "query", "",
+                "user_agent", resp_log_str(ua != NULL ? ua : "",
+                                           ua != NULL ? strlen(ua) : 0, 256));
+  if (o != NULL && q->query.n != 0)
+    json_object_set_new(o, "query", resp_log_str(q->query.p, q->query.n, 511));
+  if (o != NULL && aborted && q->has_length)
+    json_object_set_new(o, "content_length",
+                        json_integer((json_int_t)q->content_length));
+  logq_log(aborted ? LOGQ_WARNING : LOGQ_INFO, o);
+}
+
+void resp_log(struct conn *c) {
+  if (!c->srv->o.log_requests || c->logged)
     return;
-  n = c->req.path.n < sizeof path - 1 ? c->req.path.n : sizeof path - 1;
-  if (n != 0)
-    memcpy(path, c->req.path.p, n);
-  path[n] = '\0';
-  resp_sanitize(path);
-  ms = (double)(uv_hrtime() - c->t_start) / 1e6;
-  o = json_pack("{s:s, s:s, s:s, s:i, s:I, s:f, s:s}", "msg", "request",
-                "method", c->req.method_name != NULL ? c->req.method_name : "-",
-                "path", path, "status", c->status, "bytes",
-                (json_int_t)c->bytes_out, "duration_ms", ms, "actor",
-                c->actor[0] != '\0'          ? c->actor
-                : c->srv->o.log_actor != NULL ? c->srv->o.log_actor
-                                              : "-");
-  logq_json(o);
+  resp_log_line(c, false);
+}
+
+void resp_log_abort(struct conn *c) {
+  if (!c->srv->o.log_requests || c->logged)
+    return;
+  if (c->state != CONN_BODY && c->state != CONN_HANDLING)
+    return;
+  resp_log_line(c, true);
 }

@@ -192,7 +192,7 @@ def test_flow(daemon, tmp_path):
 
     # the request log: one JSON line per request
     recs = [r for r in daemon.records() if r.get("msg") == "request"]
-    assert recs and all({"method", "path", "status", "bytes", "duration_ms",
+    assert recs and all({"method", "path", "status", "bytes_out", "duration_ms",
                          "actor"} <= set(r) for r in recs)
     # writes log the actor their events carry (anonymous until tokens)
     writes = [r for r in recs if r["method"] in ("POST", "PUT")]

@@ -7,6 +7,7 @@ checked before anything is served (docs/OPERATOR.md, "The data
 directory")."""
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -17,6 +18,8 @@ import pytest
 
 from apihelp import Api, tmp_files
 from conftest import Proc, RawSock, daemon_argv
+
+TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 MARKER = "artifactstored.id"
 DB = "artifactstore.db"
@@ -29,12 +32,22 @@ def start(tmp_path, data_dir, name, extra=()):
 
 
 def refused(data_dir, extra=(), cwd=None):
-    """Starts the daemon expecting it to refuse; returns its stderr."""
+    """Starts the daemon expecting it to refuse; returns the details of
+    its error lines (each stderr line is JSON, level error)."""
     r = subprocess.run(daemon_argv(data_dir, extra), capture_output=True,
                        text=True, timeout=60, cwd=cwd)
     assert r.returncode != 0, r.stderr
     assert '"listening"' not in r.stderr
-    return r.stderr
+    return refusal_text(r.stderr)
+
+
+def refusal_text(stderr):
+    """The daemon's stderr as JSON lines; the details of its errors."""
+    recs = [json.loads(line) for line in stderr.splitlines()]
+    errors = [x for x in recs if x["level"] == "error"]
+    assert errors and all(x["msg"] == "cannot start" for x in errors), stderr
+    assert all(TS.fullmatch(x["ts"]) for x in recs), stderr
+    return "\n".join(x["detail"] for x in errors)
 
 
 def listening(p):
@@ -106,9 +119,10 @@ def test_foreign_directory_is_refused_and_untouched(tmp_path, extra):
     r = subprocess.run([*argv, *extra], cwd=scratch, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode != 0
-    assert "not an artifactstored data directory" in r.stderr
-    assert "nothing in it was touched" in r.stderr
-    assert str(scratch / "var") in r.stderr
+    err = refusal_text(r.stderr)
+    assert "not an artifactstored data directory" in err
+    assert "nothing in it was touched" in err
+    assert str(scratch / "var") in err
     assert snapshot(scratch) == before
     assert (scratch / "var" / "tmp" / "important.txt").read_text() == "keep me"
 
@@ -269,7 +283,7 @@ def test_port_in_use_creates_nothing(tmp_path):
     argv[argv.index("--listen") + 1] = f"127.0.0.1:{port}"
     r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     busy.close()
-    assert r.returncode != 0 and "cannot listen" in r.stderr
+    assert r.returncode != 0 and "cannot listen" in refusal_text(r.stderr)
     assert not data.exists()
 
 
@@ -371,3 +385,19 @@ def test_first_start_cut_short_says_init_is_safe(tmp_path, data_dir):
     err = refused(data_dir)
     assert "is missing or empty" in err
     assert "nothing was lost and --init is safe" in err
+
+
+def test_command_line_errors(tmp_path):
+    """A command line the daemon refuses is one JSON error line; one that
+    names an operator command stays plain text for the person typing."""
+    exe = daemon_argv("x")[0]
+    r = subprocess.run([exe, "--listen", "nohost"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2
+    rec = json.loads(r.stderr)
+    assert rec["level"] == "error" and rec["msg"] == "bad command line"
+    assert 'expected HOST:PORT' in rec["detail"] and TS.fullmatch(rec["ts"])
+    r = subprocess.run([exe, "--verify-log", "--bogus"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr == 'artifactstored: unknown option "--bogus"; see --help\n'

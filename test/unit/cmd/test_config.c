@@ -42,7 +42,7 @@ static void test_listen_forms(void) {
 
 /* Each malformed --listen value is refused with a message naming it. */
 static void test_listen_rejects(void) {
-  static const char *bad[] = {"127.0.0.1", ":80", "h:", "h:65536", "h:-1",
+  static const char *bad[] = {"127.0.0.1", ":", "[]:80", "h:", "h:65536", "h:-1",
                               "h:80x", "[::1]80", "[::1", "h: 80", "h:+80",
                               "h:0x50"};
   struct config cfg;
@@ -114,6 +114,40 @@ static void test_start_flags(void) {
             UV_EINVAL);
 }
 
+/* Issue 12: ":PORT" is every interface; a missing value is said so (not
+ * "unknown option"); -h and -V; --log-file. */
+static void test_cli_forms(void) {
+  struct config cfg;
+  struct errbuf e;
+
+  ASSERT_EQ(parse(&cfg, &e, "--listen", ":8080", NULL, NULL), 0);
+  ASSERT_STREQ(cfg.listen_host, "0.0.0.0");
+  ASSERT_EQ(cfg.listen_port, 8080);
+  ASSERT_EQ(parse(&cfg, &e, "--listen", "[::]:8080", NULL, NULL), 0);
+  ASSERT_STREQ(cfg.listen_host, "::");
+  ASSERT_EQ(parse(&cfg, &e, "--listen", NULL, NULL, NULL), UV_EINVAL);
+  ASSERT_STREQ(e.msg, "--listen needs a value; see --help");
+  ASSERT_EQ(parse(&cfg, &e, "--data", "d", "--listen", NULL), UV_EINVAL);
+  ASSERT_STREQ(e.msg, "--listen needs a value; see --help");
+  ASSERT_EQ(parse(&cfg, &e, "--listen", "--data", "d", NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "--listen needs a value") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "-h", NULL, NULL, NULL), 0);
+  ASSERT_EQ(cfg.cmd, CMD_HELP);
+  ASSERT_EQ(parse(&cfg, &e, "-V", NULL, NULL, NULL), 0);
+  ASSERT_EQ(cfg.cmd, CMD_VERSION);
+  ASSERT_EQ(parse(&cfg, &e, "-h", "-V", NULL, NULL), UV_EINVAL);
+  ASSERT_EQ(parse(&cfg, &e, "-x", NULL, NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "unknown option") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, NULL, NULL, NULL, NULL), 0);
+  ASSERT(cfg.log_file == NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--log-file", "/var/log/a.log", NULL, NULL), 0);
+  ASSERT_STREQ(cfg.log_file, "/var/log/a.log");
+  ASSERT_EQ(parse(&cfg, &e, "--log-file", "", NULL, NULL), UV_EINVAL);
+  ASSERT_EQ(parse(&cfg, &e, "--verify-log", "--log-file", "x", NULL),
+            UV_EINVAL);
+}
+
 TEST_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_listen_forms),
           TEST_CASE(test_listen_rejects), TEST_CASE(test_commands),
-          TEST_CASE(test_command_errors), TEST_CASE(test_start_flags))
+          TEST_CASE(test_command_errors), TEST_CASE(test_start_flags),
+          TEST_CASE(test_cli_forms))
