@@ -125,6 +125,10 @@ static int resp_build_head(struct conn *c, struct sbuf *b, int status,
     return UV_EINVAL;
   rc = resp_putf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
                  resp_reason(status), date);
+  /* no client may guess a type other than the one we send (a stored
+   * text/html file, a problem document) */
+  if (rc == 0)
+    rc = resp_puts(b, "X-Content-Type-Options: nosniff\r\n");
   if (rc == 0 && ctype != NULL)
     rc = resp_put_header(b, "Content-Type", ctype);
   if (rc == 0 && status != 304 && status != 204)
