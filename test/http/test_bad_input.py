@@ -23,12 +23,12 @@ def test_routes(api):
         assert st == 404
         problem(body, 404, "no-route")
         st, h, body = api.req("DELETE", "/v1/packages")
-        assert st == 405 and h["allow"] == "POST, GET"
+        assert st == 405 and h["allow"] == "POST, GET, HEAD, OPTIONS"
         problem(body, 405, "method-not-allowed")
         st, h, body = api.req("PUT", "/v1/packages/x/finalize", body=b"x")
-        assert st == 405 and h["allow"] == "POST"
+        assert st == 405 and h["allow"] == "POST, OPTIONS"
         st, h, body = api.req("POST", "/v1/files/abc")
-        assert st == 405 and h["allow"] == "GET, HEAD"
+        assert st == 405 and h["allow"] == "GET, HEAD, OPTIONS"
 
 
 @pytest.mark.parametrize("body,slug,needle", [

@@ -48,3 +48,49 @@ def test_nosniff_everywhere(api, daemon):
     st, h, _ = s.response()
     s.close()
     assert st == 400 and h.get("x-content-type-options") == "nosniff"
+
+
+# --- 2. Allow lists HEAD with GET; OPTIONS answers 204 with Allow ---------
+
+def test_allow_lists_head_with_get(api):
+    pkg = api.create()
+    for method, path, allow in (
+            ("DELETE", "/health", "GET, HEAD, OPTIONS"),
+            ("DELETE", "/v1/packages", "POST, GET, HEAD, OPTIONS"),
+            ("PUT", f"/v1/packages/{pkg['id']}", "GET, HEAD, OPTIONS"),
+            ("DELETE", f"/v1/packages/{pkg['id']}/manifest",
+             "GET, HEAD, OPTIONS"),
+            ("POST", "/v1/events", "GET, HEAD, OPTIONS")):
+        st, h, body = api.req(method, path)
+        assert st == 405 and h["allow"] == allow, (path, h.get("allow"))
+        problem(body, 405, "method-not-allowed")
+        # and HEAD is really served there
+        st, h, body = api.req("HEAD", path)
+        assert st != 405 and body == b"", (path, st)
+
+
+def test_options(api, daemon):
+    pkg = api.create()
+    with Unchanged(api):
+        for path, allow in (
+                ("/health", "GET, HEAD, OPTIONS"),
+                ("/v1/packages", "POST, GET, HEAD, OPTIONS"),
+                (f"/v1/packages/{pkg['id']}/files/a/b.txt", "PUT, OPTIONS"),
+                (f"/v1/packages/{pkg['id']}/finalize", "POST, OPTIONS"),
+                ("/v1/files/x", "GET, HEAD, OPTIONS")):
+            st, h, body = api.req("OPTIONS", path)
+            assert st == 204 and body == b"", (path, st, body)
+            assert h["allow"] == allow, path
+            assert "content-length" not in h
+        st, h, body = api.req("OPTIONS", "/v2/nothing")
+        assert st == 404
+        problem(body, 404, "no-route")
+    # OPTIONS * asks about the server: every method, and the connection
+    # stays usable
+    s = RawSock(daemon.host, daemon.port)
+    s.send(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
+           b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    st, h, body = s.response()
+    assert st == 204 and h["allow"] == "GET, HEAD, POST, PUT, OPTIONS"
+    assert s.response()[0] == 200
+    s.close()

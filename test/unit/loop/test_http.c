@@ -45,7 +45,7 @@ static void test_router(void) {
   r = match(HTTP_DELETE, "/v1/packages", &status, &req, allow);
   ASSERT(r == NULL);
   ASSERT_EQ(status, 405);
-  ASSERT_STREQ(allow, "POST, GET");
+  ASSERT_STREQ(allow, "POST, GET, HEAD, OPTIONS"); /* HEAD wherever GET */
   r = match(HTTP_GET, "/v1/packages/abc", &status, &req, allow);
   ASSERT(r == &routes[3]);
   ASSERT_EQ(req.nparams, 1);
@@ -64,7 +64,25 @@ static void test_router(void) {
   r = match(HTTP_GET, "/v1/packages/p1/files/x", &status, &req, allow);
   ASSERT(r == NULL);
   ASSERT_EQ(status, 405);
-  ASSERT_STREQ(allow, "PUT");
+  ASSERT_STREQ(allow, "PUT, OPTIONS");
+  r = match(HTTP_POST, "/v1/files/x", &status, &req, allow);
+  ASSERT(r == NULL);
+  ASSERT_STREQ(allow, "HEAD, OPTIONS"); /* HEAD alone does not bring GET */
+  /* OPTIONS: any known path, with Allow; `*` lists the whole table */
+  r = match(HTTP_OPTIONS, "/v1/packages/p1", &status, &req, allow);
+  ASSERT(r != NULL && r->handle != NULL);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(req.nparams, 0);
+  ASSERT_STREQ(allow, "GET, HEAD, OPTIONS");
+  r = match(HTTP_OPTIONS, "*", &status, &req, allow);
+  ASSERT(r != NULL);
+  ASSERT_STREQ(allow, "GET, HEAD, POST, PUT, OPTIONS");
+  r = match(HTTP_GET, "*", &status, &req, allow);
+  ASSERT(r == NULL);
+  ASSERT_EQ(status, 404);
+  r = match(HTTP_OPTIONS, "/nope", &status, &req, allow);
+  ASSERT(r == NULL);
+  ASSERT_EQ(status, 404);
 }
 
 static void test_pct_decode(void) {
