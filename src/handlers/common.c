@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers/internal.h"
 #include "store/codec/caddr.h"
@@ -84,6 +85,62 @@ void handlers_respond_json(struct conn *c, int status, json_t *o,
   http_respond(c, status, "application/json", extra_headers, text,
                strlen(text));
   free(text);
+}
+
+/* tchar of RFC 9110 section 5.6.2 */
+static bool common_tchar(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || (ch != '\0' && strchr("!#$%&'*+-.^_`|~",
+                                                          ch) != NULL);
+}
+
+/* application/json or application/<x>+json, case-insensitive, before any
+ * parameters (RFC 8259 section 11, RFC 6839 section 3.1). */
+static bool common_ctype_is_json(const char *ct) {
+  static const char app[] = "application/";
+  size_t n = strcspn(ct, ";"), an = sizeof app - 1;
+  const char *sub = ct + an;
+  size_t sn;
+
+  while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+    n--;
+  if (n <= an || strncasecmp(ct, app, an) != 0)
+    return false;
+  sn = n - an;
+  for (size_t i = 0; i < sn; i++)
+    if (!common_tchar(sub[i]))
+      return false;
+  return (sn == 4 && strncasecmp(sub, "json", 4) == 0) ||
+         (sn > 5 && strncasecmp(sub + sn - 5, "+json", 5) == 0);
+}
+
+json_t *handlers_json_body(struct conn *c, const struct http_req *req) {
+  const char *ct = http_header(req, "content-type");
+  json_error_t jerr;
+  json_t *body;
+
+  if (ct != NULL && !common_ctype_is_json(ct)) {
+    http_problem(c, PROB_UNSUPPORTED_MEDIA_TYPE,
+                 "the body must be JSON sent as Content-Type: "
+                 "application/json, not \"%.100s\" (curl -d sends "
+                 "application/x-www-form-urlencoded unless given -H "
+                 "'Content-Type: application/json')",
+                 ct);
+    return NULL;
+  }
+  body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (body == NULL) {
+    http_problem(c, PROB_MALFORMED_JSON,
+                 "the body is not valid JSON: %s (line %d, column %d)",
+                 jerr.text, jerr.line, jerr.column);
+    return NULL;
+  }
+  if (!json_is_object(body)) {
+    json_decref(body);
+    http_problem(c, PROB_MALFORMED_JSON, "the body must be a JSON object");
+    return NULL;
+  }
+  return body;
 }
 
 void handlers_reg_problem(struct conn *c, const struct reg_result *res) {

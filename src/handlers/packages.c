@@ -109,7 +109,6 @@ static const char *packages_str_field(struct conn *c, json_t *body,
 void packages_create(struct conn *c, const struct http_req *req) {
   struct app *app = handlers_app(c);
   struct pkg_create_req pr = {0};
-  json_error_t jerr;
   json_t *body, *meta;
   char *meta_text = NULL;
   const char *key;
@@ -118,17 +117,8 @@ void packages_create(struct conn *c, const struct http_req *req) {
 
   if (fence_answer(c))
     return;
-  body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-  if (body == NULL) {
-    http_problem(c, PROB_MALFORMED_JSON,
-                 "the body is not valid JSON: %s (line %d, column %d)",
-                 jerr.text, jerr.line, jerr.column);
+  if ((body = handlers_json_body(c, req)) == NULL)
     return;
-  }
-  if (!json_is_object(body)) {
-    http_problem(c, PROB_MALFORMED_JSON, "the body must be a JSON object");
-    goto out;
-  }
   json_object_foreach(body, key, val) {
     if (strcmp(key, "name") != 0 && strcmp(key, "producer") != 0 &&
         strcmp(key, "subject") != 0 && strcmp(key, "retention_class") != 0 &&

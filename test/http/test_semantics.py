@@ -94,3 +94,46 @@ def test_options(api, daemon):
     assert st == 204 and h["allow"] == "GET, HEAD, POST, PUT, OPTIONS"
     assert s.response()[0] == 200
     s.close()
+
+
+# --- 3. a JSON body needs a JSON Content-Type ------------------------------
+
+PKG = {"name": "n", "producer": "p", "subject": "s",
+       "retention_class": "transient"}
+
+
+@pytest.mark.parametrize("ctype", [
+    "application/x-www-form-urlencoded",  # what curl -d sends by default
+    "text/plain", "text/json", "application/jsonx", "application/json-seq",
+    "application/octet-stream", "multipart/form-data; boundary=x",
+    "application/+json", "application/a b+json", "json", ""])
+def test_json_body_refuses_other_types(api, ctype):
+    with Unchanged(api):
+        st, h, data = api.req("POST", "/v1/packages",
+                              body=json.dumps(PKG).encode(),
+                              headers={"Content-Type": ctype})
+        assert st == 415, (ctype, data)
+        doc = problem(data, 415, "unsupported-media-type")
+        assert "application/json" in doc["detail"]
+
+
+@pytest.mark.parametrize("ctype", [
+    "application/json", "APPLICATION/JSON", "application/json; charset=utf-8",
+    "Application/Json ;charset=UTF-8", "application/vnd.example+json",
+    "application/merge-patch+JSON", None])
+def test_json_body_accepts_json_types(api, ctype):
+    headers = {"Content-Type": ctype} if ctype is not None else {}
+    st, h, data = api.req("POST", "/v1/packages",
+                          body=json.dumps(PKG).encode(), headers=headers)
+    assert st == 201, (ctype, data)
+
+
+def test_curl_form_post_is_refused_and_json_post_works(daemon):
+    from apihelp import curl
+    with Unchanged(Api(daemon)):
+        code, body = curl("-X", "POST", "-d", json.dumps(PKG),
+                          f"{daemon.base}/v1/packages")
+        assert code == 415, body
+    code, body = curl("-X", "POST", "-H", "Content-Type: application/json",
+                      "-d", json.dumps(PKG), f"{daemon.base}/v1/packages")
+    assert code == 201, body
