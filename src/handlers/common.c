@@ -11,6 +11,7 @@
 
 #include "handlers/internal.h"
 #include "store/codec/caddr.h"
+#include "util/sbuf.h"
 
 static json_t *field_ts(int64_t us) {
   char ts[TS_STRLEN + 1];
@@ -72,19 +73,28 @@ json_t *handlers_file_json(const struct file_rec *f) {
   return o;
 }
 
+/* json_dumps' callback: appends to an sbuf. */
+static int common_dump_cb(const char *buf, size_t size, void *data) {
+  return sbuf_put(data, buf, size) == 0 ? 0 : -1;
+}
+
 void handlers_respond_json(struct conn *c, int status, json_t *o,
                            const char *extra_headers) {
-  char *text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                         : NULL;
+  struct sbuf b = SBUF_INIT;
+  /* every JSON body ends with a newline: one line for a terminal, and
+   * for tools that read line by line */
+  bool ok = o != NULL &&
+            json_dump_callback(o, common_dump_cb, &b,
+                               JSON_COMPACT | JSON_PRESERVE_ORDER) == 0 &&
+            sbuf_put(&b, "\n", 1) == 0;
 
   json_decref(o);
-  if (text == NULL) {
+  if (ok)
+    http_respond(c, status, "application/json", extra_headers, b.p,
+                 b.len);
+  else
     http_problem(c, PROB_INTERNAL, "could not encode the response");
-    return;
-  }
-  http_respond(c, status, "application/json", extra_headers, text,
-               strlen(text));
-  free(text);
+  sbuf_free(&b);
 }
 
 /* tchar of RFC 9110 section 5.6.2 */

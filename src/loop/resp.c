@@ -316,7 +316,8 @@ static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
   const struct problem *p = problem_get(id);
   char detail[PROBLEM_DETAIL_MAX];
   const char *allow = p->status == 405 ? c->allow : NULL;
-  char *text;
+  char *text, *grown;
+  size_t len;
   json_t *o;
 
   /* the detail is prose for a person, not protocol: a longer one is cut */
@@ -331,13 +332,19 @@ static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
   }
   text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
-  if (text == NULL) {
+  len = text != NULL ? strlen(text) : 0;
+  /* room for the newline every JSON body ends with */
+  grown = text != NULL ? realloc(text, len + 2) : NULL;
+  if (grown == NULL) {
+    free(text);
     resp_respond(c, p->status, NULL, allow, extra, NULL, 0);
     return;
   }
-  resp_respond(c, p->status, "application/problem+json", allow, extra, text,
-               strlen(text));
-  free(text);
+  grown[len++] = '\n';
+  grown[len] = '\0';
+  resp_respond(c, p->status, "application/problem+json", allow, extra, grown,
+               len);
+  free(grown);
 }
 
 void http_problem(struct conn *c, enum problem_id id, const char *fmt, ...) {

@@ -137,3 +137,45 @@ def test_curl_form_post_is_refused_and_json_post_works(daemon):
     code, body = curl("-X", "POST", "-H", "Content-Type: application/json",
                       "-d", json.dumps(PKG), f"{daemon.base}/v1/packages")
     assert code == 201, body
+
+
+# --- 4. every JSON body ends with a newline --------------------------------
+
+def test_json_bodies_end_with_newline(api, daemon):
+    pkg = api.create()
+    pid = pkg["id"]
+    answers = {
+        "create": api.req("POST", "/v1/packages", PKG),
+        "health": api.req("GET", "/health"),
+        "package": api.req("GET", f"/v1/packages/{pid}"),
+        "list": api.req("GET", "/v1/packages?limit=2"),
+        "upload": api.req("PUT", f"/v1/packages/{pid}/files/a.txt",
+                          body=b"abc", headers={"Content-Type": "text/plain"}),
+        "files": api.req("GET", f"/v1/packages/{pid}/files"),
+        "events": api.req("GET", "/v1/events?since=0"),
+        "events-empty": api.req("GET", "/v1/events?since=3"),
+        "finalize": api.req("POST", f"/v1/packages/{pid}/finalize"),
+        "no-route": api.req("GET", "/nothing"),
+        "405": api.req("DELETE", "/health"),
+        "415": api.req("POST", "/v1/packages", body=b"{}",
+                       headers={"Content-Type": "text/plain"}),
+        "bad-param": api.req("GET", "/v1/events?limit=x"),
+        "conflict": api.req("POST", f"/v1/packages/{pid}/finalize"),
+    }
+    for name, (st, h, body) in answers.items():
+        assert h["content-type"] in ("application/json",
+                                     "application/problem+json"), name
+        assert body.endswith(b"}\n") and body.count(b"\n") == 1, (name, body)
+        assert int(h["content-length"]) == len(body), name
+        json.loads(body)
+    # HEAD announces the same length as GET sends
+    _, _, full = api.req("GET", f"/v1/packages/{pid}")
+    st, h, body = api.req("HEAD", f"/v1/packages/{pid}")
+    assert body == b"" and int(h["content-length"]) == len(full)
+    # a problem the connection gives itself
+    s = RawSock(daemon.host, daemon.port)
+    s.send(b"GET /health HTTP/1.1\r\nBad Header\r\n\r\n")
+    st, h, body = s.response()
+    s.close()
+    assert st == 400 and body.endswith(b"}\n")
+    assert int(h["content-length"]) == len(body)
