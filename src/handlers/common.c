@@ -236,18 +236,23 @@ bool handlers_package_id(struct conn *c, const struct http_span *s,
 
 bool handlers_query_int(struct conn *c, const struct http_req *req,
                         const char *key, int64_t min, int64_t max, int64_t *v) {
-  struct http_span s;
   char buf[24];
   char *end;
+  size_t n;
   long long x;
+  int rc;
 
-  if (!http_query_get(req, key, &s))
+  rc = http_query_value(req, key, buf, sizeof buf, &n);
+  if (rc == UV_ENOENT)
     return true;
-  if (s.n == 0 || s.n >= sizeof buf)
-    goto bad;
-  memcpy(buf, s.p, s.n);
-  buf[s.n] = '\0';
-  if (buf[0] < '0' || buf[0] > '9')
+  if (rc == UV_EINVAL) {
+    http_problem(c, PROB_INVALID_PARAMETER,
+                 "query parameter %s is not valid percent-encoding: "
+                 "%%XX takes two hex digits, and %%00 is refused",
+                 key);
+    return false;
+  }
+  if (rc != 0 || n == 0 || buf[0] < '0' || buf[0] > '9')
     goto bad;
   errno = 0;
   x = strtoll(buf, &end, 10);

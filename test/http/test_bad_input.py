@@ -280,5 +280,8 @@ def test_list_query_escapes(api):
     api.create(name="c  ")
     got = api.json("GET", "/v1/packages?name=c%2B%2B")["packages"]
     assert [p["name"] for p in got] == ["c++"]
+    # '+' is a plus in a query (RFC 3986), not form encoding's space
     got = api.json("GET", "/v1/packages?name=c++")["packages"]
+    assert [p["name"] for p in got] == ["c++"]
+    got = api.json("GET", "/v1/packages?name=c%20%20")["packages"]
     assert [p["name"] for p in got] == ["c  "]

@@ -179,3 +179,45 @@ def test_json_bodies_end_with_newline(api, daemon):
     s.close()
     assert st == 400 and body.endswith(b"}\n")
     assert int(h["content-length"]) == len(body)
+
+
+# --- 5. percent-encoded query values decode everywhere ----------------------
+
+def pct(s):
+    """Every byte of s as a %XX escape."""
+    return "".join("%%%02X" % b for b in s.encode())
+
+
+def test_query_values_are_percent_decoded(api):
+    for name in ("a+b", "a b", "c"):
+        api.create(name=name, producer="pct")
+    # events: since, limit and wait, names encoded too
+    for q in ("since=%31&limit=%31", "%73ince=1&limit=1",
+              "since=1&limit=1&wait=%30", "s%69nce=%31&l%69mit=%31"):
+        page = api.json("GET", "/v1/events?" + q)
+        assert [e["sequence"] for e in page["events"]] == [2], q
+        assert page["next"] == 2
+    # packages: limit, filters and the cursor
+    page = api.json("GET", "/v1/packages?producer=%70ct&limit=%32")
+    assert [p["name"] for p in page["packages"]] == ["a+b", "a b"]
+    nxt = page["next"]
+    page2 = api.json("GET", "/v1/packages?producer=pct&limit=2&cursor="
+                     + pct(nxt))
+    assert [p["name"] for p in page2["packages"]] == ["c"]
+    for q, names in (("name=a%2Bb", ["a+b"]), ("name=a+b", ["a+b"]),
+                     ("name=a%20b", ["a b"]), ("name=%61%20%62", ["a b"]),
+                     ("%6eame=c", ["c"])):
+        got = api.json("GET", "/v1/packages?producer=pct&" + q)["packages"]
+        assert [p["name"] for p in got] == names, q
+
+
+@pytest.mark.parametrize("path", [
+    "/v1/events?since=%zz", "/v1/events?since=1%00", "/v1/events?limit=%3",
+    "/v1/events?wait=%", "/v1/packages?limit=%G1", "/v1/packages?name=%zz",
+    "/v1/packages?subject=a%00b", "/v1/packages?cursor=%4"])
+def test_bad_percent_escapes_are_refused(api, path):
+    with Unchanged(api):
+        st, h, data = api.req("GET", path)
+        assert st == 400, (path, data)
+        doc = problem(data, 400, "invalid-parameter")
+        assert "percent-encoding" in doc["detail"], doc
