@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers/internal.h"
 #include "store/codec/caddr.h"
+#include "util/sbuf.h"
 
 static json_t *field_ts(int64_t us) {
   char ts[TS_STRLEN + 1];
@@ -71,19 +73,84 @@ json_t *handlers_file_json(const struct file_rec *f) {
   return o;
 }
 
+/* json_dumps' callback: appends to an sbuf. */
+static int common_dump_cb(const char *buf, size_t size, void *data) {
+  return sbuf_put(data, buf, size) == 0 ? 0 : -1;
+}
+
 void handlers_respond_json(struct conn *c, int status, json_t *o,
                            const char *extra_headers) {
-  char *text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                         : NULL;
+  struct sbuf b = SBUF_INIT;
+  /* every JSON body ends with a newline: one line for a terminal, and
+   * for tools that read line by line */
+  bool ok = o != NULL &&
+            json_dump_callback(o, common_dump_cb, &b,
+                               JSON_COMPACT | JSON_PRESERVE_ORDER) == 0 &&
+            sbuf_put(&b, "\n", 1) == 0;
 
   json_decref(o);
-  if (text == NULL) {
+  if (ok)
+    http_respond(c, status, "application/json", extra_headers, b.p,
+                 b.len);
+  else
     http_problem(c, PROB_INTERNAL, "could not encode the response");
-    return;
+  sbuf_free(&b);
+}
+
+/* tchar of RFC 9110 section 5.6.2 */
+static bool common_tchar(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+         (ch >= '0' && ch <= '9') || (ch != '\0' && strchr("!#$%&'*+-.^_`|~",
+                                                          ch) != NULL);
+}
+
+/* application/json or application/<x>+json, case-insensitive, before any
+ * parameters (RFC 8259 section 11, RFC 6839 section 3.1). */
+static bool common_ctype_is_json(const char *ct) {
+  static const char app[] = "application/";
+  size_t n = strcspn(ct, ";"), an = sizeof app - 1;
+  const char *sub = ct + an;
+  size_t sn;
+
+  while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+    n--;
+  if (n <= an || strncasecmp(ct, app, an) != 0)
+    return false;
+  sn = n - an;
+  for (size_t i = 0; i < sn; i++)
+    if (!common_tchar(sub[i]))
+      return false;
+  return (sn == 4 && strncasecmp(sub, "json", 4) == 0) ||
+         (sn > 5 && strncasecmp(sub + sn - 5, "+json", 5) == 0);
+}
+
+json_t *handlers_json_body(struct conn *c, const struct http_req *req) {
+  const char *ct = http_header(req, "content-type");
+  json_error_t jerr;
+  json_t *body;
+
+  if (ct != NULL && !common_ctype_is_json(ct)) {
+    http_problem(c, PROB_UNSUPPORTED_MEDIA_TYPE,
+                 "the body must be JSON sent as Content-Type: "
+                 "application/json, not \"%.100s\" (curl -d sends "
+                 "application/x-www-form-urlencoded unless given -H "
+                 "'Content-Type: application/json')",
+                 ct);
+    return NULL;
   }
-  http_respond(c, status, "application/json", extra_headers, text,
-               strlen(text));
-  free(text);
+  body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+  if (body == NULL) {
+    http_problem(c, PROB_MALFORMED_JSON,
+                 "the body is not valid JSON: %s (line %d, column %d)",
+                 jerr.text, jerr.line, jerr.column);
+    return NULL;
+  }
+  if (!json_is_object(body)) {
+    json_decref(body);
+    http_problem(c, PROB_MALFORMED_JSON, "the body must be a JSON object");
+    return NULL;
+  }
+  return body;
 }
 
 void handlers_reg_problem(struct conn *c, const struct reg_result *res) {
@@ -169,18 +236,23 @@ bool handlers_package_id(struct conn *c, const struct http_span *s,
 
 bool handlers_query_int(struct conn *c, const struct http_req *req,
                         const char *key, int64_t min, int64_t max, int64_t *v) {
-  struct http_span s;
   char buf[24];
   char *end;
+  size_t n;
   long long x;
+  int rc;
 
-  if (!http_query_get(req, key, &s))
+  rc = http_query_value(req, key, buf, sizeof buf, &n);
+  if (rc == UV_ENOENT)
     return true;
-  if (s.n == 0 || s.n >= sizeof buf)
-    goto bad;
-  memcpy(buf, s.p, s.n);
-  buf[s.n] = '\0';
-  if (buf[0] < '0' || buf[0] > '9')
+  if (rc == UV_EINVAL) {
+    http_problem(c, PROB_INVALID_PARAMETER,
+                 "query parameter %s is not valid percent-encoding: "
+                 "%%XX takes two hex digits, and %%00 is refused",
+                 key);
+    return false;
+  }
+  if (rc != 0 || n == 0 || buf[0] < '0' || buf[0] > '9')
     goto bad;
   errno = 0;
   x = strtoll(buf, &end, 10);

@@ -146,7 +146,7 @@ static int events_json(const struct event_rec *const *evs, size_t n,
   snprintf(num, sizeof num, "%lld", (long long)next);
   sb_str(b, "],\"next\":");
   sb_str(b, num);
-  sb_str(b, "}");
+  sb_str(b, "}\n"); /* every JSON body ends with a newline */
   return b->failed ? UV_ENOMEM : 0;
 }
 

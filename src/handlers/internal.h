@@ -41,6 +41,11 @@ json_t *handlers_file_json(const struct file_rec *f);
 /* Sends o (consumed) as application/json. */
 void handlers_respond_json(struct conn *c, int status, json_t *o,
                            const char *extra_headers);
+/* The request's body as a JSON object, or NULL when answered: 415
+ * unsupported-media-type for a Content-Type that is not JSON
+ * (application/json or application/<x>+json, any case, parameters
+ * allowed; none at all counts as JSON), 400 malformed-json otherwise. */
+json_t *handlers_json_body(struct conn *c, const struct http_req *req);
 /* A registry outcome (not REG_OK) as a problem. */
 void handlers_reg_problem(struct conn *c, const struct reg_result *res);
 /* A failed write of the store (status: the UV_E* cause, msg: the

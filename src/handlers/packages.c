@@ -150,7 +150,6 @@ static const char *packages_str_field(struct conn *c, json_t *body,
 void packages_create(struct conn *c, const struct http_req *req) {
   struct app *app = handlers_app(c);
   struct pkg_create_req pr = {0};
-  json_error_t jerr;
   json_t *body, *meta;
   char *meta_text = NULL;
   const char *key;
@@ -159,17 +158,8 @@ void packages_create(struct conn *c, const struct http_req *req) {
 
   if (fence_answer(c))
     return;
-  body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-  if (body == NULL) {
-    http_problem(c, PROB_MALFORMED_JSON,
-                 "the body is not valid JSON: %s (line %d, column %d)",
-                 jerr.text, jerr.line, jerr.column);
+  if ((body = handlers_json_body(c, req)) == NULL)
     return;
-  }
-  if (!json_is_object(body)) {
-    http_problem(c, PROB_MALFORMED_JSON, "the body must be a JSON object");
-    goto out;
-  }
   json_object_foreach(body, key, val) {
     if (strcmp(key, "name") != 0 && strcmp(key, "producer") != 0 &&
         strcmp(key, "subject") != 0 && strcmp(key, "retention_class") != 0 &&
@@ -236,31 +226,25 @@ void packages_get(struct conn *c, const struct http_req *req) {
 /* A decoded copy of query parameter key, or NULL (absent or bad). */
 static char *packages_param(struct conn *c, const struct http_req *req,
                             const char *key, bool *bad) {
-  struct http_span s;
-  char *raw, *out = NULL;
+  char *out = malloc(req->query.n + 1); /* no decoded value is longer */
   size_t n;
   int rc;
 
-  if (!http_query_get(req, key, &s))
-    return NULL;
-  /* form encoding: '+' is a space, but only before decoding ("%2B" is a
-   * plus) */
-  raw = malloc(s.n + 1);
-  if (raw == NULL) {
+  if (out == NULL) {
     http_problem(c, PROB_INTERNAL, "out of memory");
     *bad = true;
     return NULL;
   }
-  for (size_t i = 0; i < s.n; i++)
-    raw[i] = s.p[i] == '+' ? ' ' : s.p[i];
-  raw[s.n] = '\0';
-  rc = http_pct_decode(raw, s.n, &out, &n);
-  free(raw);
-  if (rc != 0 || strlen(out) != n) {
+  rc = http_query_value(req, key, out, req->query.n + 1, &n);
+  if (rc != 0) {
     free(out);
-    http_problem(c, PROB_INVALID_PARAMETER,
-                 "query parameter %s is not valid percent-encoding", key);
-    *bad = true;
+    if (rc != UV_ENOENT) {
+      http_problem(c, PROB_INVALID_PARAMETER,
+                   "query parameter %s is not valid percent-encoding: %%XX "
+                   "takes two hex digits, and %%00 is refused",
+                   key);
+      *bad = true;
+    }
     return NULL;
   }
   return out;

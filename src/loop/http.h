@@ -143,9 +143,14 @@ struct route {
 
 /* The header's value, or NULL (name matched case-insensitively). */
 const char *http_header(const struct http_req *req, const char *name);
-/* The value of key in the query string (raw, not decoded), or false. */
-bool http_query_get(const struct http_req *req, const char *key,
-                    struct http_span *out);
+/* The value of query parameter key, percent-decoded into buf (size
+ * bytes, NUL-terminated; *len gets the length).  Names are compared
+ * decoded; the first match wins; a name without '=' has the value "".
+ * '+' stays '+' (RFC 3986; not form encoding).  0, or UV_ENOENT when
+ * absent, UV_EINVAL for a bad %-escape or %00, UV_ENOBUFS when the value
+ * does not fit (a decoded value is never longer than req->query.n). */
+int http_query_value(const struct http_req *req, const char *key, char *buf,
+                     size_t size, size_t *len);
 /* Percent-decodes s into a malloc'd NUL-terminated string; *outlen gets
  * its length (a decoded %00 stays inside).  UV_EINVAL on a bad escape. */
 int http_pct_decode(const char *s, size_t n, char **out, size_t *outlen);

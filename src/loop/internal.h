@@ -1,7 +1,8 @@
 /*
  * internal.h: the connection and server structs shared by conn.c (the
  * connection: reading, dispatch, lifecycle), parse.c (the request head),
- * resp.c (responses) and server.c (listening, shutdown).  Nothing outside
+ * resp.c (responses), server.c (listening, shutdown) and router.c (the
+ * OPTIONS answer reads c->allow).  Nothing outside
  * src/loop includes this.
  *
  * Ownership of struct conn: conn.c alone changes the connection's state
@@ -25,7 +26,7 @@
 #define CONN_READ_BUF (64 * 1024)    /* shared read buffer per server */
 #define CONN_TAIL_MAX (64 * 1024)    /* pipelined bytes kept while busy */
 #define CONN_ACTOR_MAX 64            /* bytes of http_set_actor() kept */
-#define CONN_ALLOW_MAX 48            /* bytes of a 405's Allow value */
+#define CONN_ALLOW_MAX 48            /* bytes of an Allow value (405, OPTIONS) */
 #define CONN_LINGER_MS 2000          /* discard unread body before close */
 #define PARSE_DETAIL_MAX 256         /* parse_problem() wording */
 #define CONN_REQ_ID_MAX 64           /* X-Request-Id kept from a request */

@@ -17,24 +17,67 @@ const char *http_header(const struct http_req *req, const char *name) {
   return NULL;
 }
 
-bool http_query_get(const struct http_req *req, const char *key,
-                    struct http_span *out) {
+/* The byte a %-escape at s (n bytes left) stands for, or -1 when it is
+ * not one: '%' and two hex digits. */
+static int req_pct_byte(const char *s, size_t n) {
+  int hi, lo;
+
+  if (n < 3 || (hi = hex_val(s[1])) < 0 || (lo = hex_val(s[2])) < 0)
+    return -1;
+  return hi << 4 | lo;
+}
+
+/* Does the raw (percent-encoded) name s, n bytes, decode to key?  A bad
+ * escape matches nothing. */
+static bool req_name_is(const char *s, size_t n, const char *key) {
+  size_t i = 0;
+
+  for (; i < n && *key != '\0'; key++) {
+    int ch = (unsigned char)s[i];
+    if (ch == '%') {
+      if ((ch = req_pct_byte(s + i, n - i)) < 0)
+        return false;
+      i += 2;
+    }
+    if (ch != (unsigned char)*key)
+      return false;
+    i++;
+  }
+  return i == n && *key == '\0';
+}
+
+int http_query_value(const struct http_req *req, const char *key, char *buf,
+                     size_t size, size_t *len) {
   const char *p = req->query.p, *end = req->query.p + req->query.n;
-  size_t klen = strlen(key);
 
   while (p < end) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     const char *stop = amp != NULL ? amp : end;
     const char *eq = memchr(p, '=', (size_t)(stop - p));
     const char *kend = eq != NULL ? eq : stop;
-    if ((size_t)(kend - p) == klen && memcmp(p, key, klen) == 0) {
-      out->p = eq != NULL ? eq + 1 : stop;
-      out->n = (size_t)(stop - out->p);
-      return true;
+    if (req_name_is(p, (size_t)(kend - p), key)) {
+      const char *v = eq != NULL ? eq + 1 : stop;
+      size_t j = 0;
+      for (; v < stop; v++) {
+        int ch = (unsigned char)*v;
+        if (ch == '%') {
+          if ((ch = req_pct_byte(v, (size_t)(stop - v))) <= 0)
+            return UV_EINVAL; /* a bad escape, or %00 */
+          v += 2;
+        }
+        if (j + 1 >= size)
+          return UV_ENOBUFS;
+        buf[j++] = (char)ch; /* '+' is a plus (RFC 3986), not a space */
+      }
+      if (size == 0)
+        return UV_ENOBUFS;
+      buf[j] = '\0';
+      *len = j;
+      return 0;
     }
     p = stop + (amp != NULL ? 1 : 0);
   }
-  return false;
+  return UV_ENOENT;
 }
 
 int http_pct_decode(const char *s, size_t n, char **out, size_t *outlen) {
@@ -44,17 +87,16 @@ int http_pct_decode(const char *s, size_t n, char **out, size_t *outlen) {
   if (d == NULL)
     return UV_ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    int hi, lo;
+    int ch;
     if (s[i] != '%') {
       d[j++] = s[i];
       continue;
     }
-    if (n - i < 3 || (hi = hex_val(s[i + 1])) < 0 ||
-        (lo = hex_val(s[i + 2])) < 0) {
+    if ((ch = req_pct_byte(s + i, n - i)) < 0) {
       free(d);
       return UV_EINVAL;
     }
-    d[j++] = (char)(hi << 4 | lo);
+    d[j++] = (char)ch;
     i += 2;
   }
   d[j] = '\0';

@@ -183,6 +183,10 @@ static int resp_build_head(struct conn *c, struct sbuf *b, int status,
     return UV_EINVAL;
   rc = resp_putf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status,
                  resp_reason(status), date);
+  /* no client may guess a type other than the one we send (a stored
+   * text/html file, a problem document) */
+  if (rc == 0)
+    rc = resp_puts(b, "X-Content-Type-Options: nosniff\r\n");
   if (rc == 0 && ctype != NULL)
     rc = resp_put_header(b, "Content-Type", ctype);
   if (rc == 0 && status != 304 && status != 204)
@@ -371,7 +375,8 @@ static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
   const struct problem *p = problem_get(id);
   char detail[PROBLEM_DETAIL_MAX];
   const char *allow = p->status == 405 ? c->allow : NULL;
-  char *text;
+  char *text, *grown;
+  size_t len;
   json_t *o;
 
   /* the detail is prose for a person, not protocol: a longer one is cut */
@@ -386,13 +391,19 @@ static void resp_vproblem(struct conn *c, enum problem_id id, const char *extra,
   json_decref(members);
   text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(o);
-  if (text == NULL) {
+  len = text != NULL ? strlen(text) : 0;
+  /* room for the newline every JSON body ends with */
+  grown = text != NULL ? realloc(text, len + 2) : NULL;
+  if (grown == NULL) {
+    free(text);
     resp_respond(c, p->status, NULL, allow, extra, NULL, 0);
     return;
   }
-  resp_respond(c, p->status, "application/problem+json", allow, extra, text,
-               strlen(text));
-  free(text);
+  grown[len++] = '\n';
+  grown[len] = '\0';
+  resp_respond(c, p->status, "application/problem+json", allow, extra, grown,
+               len);
+  free(grown);
 }
 
 void http_problem(struct conn *c, enum problem_id id, const char *fmt, ...) {

@@ -174,6 +174,7 @@ static int server_check_routes(const struct server_opts *o,
     need += (need > 1 ? 2 : 0) +
             strlen(llhttp_method_name((llhttp_method_t)o->routes[i].method));
   }
+  need += strlen(", HEAD, OPTIONS"); /* router_match() adds them */
   if (need > CONN_ALLOW_MAX)
     return err_set(e, UV_EINVAL,
                    "the route table uses %zu bytes of method names; a 405's "

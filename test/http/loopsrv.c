@@ -126,10 +126,11 @@ static void wait_abort(struct conn *c, void *ctx) {
 }
 
 static void wait_h(struct conn *c, const struct http_req *req) {
-  struct http_span v;
+  char v[24];
+  size_t n;
   long ms = 100;
-  if (http_query_get(req, "ms", &v))
-    ms = strtol(v.p, NULL, 10);
+  if (http_query_value(req, "ms", v, sizeof v, &n) == 0)
+    ms = strtol(v, NULL, 10);
   http_set_ctx(c, c, wait_abort);
   http_timer(c, (uint64_t)(ms > 0 ? ms : 1), wait_done);
 }
@@ -165,11 +166,12 @@ static void stream_write_cb(struct conn *c, int status, void *arg) {
 }
 
 static void stream_h(struct conn *c, const struct http_req *req) {
-  struct http_span v;
+  char v[24];
+  size_t n;
   struct streamer *st = calloc(1, sizeof *st);
   st->left = 1000;
-  if (http_query_get(req, "n", &v))
-    st->left = strtoull(v.p, NULL, 10);
+  if (http_query_value(req, "n", v, sizeof v, &n) == 0)
+    st->left = strtoull(v, NULL, 10);
   http_resp_head(c, 200, "application/octet-stream", NULL, st->left);
   if (http_is_head(c)) {
     http_resp_end(c);

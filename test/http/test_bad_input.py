@@ -23,12 +23,12 @@ def test_routes(api):
         assert st == 404
         problem(body, 404, "no-route")
         st, h, body = api.req("DELETE", "/v1/packages")
-        assert st == 405 and h["allow"] == "POST, GET"
+        assert st == 405 and h["allow"] == "POST, GET, HEAD, OPTIONS"
         problem(body, 405, "method-not-allowed")
         st, h, body = api.req("PUT", "/v1/packages/x/finalize", body=b"x")
-        assert st == 405 and h["allow"] == "POST"
+        assert st == 405 and h["allow"] == "POST, OPTIONS"
         st, h, body = api.req("POST", "/v1/files/abc")
-        assert st == 405 and h["allow"] == "GET, HEAD"
+        assert st == 405 and h["allow"] == "GET, HEAD, OPTIONS"
 
 
 @pytest.mark.parametrize("body,slug,needle", [
@@ -280,5 +280,8 @@ def test_list_query_escapes(api):
     api.create(name="c  ")
     got = api.json("GET", "/v1/packages?name=c%2B%2B")["packages"]
     assert [p["name"] for p in got] == ["c++"]
+    # '+' is a plus in a query (RFC 3986), not form encoding's space
     got = api.json("GET", "/v1/packages?name=c++")["packages"]
+    assert [p["name"] for p in got] == ["c++"]
+    got = api.json("GET", "/v1/packages?name=c%20%20")["packages"]
     assert [p["name"] for p in got] == ["c  "]

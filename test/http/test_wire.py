@@ -54,11 +54,11 @@ def test_method_not_allowed(loopsrv):
     s = RawSock(loopsrv.host, loopsrv.port)
     s.send(b"DELETE /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     st, h, body = s.response()
-    assert st == 405 and h["allow"] == "GET"
+    assert st == 405 and h["allow"] == "GET, HEAD, OPTIONS"
     problem(body, 405, "method-not-allowed")
     s.send(b"POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
     st, h, body = s.response()
-    assert st == 405 and h["allow"] == "GET, HEAD"
+    assert st == 405 and h["allow"] == "GET, HEAD, OPTIONS"
     s.close()
     still_answers(loopsrv)
 

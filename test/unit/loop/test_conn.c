@@ -38,11 +38,12 @@ struct counts {
 
 /* The `i` query parameter: which request of a case this is. */
 static unsigned req_id(const struct http_req *req) {
-  struct http_span v;
+  char v[16];
+  size_t n;
 
-  if (!http_query_get(req, "i", &v))
+  if (http_query_value(req, "i", v, sizeof v, &n) != 0)
     return 0;
-  return (unsigned)strtoul(v.p, NULL, 10); /* stops at '&' or the NUL */
+  return (unsigned)strtoul(v, NULL, 10);
 }
 
 /* Requests on one connection reach their handlers one at a time. */

@@ -45,7 +45,7 @@ static void test_router(void) {
   r = match(HTTP_DELETE, "/v1/packages", &status, &req, allow);
   ASSERT(r == NULL);
   ASSERT_EQ(status, 405);
-  ASSERT_STREQ(allow, "POST, GET");
+  ASSERT_STREQ(allow, "POST, GET, HEAD, OPTIONS"); /* HEAD wherever GET */
   r = match(HTTP_GET, "/v1/packages/abc", &status, &req, allow);
   ASSERT(r == &routes[3]);
   ASSERT_EQ(req.nparams, 1);
@@ -64,7 +64,25 @@ static void test_router(void) {
   r = match(HTTP_GET, "/v1/packages/p1/files/x", &status, &req, allow);
   ASSERT(r == NULL);
   ASSERT_EQ(status, 405);
-  ASSERT_STREQ(allow, "PUT");
+  ASSERT_STREQ(allow, "PUT, OPTIONS");
+  r = match(HTTP_POST, "/v1/files/x", &status, &req, allow);
+  ASSERT(r == NULL);
+  ASSERT_STREQ(allow, "HEAD, OPTIONS"); /* HEAD alone does not bring GET */
+  /* OPTIONS: any known path, with Allow; `*` lists the whole table */
+  r = match(HTTP_OPTIONS, "/v1/packages/p1", &status, &req, allow);
+  ASSERT(r != NULL && r->handle != NULL);
+  ASSERT_EQ(status, 0);
+  ASSERT_EQ(req.nparams, 0);
+  ASSERT_STREQ(allow, "GET, HEAD, OPTIONS");
+  r = match(HTTP_OPTIONS, "*", &status, &req, allow);
+  ASSERT(r != NULL);
+  ASSERT_STREQ(allow, "GET, HEAD, POST, PUT, OPTIONS");
+  r = match(HTTP_GET, "*", &status, &req, allow);
+  ASSERT(r == NULL);
+  ASSERT_EQ(status, 404);
+  r = match(HTTP_OPTIONS, "/nope", &status, &req, allow);
+  ASSERT(r == NULL);
+  ASSERT_EQ(status, 404);
 }
 
 static void test_pct_decode(void) {
@@ -90,20 +108,38 @@ static void test_pct_decode(void) {
 
 static void test_query_and_headers(void) {
   struct http_req req;
-  struct http_span v;
-  static const char q[] = "since=5&limit=&wait&x=1&since=9";
+  char v[16];
+  size_t n;
+  static const char q[] =
+      "since=5&limit=&wait&x=1&since=9&%73k%69p=%31%32&c=a+b%2B&bad=%4"
+      "&nul=a%00&hex=%zz&big=123456789&%=1&k%=2";
 
   memset(&req, 0, sizeof req);
   req.query.p = q;
   req.query.n = strlen(q);
-  ASSERT(http_query_get(&req, "since", &v));
-  ASSERT(v.n == 1 && v.p[0] == '5');
-  ASSERT(http_query_get(&req, "limit", &v));
-  ASSERT_EQ(v.n, 0);
-  ASSERT(http_query_get(&req, "wait", &v));
-  ASSERT_EQ(v.n, 0);
-  ASSERT(!http_query_get(&req, "sinc", &v));
-  ASSERT(!http_query_get(&req, "x=1", &v));
+  ASSERT_EQ(http_query_value(&req, "since", v, sizeof v, &n), 0);
+  ASSERT(n == 1 && strcmp(v, "5") == 0); /* the first one wins */
+  ASSERT_EQ(http_query_value(&req, "limit", v, sizeof v, &n), 0);
+  ASSERT(n == 0 && v[0] == '\0');
+  ASSERT_EQ(http_query_value(&req, "wait", v, sizeof v, &n), 0);
+  ASSERT_EQ(n, 0);
+  ASSERT_EQ(http_query_value(&req, "sinc", v, sizeof v, &n), UV_ENOENT);
+  ASSERT_EQ(http_query_value(&req, "x=1", v, sizeof v, &n), UV_ENOENT);
+  /* names and values are percent-decoded; '+' is a plus */
+  ASSERT_EQ(http_query_value(&req, "skip", v, sizeof v, &n), 0);
+  ASSERT_STREQ(v, "12");
+  ASSERT_EQ(http_query_value(&req, "c", v, sizeof v, &n), 0);
+  ASSERT_STREQ(v, "a+b+");
+  ASSERT_EQ(n, 4);
+  ASSERT_EQ(http_query_value(&req, "bad", v, sizeof v, &n), UV_EINVAL);
+  ASSERT_EQ(http_query_value(&req, "nul", v, sizeof v, &n), UV_EINVAL);
+  ASSERT_EQ(http_query_value(&req, "hex", v, sizeof v, &n), UV_EINVAL);
+  ASSERT_EQ(http_query_value(&req, "big", v, 9, &n), UV_ENOBUFS);
+  ASSERT_EQ(http_query_value(&req, "big", v, 10, &n), 0);
+  ASSERT_STREQ(v, "123456789");
+  ASSERT_EQ(http_query_value(&req, "big", v, 0, &n), UV_ENOBUFS);
+  ASSERT_EQ(http_query_value(&req, "k", v, sizeof v, &n), UV_ENOENT);
+  ASSERT_EQ(http_query_value(&req, "", v, sizeof v, &n), UV_ENOENT);
 
   struct http_header hdr[1];
   req.headers = hdr;
