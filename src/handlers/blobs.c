@@ -473,14 +473,16 @@ static void download_lookup_cb(struct query_result *res, void *arg) {
 static struct download *download_new(struct conn *c,
                                      const struct http_req *req,
                                      enum problem_id not_found) {
-  struct http_span v;
+  char v[16];
+  size_t n;
   bool inline_disp = false;
   struct download *d;
+  int rc = http_query_value(req, "disposition", v, sizeof v, &n);
 
-  if (http_query_get(req, "disposition", &v)) {
-    if (v.n == 6 && memcmp(v.p, "inline", 6) == 0) {
+  if (rc != UV_ENOENT) {
+    if (rc == 0 && n == 6 && memcmp(v, "inline", 6) == 0) {
       inline_disp = true;
-    } else if (v.n != 10 || memcmp(v.p, "attachment", 10) != 0) {
+    } else if (rc != 0 || n != 10 || memcmp(v, "attachment", 10) != 0) {
       http_problem(c, PROB_INVALID_PARAMETER,
                    "query parameter disposition must be inline or "
                    "attachment");
