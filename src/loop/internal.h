@@ -1,10 +1,11 @@
 /*
  * internal.h: the connection and server structs shared by conn.c (the
- * connection: reading, dispatch, lifecycle), parse.c (the request head),
+ * connection: reading, parsing, dispatch), conn_life.c (its lifetime and
+ * what follows a response), parse.c (the request head),
  * resp.c (responses) and server.c (listening, shutdown).  Nothing outside
  * src/loop includes this.
  *
- * Ownership of struct conn: conn.c alone changes the connection's state
+ * Ownership of struct conn: conn.c and conn_life.c alone change the connection's state
  * (state, early, paused, reading, ...); parse.c alone writes the request
  * head fields and builds c->req from them (conn.c adds the route's params
  * and a buffered body); resp.c alone changes the response fields at the
@@ -149,11 +150,24 @@ int conn_ok(const struct conn *c);
  * code.  no_fds: it was accepted with the reserved descriptor: answer it
  * 503 out-of-descriptors and close. */
 int conn_accept(struct server *s, int fd, bool no_fds);
+/* Feeds data[0..len) to the parser (data may be c->tail's bytes). */
+void conn_feed(struct conn *c, const char *data, size_t len);
+/* Starts or stops reading and sets the timer for the current state. */
+void conn_update(struct conn *c);
+/* Keeps data[0..len) (possibly a suffix of c->tail) as the new tail;
+ * 0 or UV_ENOMEM. */
+int conn_keep_tail(struct conn *c, const char *data, size_t len);
+/* The unparsed bytes, for llhttp. */
+const char *conn_tail(const struct conn *c);
+/* No request in progress (shutdown closes these at once). */
+bool conn_is_idle(const struct conn *c);
+
+/* conn_life.c */
+/* Runs and forgets the handler's abort callback, if any. */
+void conn_abort_handler(struct conn *c);
 void conn_close(struct conn *c);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
-/* No request in progress (shutdown closes these at once). */
-bool conn_is_idle(const struct conn *c);
 /* resp.c calls this when a response starts, before building its head:
  * if the request is not fully read, the connection gives up on the rest
  * (it is read and discarded, and the connection closes after the
