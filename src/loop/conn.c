@@ -60,6 +60,7 @@ int conn_ok(const struct conn *c) {
   assert(!c->reject || handling);
   assert(!c->msg_complete || handling);
   assert(!c->lingering || ((c->early || c->reject) && handling));
+  assert(!c->peer_eof || !c->reading);
   /* nothing is written between requests or while a head arrives */
   assert(c->writes_pending == 0 || st == CONN_BODY || handling);
   assert(!c->continue_sent || st == CONN_BODY || handling);
@@ -130,7 +131,16 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0 || c->state == CONN_CLOSING)
     return;
   if (nread < 0) {
-    /* EOF or reset: whatever was in progress is abandoned. */
+    /* A reset, or EOF with no complete request: whatever was in
+     * progress is abandoned.  EOF after a complete request is a
+     * half-close (shutdown(SHUT_WR), nc -N): the request is answered,
+     * and so are complete ones pipelined before it, then the connection
+     * closes (conn_update, conn_next). */
+    if (nread == UV_EOF && c->state == CONN_HANDLING && !c->lingering) {
+      c->peer_eof = true;
+      conn_update(c);
+      return;
+    }
     conn_close(c);
     return;
   }
@@ -174,6 +184,14 @@ void conn_update(struct conn *c) {
     break;
   case CONN_CLOSING:
     return;
+  }
+  if (c->peer_eof) {
+    /* nothing more arrives: what needs more input cannot finish */
+    if (want && c->state != CONN_HANDLING) {
+      conn_close(c);
+      return;
+    }
+    want = false;
   }
   if (want && !c->reading) {
     /* a socket we cannot read from would only wait for a timer */

@@ -135,10 +135,12 @@ enum conn_next {
 
 /* What happens once the response in progress is done. */
 static enum conn_next conn_next(const struct conn *c) {
-  if (c->early || c->reject)
-    return CONN_NEXT_LINGER;
+  if (c->early || c->reject) /* after a FIN nothing is left unread */
+    return c->peer_eof ? CONN_NEXT_CLOSE : CONN_NEXT_LINGER;
   if (!c->msg_complete || !c->keep_alive || c->srv->stopping)
     return CONN_NEXT_CLOSE;
+  if (c->peer_eof && c->tail.len == 0)
+    return CONN_NEXT_CLOSE; /* half-closed: no request follows */
   return CONN_NEXT_REQUEST;
 }
 

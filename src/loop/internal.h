@@ -79,6 +79,7 @@ struct conn {
   bool keep_alive;
   bool reject;                 /* over max_conns: answer 503 and close */
   bool lingering;              /* answered early: FIN sent, draining */
+  bool peer_eof;               /* the peer sent FIN: nothing more is read */
   uint64_t t_start;            /* uv_hrtime at message begin */
 
   /* unparsed bytes received while the parser was paused */
