@@ -9,7 +9,7 @@
 void config_usage(FILE *f) {
   fprintf(f,
           "usage: artifactstored [--listen HOST:PORT] [--data DIR] [--init]\n"
-          "                      [--verify-recent N]\n"
+          "                      [--verify-recent N] [--send-timeout SECONDS]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
           "       artifactstored --verify-log [--blobs] [--data DIR]\n"
           "       artifactstored --version | --help\n"
@@ -25,6 +25,8 @@ void config_usage(FILE *f) {
           "                       database is missing (see docs/OPERATOR.md)\n"
           "  --verify-recent N    at start, check the hash chain of the last N events\n"
           "                       (default %d; 0: skip)\n"
+          "  --send-timeout S     close a connection whose response makes no\n"
+          "                       progress for S seconds (default %d; 0: never)\n"
           "  --replay             rebuild every view from the event log and report\n"
           "                       the view digest before and after\n"
           "  --check              with --replay: rebuild into a scratch database and\n"
@@ -36,7 +38,7 @@ void config_usage(FILE *f) {
           "  --version            print the version and exit\n"
           "  --help               print this help and exit\n",
           CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA,
-          CONFIG_DEFAULT_VERIFY_RECENT);
+          CONFIG_DEFAULT_VERIFY_RECENT, CONFIG_DEFAULT_SEND_TIMEOUT);
 }
 
 int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
@@ -79,7 +81,7 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
 int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
          OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS, OPT_INIT,
-         OPT_VERIFY_RECENT };
+         OPT_VERIFY_RECENT, OPT_SEND_TIMEOUT };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"data", required_argument, NULL, OPT_DATA},
@@ -89,6 +91,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       {"blobs", no_argument, NULL, OPT_BLOBS},
       {"init", no_argument, NULL, OPT_INIT},
       {"verify-recent", required_argument, NULL, OPT_VERIFY_RECENT},
+      {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
@@ -102,6 +105,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   cfg->listen_port = CONFIG_DEFAULT_PORT;
   cfg->data_dir = CONFIG_DEFAULT_DATA;
   cfg->verify_recent = CONFIG_DEFAULT_VERIFY_RECENT;
+  cfg->send_timeout = CONFIG_DEFAULT_SEND_TIMEOUT;
 
   opterr = 0;
   optind = 1;
@@ -148,6 +152,19 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       daemon_only = true;
       break;
     }
+    case OPT_SEND_TIMEOUT: {
+      char *end;
+      long long v;
+      errno = 0;
+      v = strtoll(optarg, &end, 10);
+      if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 ||
+          v > CONFIG_SEND_TIMEOUT_MAX)
+        return err_set(e, UV_EINVAL, "--send-timeout \"%s\": expected seconds "
+                       "from 0 (never) to %d", optarg, CONFIG_SEND_TIMEOUT_MAX);
+      cfg->send_timeout = (unsigned)v;
+      daemon_only = true;
+      break;
+    }
     default:
       return err_set(e, UV_EINVAL, "unknown option \"%s\"; see --help",
                      argv[optind - 1]);
@@ -161,7 +178,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   if (cfg->blobs && cfg->cmd != CMD_VERIFY_LOG)
     return err_set(e, UV_EINVAL, "--blobs only goes with --verify-log");
   if (daemon_only && cfg->cmd != CMD_DAEMON)
-    return err_set(e, UV_EINVAL, "--init and --verify-recent only go with "
-                   "the daemon");
+    return err_set(e, UV_EINVAL, "--init, --verify-recent and --send-timeout "
+                   "only go with the daemon");
   return 0;
 }

@@ -129,6 +129,7 @@ static int daemon_listen(struct daemon *d, const struct config *cfg,
   o.header_timeout_ms = DAEMON_HEADER_TIMEOUT_MS;
   o.idle_timeout_ms = DAEMON_IDLE_TIMEOUT_MS;
   o.body_timeout_ms = DAEMON_BODY_TIMEOUT_MS;
+  o.send_timeout_ms = (uint64_t)cfg->send_timeout * 1000;
   o.routes = handlers_routes;
   o.nroutes = handlers_nroutes;
   o.data = &d->app;

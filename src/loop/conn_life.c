@@ -7,8 +7,10 @@
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "loop/internal.h"
+#include "util/logq.h"
 
 /* --- lifetime --- */
 
@@ -186,4 +188,42 @@ void conn_response_done(struct conn *c) {
     conn_feed(c, conn_tail(c), c->tail.len);
   else
     conn_update(c);
+}
+
+/* Progress of a response: the body bytes queued less those libuv still
+ * holds.  It changes when the kernel takes bytes (and when a new head is
+ * queued, which follows progress), not when more body is queued behind a
+ * stalled write. */
+static int64_t conn_send_taken(struct conn *c) {
+  return (int64_t)c->bytes_out -
+         (int64_t)uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+}
+
+void conn_check_send(struct conn *c, uint64_t now) {
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  uv_os_fd_t fd;
+  int64_t taken;
+
+  if (c->state == CONN_CLOSING || c->writes_pending == 0) {
+    c->send_since = 0;
+    return;
+  }
+  taken = conn_send_taken(c);
+  if (c->send_since == 0 || taken != c->send_mark) {
+    c->send_mark = taken;
+    c->send_since = now;
+    return;
+  }
+  if (now - c->send_since < c->srv->o.send_timeout_ms)
+    return;
+  logq_json(json_pack(
+      "{s:s, s:I, s:i, s:I, s:I}", "msg", "send timeout", "timeout_ms",
+      (json_int_t)c->srv->o.send_timeout_ms, "status", c->status, "bytes",
+      (json_int_t)c->bytes_out, "unsent",
+      (json_int_t)uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp)));
+  /* a reset, not a FIN: an orphaned socket would keep the unsent bytes
+   * in the kernel for as long as the peer keeps its window shut */
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  conn_close(c);
 }

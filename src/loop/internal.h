@@ -81,6 +81,8 @@ struct conn {
   bool lingering;              /* answered early: FIN sent, draining */
   bool peer_eof;               /* the peer sent FIN: nothing more is read */
   uint64_t t_start;            /* uv_hrtime at message begin */
+  int64_t send_mark;           /* conn_check_send: bytes taken when seen */
+  uint64_t send_since;         /* ... at this uv_now; 0: nothing pending */
 
   /* unparsed bytes received while the parser was paused */
   struct sbuf tail;
@@ -122,6 +124,8 @@ struct server {
   int reserve;                 /* held back for EMFILE (server.c), or -1 */
   uv_timer_t retry;            /* accepting paused: try again */
   bool retry_open, accept_paused;
+  uv_timer_t sweep;            /* send timeouts (conn_check_send) */
+  bool sweep_open;
   unsigned accept_fails;       /* since the last accepted connection */
   bool listening;
   struct server_opts o;
@@ -180,6 +184,10 @@ void conn_response_starting(struct conn *c);
 bool conn_will_close(const struct conn *c);
 /* resp.c calls this once the response is written and ended. */
 void conn_response_done(struct conn *c);
+/* The server's sweep (every SERVER_SWEEP_MS or so) calls this: a
+ * connection whose pending writes have not moved for send_timeout_ms is
+ * closed. */
+void conn_check_send(struct conn *c, uint64_t now);
 
 /* parse.c: the request head (see there). */
 /* Sets llhttp's URL and header callbacks in s; conn.c sets the others. */

@@ -66,3 +66,97 @@ def test_half_close_incomplete_request_closes(loopsrv):
     assert (st, b) == (200, b"hello\n")
     assert _read_all(s, timeout=5) == b""
     s.close()
+
+
+# --- send timeout -------------------------------------------------------
+
+def _daemon(tmp_path, data_dir, *extra, name="daemon"):
+    from conftest import Proc, daemon_argv
+    p = Proc(daemon_argv(data_dir, extra), tmp_path, name).start()
+    p.data_dir = data_dir
+    return p
+
+
+def _stop(p):
+    rc = p.stop()
+    assert rc == 0, p.stderr_text()[-4000:]
+
+
+def _upload(api, size):
+    pkg = api.create()
+    data = bytes(range(256)) * (size // 256)
+    rec = api.json("PUT", f"/v1/packages/{pkg['id']}/files/big.bin", data,
+                   {"Content-Type": "application/octet-stream"}, expect=201)
+    return rec, data
+
+
+def _small_rcvbuf_conn(p):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(10)
+    s.connect((p.host, p.port))
+    return s
+
+
+def test_send_timeout_closes_stalled_reader(tmp_path, data_dir):
+    """A download whose client never reads is cut after --send-timeout
+    (before, it stayed forever, holding its buffer)."""
+    p = _daemon(tmp_path, data_dir, "--send-timeout", "1")
+    try:
+        rec, data = _upload(Api(p), 16 << 20)
+        s = _small_rcvbuf_conn(p)
+        s.sendall(b"GET /v1/files/%s HTTP/1.1\r\nHost: t\r\n\r\n"
+                  % rec["id"].encode())
+        t0 = time.time()
+        logged = None
+        while time.time() - t0 < 8 and logged is None:
+            logged = next((r for r in p.records()
+                           if r.get("msg") == "send timeout"), None)
+            time.sleep(0.1)
+        elapsed = time.time() - t0
+        assert logged is not None, "not closed within 8 s"
+        assert 0.9 <= elapsed <= 4, elapsed
+        assert logged["timeout_ms"] == 1000 and logged["status"] == 200
+        got = 0
+        try:
+            while True:
+                d = s.recv(1 << 20)
+                if not d:
+                    break
+                got += len(d)
+        except ConnectionResetError:
+            pass
+        assert got < len(data)  # cut, not completed
+        s.close()
+        # the daemon still serves
+        assert Api(p).json("GET", "/health")["status"] is not None
+    finally:
+        _stop(p)
+
+
+def test_send_timeout_spares_slow_reader(tmp_path, data_dir):
+    """A client that reads slowly but steadily is not cut."""
+    p = _daemon(tmp_path, data_dir, "--send-timeout", "1")
+    try:
+        rec, data = _upload(Api(p), 2 << 20)
+        s = _small_rcvbuf_conn(p)
+        s.sendall(b"GET /v1/files/%s HTTP/1.1\r\nHost: t\r\n\r\n"
+                  % rec["id"].encode())
+        buf = b""
+        t0 = time.time()
+        while b"\r\n\r\n" not in buf:
+            buf += s.recv(4096)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        while len(body) < len(data) and time.time() - t0 < 20:
+            time.sleep(0.4)  # less than the timeout between reads
+            want = 256 * 1024
+            while want > 0 and len(body) < len(data):
+                d = s.recv(min(want, 65536))
+                assert d, "closed early"
+                body += d
+                want -= len(d)
+        assert body == data
+        assert not [r for r in p.records() if r.get("msg") == "send timeout"]
+        s.close()
+    finally:
+        _stop(p)
