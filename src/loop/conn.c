@@ -163,12 +163,16 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
 void conn_update(struct conn *c) {
   bool want = false;
   uint64_t ms = 0;
+  bool keep_timer = false;
   const struct server_opts *o = &c->srv->o;
 
   switch (c->state) {
   case CONN_IDLE:
     want = true;
     ms = o->idle_timeout_ms;
+    /* armed on entering IDLE (the timer is stopped then): bytes that
+     * begin no request (empty lines) must not extend it */
+    keep_timer = uv_is_active((uv_handle_t *)&c->timer);
     break;
   case CONN_HEAD:
     want = true;
@@ -205,7 +209,7 @@ void conn_update(struct conn *c) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
   }
-  if (c->timer_cb == NULL && c->state != CONN_HEAD) {
+  if (c->timer_cb == NULL && c->state != CONN_HEAD && !keep_timer) {
     if (ms != 0)
       uv_timer_start(&c->timer, conn_timer_cb, ms, ms);
     else
@@ -251,6 +255,7 @@ static int on_message_begin(llhttp_t *p) {
   struct conn *c = p->data;
 
   c->state = CONN_HEAD;
+  c->empty_lines = 0;
   c->t_start = uv_hrtime();
   parse_begin(c);
   if (c->srv->o.header_timeout_ms != 0)
@@ -398,9 +403,34 @@ static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
   http_problem(c, id, "%s", detail);
 }
 
+/* Empty lines before a request line are skipped here (RFC 9112 2.2 asks
+ * a server to ignore at least one), CONN_EMPTY_LINES_MAX at most: they
+ * are not progress on a request, and one every so often must not hold a
+ * connection open.  0, or -1 when the connection was answered 400. */
+static int conn_skip_empty_lines(struct conn *c, const char **data,
+                                 size_t *len) {
+  while (*len > 0 && (**data == '\r' || **data == '\n')) {
+    if (**data == '\n' && ++c->empty_lines > CONN_EMPTY_LINES_MAX) {
+      c->t_start = uv_hrtime();
+      conn_keep_tail(c, NULL, 0);
+      http_problem(c, PROB_BAD_REQUEST,
+                   "more than %d empty lines before a request line",
+                   CONN_EMPTY_LINES_MAX);
+      conn_update(c);
+      return -1;
+    }
+    (*data)++;
+    (*len)--;
+  }
+  return 0;
+}
+
 void conn_feed(struct conn *c, const char *data, size_t len) {
   static const char empty[1];
 
+  if (c->state == CONN_IDLE && data != NULL &&
+      conn_skip_empty_lines(c, &data, &len) != 0)
+    return;
   if (data == NULL) /* llhttp restarts spans at data: never NULL */
     data = empty;
   c->in_execute = true;

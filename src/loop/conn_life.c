@@ -178,6 +178,7 @@ void conn_response_done(struct conn *c) {
   c->continue_sent = c->msg_complete = false;
   c->actor[0] = '\0';
   c->timer_cb = NULL;
+  uv_timer_stop(&c->timer); /* conn_update arms the idle timer */
   resp_reset(c);
   c->state = CONN_IDLE;
   if (c->paused) {

@@ -28,6 +28,7 @@
 #define CONN_ACTOR_MAX 64            /* bytes of http_set_actor() kept */
 #define CONN_ALLOW_MAX 48            /* bytes of a 405's Allow value */
 #define CONN_LINGER_MS 2000          /* discard unread body before close */
+#define CONN_EMPTY_LINES_MAX 8       /* CRLFs allowed before a request */
 #define PARSE_DETAIL_MAX 256         /* parse_problem() wording */
 
 /*
@@ -80,6 +81,7 @@ struct conn {
   bool reject;                 /* over max_conns: answer 503 and close */
   bool lingering;              /* answered early: FIN sent, draining */
   bool peer_eof;               /* the peer sent FIN: nothing more is read */
+  uint8_t empty_lines;         /* CRLFs since the last request began */
   uint64_t t_start;            /* uv_hrtime at message begin */
   int64_t send_mark;           /* conn_check_send: bytes taken when seen */
   uint64_t send_since;         /* ... at this uv_now; 0: nothing pending */

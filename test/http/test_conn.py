@@ -160,3 +160,47 @@ def test_send_timeout_spares_slow_reader(tmp_path, data_dir):
         s.close()
     finally:
         _stop(p)
+
+
+# --- idle timer and empty lines -----------------------------------------
+
+def test_crlf_does_not_extend_idle(make_loopsrv):
+    """Bare CRLFs more often than the idle timeout: closed at about the
+    idle timeout (before, each CRLF restarted it: open forever)."""
+    srv = make_loopsrv(100, 5000, 1000, 5000)
+    s = RawSock(srv.host, srv.port)
+    s.s.settimeout(0.25)
+    t0 = time.time()
+    closed_at = None
+    for _ in range(7):  # under the empty-line cap
+        try:
+            s.send(b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            closed_at = time.time() - t0
+            break
+        try:
+            d = s.recv(4096)
+            assert d == b"", d  # an idle close answers nothing
+            closed_at = time.time() - t0
+            break
+        except socket.timeout:
+            pass
+    assert closed_at is not None, "still open after 1.75 s of CRLFs"
+    assert 0.9 <= closed_at <= 1.6, closed_at
+    s.close()
+
+
+def test_empty_lines_capped(make_loopsrv):
+    """At most 8 empty lines before a request line; more is a 400."""
+    srv = make_loopsrv(100, 5000, 5000, 5000)
+    s = RawSock(srv.host, srv.port)
+    s.send(b"\r\n" * 8 + b"GET /hello HTTP/1.1\r\n\r\n"
+           + b"\r\n" * 8 + b"GET /hello HTTP/1.1\r\n\r\n")
+    assert s.response()[::2] == (200, b"hello\n")
+    assert s.response()[::2] == (200, b"hello\n")
+    s.send(b"\r\n" * 9)
+    st, h, body = s.response()
+    assert st == 400 and h.get("connection") == "close"
+    assert json.loads(body)["type"].endswith("/bad-request")
+    assert s.closed(timeout=5)
+    s.close()
