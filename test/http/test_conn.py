@@ -5,7 +5,7 @@ import socket
 import time
 
 from apihelp import Api
-from conftest import RawSock, read_response
+from conftest import RawSock
 
 
 def _read_all(s, timeout=10):
@@ -204,3 +204,51 @@ def test_empty_lines_capped(make_loopsrv):
     assert json.loads(body)["type"].endswith("/bad-request")
     assert s.closed(timeout=5)
     s.close()
+
+
+# --- the connection cap follows the descriptor limit --------------------
+
+def test_conn_cap_from_nofile(tmp_path, data_dir):
+    """Under RLIMIT_NOFILE 128 the cap is (128 - 64) / 2 = 32: the 33rd
+    connection gets 503 too-many-connections (before, the 16384 cap never
+    applied and clients met descriptor failures instead), and /health
+    answers on a fresh connection once some close."""
+    import shutil
+    import select
+    from conftest import Proc, daemon_argv
+    if shutil.which("prlimit") is None:
+        import pytest
+        pytest.skip("prlimit not installed")
+    p = Proc(["prlimit", "--nofile=128:128"] + daemon_argv(data_dir),
+             tmp_path, "capped").start()
+    try:
+        up = [r for r in p.records() if r.get("msg") == "listening"][-1]
+        assert up["nofile"] == 128 and up["max_conns"] == 32, up
+        socks = []
+        for _ in range(36):
+            socks.append(RawSock(p.host, p.port))
+        time.sleep(0.5)
+        answered = [i for i, s in enumerate(socks)
+                    if select.select([s.s], [], [], 0.05)[0]]
+        assert answered == [32, 33, 34, 35], answered
+        for i in answered:
+            st, h, body = socks[i].response()
+            assert st == 503, body
+            assert json.loads(body)["type"].endswith("/too-many-connections")
+        assert not [r for r in p.records() if r.get("msg") == "accept failed"]
+        for s in socks[:5] + socks[32:]:
+            s.close()
+        deadline = time.time() + 5
+        while True:
+            try:
+                st = Api(p).json("GET", "/health")
+                break
+            except AssertionError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        for s in socks[5:32]:
+            s.close()
+    finally:
+        rc = p.stop()
+        assert rc == 0, p.stderr_text()[-4000:]
