@@ -10,6 +10,7 @@ void config_usage(FILE *f) {
   fprintf(f,
           "usage: artifactstored [--listen HOST:PORT] [--data DIR] [--init]\n"
           "                      [--verify-recent N] [--log-file PATH]\n"
+          "                      [--send-timeout SECONDS]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
           "       artifactstored --verify-log [--blobs] [--data DIR]\n"
           "       artifactstored --version | --help  (-V | -h)\n"
@@ -28,6 +29,8 @@ void config_usage(FILE *f) {
           "                       (default %d; 0: skip)\n"
           "  --log-file PATH      append the log to PATH instead of stderr; SIGHUP\n"
           "                       reopens it (after logrotate moved it)\n"
+          "  --send-timeout S     close a connection whose response makes no\n"
+          "                       progress for S seconds (default %d; 0: never)\n"
           "  --replay             rebuild every view from the event log and report\n"
           "                       the view digest before and after\n"
           "  --check              with --replay: rebuild into a scratch database and\n"
@@ -39,7 +42,7 @@ void config_usage(FILE *f) {
           "  -V, --version        print the version and exit\n"
           "  -h, --help           print this help and exit\n",
           CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA,
-          CONFIG_DEFAULT_VERIFY_RECENT);
+          CONFIG_DEFAULT_VERIFY_RECENT, CONFIG_DEFAULT_SEND_TIMEOUT);
 }
 
 int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
@@ -86,7 +89,7 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
 int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
          OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS, OPT_INIT,
-         OPT_VERIFY_RECENT, OPT_LOG_FILE };
+         OPT_VERIFY_RECENT, OPT_LOG_FILE, OPT_SEND_TIMEOUT };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"data", required_argument, NULL, OPT_DATA},
@@ -97,6 +100,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       {"init", no_argument, NULL, OPT_INIT},
       {"verify-recent", required_argument, NULL, OPT_VERIFY_RECENT},
       {"log-file", required_argument, NULL, OPT_LOG_FILE},
+      {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
@@ -110,6 +114,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   cfg->listen_port = CONFIG_DEFAULT_PORT;
   cfg->data_dir = CONFIG_DEFAULT_DATA;
   cfg->verify_recent = CONFIG_DEFAULT_VERIFY_RECENT;
+  cfg->send_timeout = CONFIG_DEFAULT_SEND_TIMEOUT;
 
   opterr = 0;
   optind = 1;
@@ -171,6 +176,19 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       daemon_only = true;
       break;
     }
+    case OPT_SEND_TIMEOUT: {
+      char *end;
+      long long v;
+      errno = 0;
+      v = strtoll(optarg, &end, 10);
+      if (*optarg < '0' || *optarg > '9' || *end != '\0' || errno != 0 ||
+          v > CONFIG_SEND_TIMEOUT_MAX)
+        return err_set(e, UV_EINVAL, "--send-timeout \"%s\": expected seconds "
+                       "from 0 (never) to %d", optarg, CONFIG_SEND_TIMEOUT_MAX);
+      cfg->send_timeout = (unsigned)v;
+      daemon_only = true;
+      break;
+    }
     default:
       return err_set(e, UV_EINVAL, "unknown option \"%s\"; see --help",
                      argv[optind - 1]);
@@ -184,7 +202,7 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   if (cfg->blobs && cfg->cmd != CMD_VERIFY_LOG)
     return err_set(e, UV_EINVAL, "--blobs only goes with --verify-log");
   if (daemon_only && cfg->cmd != CMD_DAEMON)
-    return err_set(e, UV_EINVAL, "--init, --verify-recent and --log-file only "
-                   "go with the daemon");
+    return err_set(e, UV_EINVAL, "--init, --verify-recent, --log-file and "
+                   "--send-timeout only go with the daemon");
   return 0;
 }

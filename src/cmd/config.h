@@ -15,6 +15,8 @@
 #define CONFIG_HOST_MAX 255
 #define CONFIG_DEFAULT_VERIFY_RECENT 10000 /* events checked at start */
 #define CONFIG_VERIFY_RECENT_MAX 1000000000000LL
+#define CONFIG_DEFAULT_SEND_TIMEOUT 60     /* s without a byte sent */
+#define CONFIG_SEND_TIMEOUT_MAX 86400
 
 enum config_cmd {
   CMD_DAEMON = 0,   /* serve HTTP */
@@ -34,6 +36,7 @@ struct config {
   bool init;                             /* --init (daemon) */
   long long verify_recent;               /* --verify-recent N (daemon) */
   const char *log_file;                  /* --log-file PATH; NULL: stderr */
+  unsigned send_timeout;                 /* --send-timeout S (daemon); 0: none */
 };
 
 /* Parses argv into cfg.  0, or UV_EINVAL with a message for the user. */

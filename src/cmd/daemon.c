@@ -44,6 +44,8 @@
 #include "store/registry/views.h"
 
 #define DAEMON_MAX_CONNS 16384
+#define DAEMON_FDS_RESERVED 64 /* database, log, lock, listener, threads */
+#define DAEMON_FDS_PER_CONN 2  /* the socket and a blob or temp file */
 #define DAEMON_READERS 4
 #define DAEMON_GRACE_MS 10000
 #define DAEMON_HEADER_TIMEOUT_MS 30000
@@ -59,6 +61,8 @@ struct daemon {
   struct datadir dir;
   uv_signal_t sigint, sigterm, sighup;
   bool stopping;
+  rlim_t nofile;        /* soft RLIMIT_NOFILE after raising it */
+  unsigned max_conns;   /* DAEMON_MAX_CONNS, or less: daemon_conn_cap */
 };
 
 static void daemon_log(const char *msg, const char *detail) {
@@ -72,6 +76,25 @@ static void daemon_raise_nofile(void) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+}
+
+/* The connection cap the descriptor limit can honour: past it a client
+ * gets 503 too-many-connections, not a failure for want of descriptors
+ * (a download or an upload needs a file as well as its socket). */
+static void daemon_conn_cap(struct daemon *d) {
+  struct rlimit rl;
+
+  d->max_conns = DAEMON_MAX_CONNS;
+  d->nofile = RLIM_INFINITY;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return;
+  d->nofile = rl.rlim_cur;
+  if (rl.rlim_cur < DAEMON_FDS_RESERVED + DAEMON_FDS_PER_CONN)
+    d->max_conns = 1;
+  else if ((rl.rlim_cur - DAEMON_FDS_RESERVED) / DAEMON_FDS_PER_CONN <
+           DAEMON_MAX_CONNS)
+    d->max_conns = (unsigned)((rl.rlim_cur - DAEMON_FDS_RESERVED) /
+                              DAEMON_FDS_PER_CONN);
 }
 
 static void daemon_commit_cb(const struct event_rec *evs, size_t n,
@@ -146,10 +169,12 @@ static int daemon_listen(struct daemon *d, const struct config *cfg,
   memset(&o, 0, sizeof o);
   o.host = cfg->listen_host;
   o.port = cfg->listen_port;
-  o.max_conns = DAEMON_MAX_CONNS;
+  daemon_conn_cap(d);
+  o.max_conns = d->max_conns;
   o.header_timeout_ms = DAEMON_HEADER_TIMEOUT_MS;
   o.idle_timeout_ms = DAEMON_IDLE_TIMEOUT_MS;
   o.body_timeout_ms = DAEMON_BODY_TIMEOUT_MS;
+  o.send_timeout_ms = (uint64_t)cfg->send_timeout * 1000;
   o.routes = handlers_routes;
   o.nroutes = handlers_nroutes;
   o.data = &d->app;
@@ -237,10 +262,14 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   uv_signal_start(&d->sigterm, daemon_signal_cb, SIGTERM);
   uv_signal_start(&d->sighup, daemon_hup_cb, SIGHUP);
   server_address(d->srv, addr, sizeof addr);
-  logq_json(json_pack("{s:s, s:s, s:s, s:s, s:I}", "msg", "listening",
-                      "address", addr, "data", d->dir.path,
-                      "store_id", d->dir.store_id,
-                      "last_sequence", (json_int_t)st.last_sequence));
+  logq_json(json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:o?}", "msg",
+                      "listening", "address", addr, "data", d->dir.path,
+                      "store_id", d->dir.store_id, "last_sequence",
+                      (json_int_t)st.last_sequence, "max_conns",
+                      (int)d->max_conns, "nofile",
+                      d->nofile == RLIM_INFINITY
+                          ? json_null()
+                          : json_integer((json_int_t)d->nofile)));
   return 0;
 }
 

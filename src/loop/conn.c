@@ -1,7 +1,8 @@
 /*
  * conn.c: one HTTP/1.1 connection: the socket, its llhttp parser, its
- * timer, and the state of the request in progress.  It is the one owner
- * of that state: parse.c turns head bytes into struct http_req, resp.c
+ * timer, and the state of the request in progress.  It and conn_life.c
+ * (references, closing, what follows a response) are the one owner of
+ * that state: parse.c turns head bytes into struct http_req, resp.c
  * writes responses, and both ask conn.c when the connection must change
  * (conn_response_starting, conn_will_close, conn_response_done).
  *
@@ -15,9 +16,9 @@
  * connection: reads land in the server's shared buffer and only an
  * unparsed remainder is copied.
  *
- * Lifetime: conn_close() runs the handler's abort callback and closes both
- * handles; the struct is freed when both close callbacks have run and no
- * reference (pending write, handler work) remains.
+ * Lifetime (conn_life.c): conn_close() runs the handler's abort callback
+ * and closes both handles; the struct is freed when both close callbacks
+ * have run and no reference (pending write, handler work) remains.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -28,9 +29,6 @@
 #include "loop/internal.h"
 
 static const llhttp_settings_t *conn_settings(void);
-static void conn_feed(struct conn *c, const char *data, size_t len);
-static void conn_update(struct conn *c);
-
 /* --- invariants --- */
 
 #ifdef AS_DEBUG
@@ -62,6 +60,7 @@ int conn_ok(const struct conn *c) {
   assert(!c->reject || handling);
   assert(!c->msg_complete || handling);
   assert(!c->lingering || ((c->early || c->reject) && handling));
+  assert(!c->peer_eof || !c->reading);
   /* nothing is written between requests or while a head arrives */
   assert(c->writes_pending == 0 || st == CONN_BODY || handling);
   assert(!c->continue_sent || st == CONN_BODY || handling);
@@ -80,78 +79,6 @@ int conn_ok(const struct conn *c) {
 }
 #endif
 
-/* --- lifetime --- */
-
-static void conn_maybe_free(struct conn *c) {
-  if (c->handles_open != 0 || c->refs != 0)
-    return;
-  CONN_CHECK(c);
-  sbuf_free(&c->tail);
-  parse_reset(c);
-  sbuf_free(&c->body);
-  server_conn_gone(c->srv, c);
-  free(c);
-}
-
-static void conn_close_cb(uv_handle_t *h) {
-  struct conn *c = h->data;
-  assert(c->handles_open > 0);
-  c->handles_open--;
-  conn_maybe_free(c);
-}
-
-void conn_ref(struct conn *c) { c->refs++; }
-
-void conn_unref(struct conn *c) {
-  assert(c->refs > 0);
-  c->refs--;
-  conn_maybe_free(c);
-}
-
-static void conn_abort_handler(struct conn *c) {
-  void (*cb)(struct conn *, void *) = c->abort_cb;
-  void *ctx = c->ctx;
-
-  c->abort_cb = NULL;
-  c->ctx = NULL;
-  c->timer_cb = NULL;
-  if (cb != NULL)
-    cb(c, ctx);
-}
-
-void conn_close(struct conn *c) {
-  if (c->state == CONN_CLOSING)
-    return;
-  resp_log_abort(c);
-  c->state = CONN_CLOSING;
-  conn_abort_handler(c);
-  c->reading = false;
-  uv_close((uv_handle_t *)&c->tcp, conn_close_cb);
-  uv_close((uv_handle_t *)&c->timer, conn_close_cb);
-  CONN_CHECK(c);
-}
-
-/* --- handler-facing state --- */
-
-void http_set_ctx(struct conn *c, void *ctx,
-                  void (*abort_cb)(struct conn *c, void *ctx)) {
-  c->ctx = ctx;
-  c->abort_cb = abort_cb;
-}
-
-void *http_ctx(struct conn *c) { return c->ctx; }
-void http_conn_hold(struct conn *c) { conn_ref(c); }
-void http_conn_release(struct conn *c) { conn_unref(c); }
-bool http_conn_alive(const struct conn *c) { return c->state != CONN_CLOSING; }
-void *http_server_data(struct conn *c) { return c->srv->o.data; }
-bool http_is_head(const struct conn *c) { return c->req.method == HTTP_HEAD; }
-const struct http_req *http_conn_req(struct conn *c) { return &c->req; }
-void http_abort(struct conn *c) { conn_close(c); }
-
-void http_set_actor(struct conn *c, const char *actor) {
-  snprintf(c->actor, sizeof c->actor, "%s", actor);
-}
-
 static void conn_timer_cb(uv_timer_t *t);
 
 void http_timer(struct conn *c, uint64_t ms, void (*cb)(struct conn *c)) {
@@ -167,7 +94,7 @@ void http_timer(struct conn *c, uint64_t ms, void (*cb)(struct conn *c)) {
 /* --- buffers --- */
 
 /* Keeps data[0..len) (possibly a suffix of c->tail) as the new tail. */
-static int conn_keep_tail(struct conn *c, const char *data, size_t len) {
+int conn_keep_tail(struct conn *c, const char *data, size_t len) {
   const uint8_t *d = (const uint8_t *)data;
 
   if (len == 0) {
@@ -184,7 +111,7 @@ static int conn_keep_tail(struct conn *c, const char *data, size_t len) {
 }
 
 /* The unparsed bytes, for llhttp. */
-static const char *conn_tail(const struct conn *c) {
+const char *conn_tail(const struct conn *c) {
   return (const char *)c->tail.p;
 }
 
@@ -204,7 +131,16 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   if (nread == 0 || c->state == CONN_CLOSING)
     return;
   if (nread < 0) {
-    /* EOF or reset: whatever was in progress is abandoned. */
+    /* A reset, or EOF with no complete request: whatever was in
+     * progress is abandoned.  EOF after a complete request is a
+     * half-close (shutdown(SHUT_WR), nc -N): the request is answered,
+     * and so are complete ones pipelined before it, then the connection
+     * closes (conn_update, conn_next). */
+    if (nread == UV_EOF && c->state == CONN_HANDLING && !c->lingering) {
+      c->peer_eof = true;
+      conn_update(c);
+      return;
+    }
     conn_close(c);
     return;
   }
@@ -224,15 +160,19 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
 }
 
 /* Starts or stops reading and sets the timer for the current state. */
-static void conn_update(struct conn *c) {
+void conn_update(struct conn *c) {
   bool want = false;
   uint64_t ms = 0;
+  bool keep_timer = false;
   const struct server_opts *o = &c->srv->o;
 
   switch (c->state) {
   case CONN_IDLE:
     want = true;
     ms = o->idle_timeout_ms;
+    /* armed on entering IDLE (the timer is stopped then): bytes that
+     * begin no request (empty lines) must not extend it */
+    keep_timer = uv_is_active((uv_handle_t *)&c->timer);
     break;
   case CONN_HEAD:
     want = true;
@@ -249,6 +189,14 @@ static void conn_update(struct conn *c) {
   case CONN_CLOSING:
     return;
   }
+  if (c->peer_eof) {
+    /* nothing more arrives: what needs more input cannot finish */
+    if (want && c->state != CONN_HANDLING) {
+      conn_close(c);
+      return;
+    }
+    want = false;
+  }
   if (want && !c->reading) {
     /* a socket we cannot read from would only wait for a timer */
     if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) !=
@@ -261,7 +209,7 @@ static void conn_update(struct conn *c) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
   }
-  if (c->timer_cb == NULL && c->state != CONN_HEAD) {
+  if (c->timer_cb == NULL && c->state != CONN_HEAD && !keep_timer) {
     if (ms != 0)
       uv_timer_start(&c->timer, conn_timer_cb, ms, ms);
     else
@@ -307,6 +255,7 @@ static int on_message_begin(llhttp_t *p) {
   struct conn *c = p->data;
 
   c->state = CONN_HEAD;
+  c->empty_lines = 0;
   c->t_start = uv_hrtime();
   parse_begin(c);
   if (c->srv->o.header_timeout_ms != 0)
@@ -455,9 +404,34 @@ static void conn_parse_error(struct conn *c, enum llhttp_errno e) {
   http_problem(c, id, "%s", detail);
 }
 
-static void conn_feed(struct conn *c, const char *data, size_t len) {
+/* Empty lines before a request line are skipped here (RFC 9112 2.2 asks
+ * a server to ignore at least one), CONN_EMPTY_LINES_MAX at most: they
+ * are not progress on a request, and one every so often must not hold a
+ * connection open.  0, or -1 when the connection was answered 400. */
+static int conn_skip_empty_lines(struct conn *c, const char **data,
+                                 size_t *len) {
+  while (*len > 0 && (**data == '\r' || **data == '\n')) {
+    if (**data == '\n' && ++c->empty_lines > CONN_EMPTY_LINES_MAX) {
+      c->t_start = uv_hrtime();
+      conn_keep_tail(c, NULL, 0);
+      http_problem(c, PROB_BAD_REQUEST,
+                   "more than %d empty lines before a request line",
+                   CONN_EMPTY_LINES_MAX);
+      conn_update(c);
+      return -1;
+    }
+    (*data)++;
+    (*len)--;
+  }
+  return 0;
+}
+
+void conn_feed(struct conn *c, const char *data, size_t len) {
   static const char empty[1];
 
+  if (c->state == CONN_IDLE && data != NULL &&
+      conn_skip_empty_lines(c, &data, &len) != 0)
+    return;
   if (data == NULL) /* llhttp restarts spans at data: never NULL */
     data = empty;
   c->in_execute = true;
@@ -534,110 +508,6 @@ void http_body_continue(struct conn *c) {
   c->paused = false;
   llhttp_resume(&c->parser);
   conn_feed(c, conn_tail(c), c->tail.len);
-}
-
-static void conn_shutdown_cb(uv_shutdown_t *req, int status) {
-  struct conn *c = req->data;
-  (void)status;
-  free(req);
-  conn_unref(c);
-}
-
-static void conn_linger_end(struct conn *c) { conn_close(c); }
-
-/* After answering a request whose body was not read, closing at once
- * could reset the connection (unread data) and lose the answer: send FIN,
- * discard what still arrives for a short while, then close. */
-static void conn_linger(struct conn *c) {
-  uv_shutdown_t *req = malloc(sizeof *req);
-
-  if (req == NULL) {
-    conn_close(c);
-    return;
-  }
-  req->data = c;
-  if (uv_shutdown(req, (uv_stream_t *)&c->tcp, conn_shutdown_cb) != 0) {
-    free(req);
-    conn_close(c);
-    return;
-  }
-  conn_ref(c);
-  c->lingering = true;
-  c->state = CONN_HANDLING;
-  conn_keep_tail(c, NULL, 0);
-  conn_update(c);
-  http_timer(c, CONN_LINGER_MS, conn_linger_end);
-}
-
-/* The one place where a connection gives up on the rest of a request:
- * every early answer (timeouts, limits, parse errors, handlers refusing a
- * body) goes through here when its head is built. */
-void conn_response_starting(struct conn *c) {
-  assert(c->state != CONN_CLOSING);
-  if (c->msg_complete)
-    return;
-  c->early = true; /* the rest of the request will not be parsed */
-  c->state = CONN_HANDLING;
-  CONN_CHECK(c);
-}
-
-enum conn_next {
-  CONN_NEXT_REQUEST, /* keep-alive: parse the next request */
-  CONN_NEXT_CLOSE,   /* close now */
-  CONN_NEXT_LINGER,  /* unread request bytes may follow: FIN, then close */
-};
-
-/* What happens once the response in progress is done. */
-static enum conn_next conn_next(const struct conn *c) {
-  if (c->early || c->reject)
-    return CONN_NEXT_LINGER;
-  if (!c->msg_complete || !c->keep_alive || c->srv->stopping)
-    return CONN_NEXT_CLOSE;
-  return CONN_NEXT_REQUEST;
-}
-
-bool conn_will_close(const struct conn *c) {
-  return conn_next(c) != CONN_NEXT_REQUEST;
-}
-
-/* The response is fully written: next request, or close. */
-void conn_response_done(struct conn *c) {
-  assert(!c->in_execute);
-  assert(c->resp_ended && c->writes_pending == 0);
-  assert(!c->lingering); /* each response is done once */
-  CONN_CHECK(c);
-  resp_log(c);
-  /* a handler still attached has forgotten to detach: it is treated as
-   * abandoned (its abort callback runs), and its ctx is not carried over
-   * to the next request */
-  conn_abort_handler(c);
-  switch (conn_next(c)) {
-  case CONN_NEXT_LINGER:
-    conn_linger(c);
-    return;
-  case CONN_NEXT_CLOSE:
-    conn_close(c);
-    return;
-  case CONN_NEXT_REQUEST:
-    break;
-  }
-  parse_reset(c);
-  sbuf_free(&c->body);
-  c->route = NULL;
-  c->route_status = 0;
-  c->continue_sent = c->msg_complete = false;
-  c->actor[0] = '\0';
-  c->timer_cb = NULL;
-  resp_reset(c);
-  c->state = CONN_IDLE;
-  if (c->paused) {
-    c->paused = false;
-    llhttp_resume(&c->parser);
-  }
-  if (c->tail.len > 0)
-    conn_feed(c, conn_tail(c), c->tail.len);
-  else
-    conn_update(c);
 }
 
 int conn_accept(struct server *s, int fd, bool no_fds) {

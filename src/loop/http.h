@@ -235,6 +235,8 @@ struct server_opts {
   uint64_t header_timeout_ms;  /* from the first byte to the blank line */
   uint64_t idle_timeout_ms;    /* keep-alive: between requests */
   uint64_t body_timeout_ms;    /* no body byte for this long */
+  uint64_t send_timeout_ms;    /* a pending write makes no progress for
+                                * this long: close; 0: never */
   const struct route *routes;
   size_t nroutes;
   void *data;                  /* http_server_data() */

@@ -1,11 +1,13 @@
 /*
  * internal.h: the connection and server structs shared by conn.c (the
- * connection: reading, dispatch, lifecycle), parse.c (the request head),
- * resp.c (responses), server.c (listening, shutdown) and router.c (the
- * OPTIONS answer reads c->allow).  Nothing outside
+ * connection: reading, parsing, dispatch), conn_life.c (its lifetime and
+ * what follows a response), parse.c (the request head), resp.c
+ * (responses), server.c (listening, shutdown) and router.c (the OPTIONS
+ * answer reads c->allow).  Nothing outside
  * src/loop includes this.
  *
- * Ownership of struct conn: conn.c alone changes the connection's state
+ * Ownership of struct conn: conn.c and conn_life.c alone change the
+ * connection's state
  * (state, early, paused, reading, ...); parse.c alone writes the request
  * head fields and builds c->req from them (conn.c adds the route's params
  * and a buffered body); resp.c alone changes the response fields at the
@@ -28,6 +30,7 @@
 #define CONN_ACTOR_MAX 64            /* bytes of http_set_actor() kept */
 #define CONN_ALLOW_MAX 48            /* bytes of an Allow value (405, OPTIONS) */
 #define CONN_LINGER_MS 2000          /* discard unread body before close */
+#define CONN_EMPTY_LINES_MAX 8       /* CRLFs allowed before a request */
 #define PARSE_DETAIL_MAX 256         /* parse_problem() wording */
 #define CONN_REQ_ID_MAX 64           /* X-Request-Id kept from a request */
 #define CONN_PEER_MAX 56             /* "[v6 address]:port" */
@@ -81,7 +84,11 @@ struct conn {
   bool keep_alive;
   bool reject;                 /* over max_conns: answer 503 and close */
   bool lingering;              /* answered early: FIN sent, draining */
+  bool peer_eof;               /* the peer sent FIN: nothing more is read */
+  uint8_t empty_lines;         /* CRLFs since the last request began */
   uint64_t t_start;            /* uv_hrtime at message begin */
+  int64_t send_mark;           /* conn_check_send: bytes taken when seen */
+  uint64_t send_since;         /* ... at this uv_now; 0: nothing pending */
 
   /* unparsed bytes received while the parser was paused */
   struct sbuf tail;
@@ -128,6 +135,8 @@ struct server {
   int reserve;                 /* held back for EMFILE (server.c), or -1 */
   uv_timer_t retry;            /* accepting paused: try again */
   bool retry_open, accept_paused;
+  uv_timer_t sweep;            /* send timeouts (conn_check_send) */
+  bool sweep_open;
   unsigned accept_fails;       /* since the last accepted connection */
   bool listening;
   struct server_opts o;
@@ -157,11 +166,24 @@ int conn_ok(const struct conn *c);
  * code.  no_fds: it was accepted with the reserved descriptor: answer it
  * 503 out-of-descriptors and close. */
 int conn_accept(struct server *s, int fd, bool no_fds);
+/* Feeds data[0..len) to the parser (data may be c->tail's bytes). */
+void conn_feed(struct conn *c, const char *data, size_t len);
+/* Starts or stops reading and sets the timer for the current state. */
+void conn_update(struct conn *c);
+/* Keeps data[0..len) (possibly a suffix of c->tail) as the new tail;
+ * 0 or UV_ENOMEM. */
+int conn_keep_tail(struct conn *c, const char *data, size_t len);
+/* The unparsed bytes, for llhttp. */
+const char *conn_tail(const struct conn *c);
+/* No request in progress (shutdown closes these at once). */
+bool conn_is_idle(const struct conn *c);
+
+/* conn_life.c */
+/* Runs and forgets the handler's abort callback, if any. */
+void conn_abort_handler(struct conn *c);
 void conn_close(struct conn *c);
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
-/* No request in progress (shutdown closes these at once). */
-bool conn_is_idle(const struct conn *c);
 /* resp.c calls this when a response starts, before building its head:
  * if the request is not fully read, the connection gives up on the rest
  * (it is read and discarded, and the connection closes after the
@@ -173,6 +195,10 @@ void conn_response_starting(struct conn *c);
 bool conn_will_close(const struct conn *c);
 /* resp.c calls this once the response is written and ended. */
 void conn_response_done(struct conn *c);
+/* The server's sweep (every SERVER_SWEEP_MS or so) calls this: a
+ * connection whose pending writes have not moved for send_timeout_ms is
+ * closed. */
+void conn_check_send(struct conn *c, uint64_t now);
 
 /* parse.c: the request head (see there). */
 /* Sets llhttp's URL and header callbacks in s; conn.c sets the others. */

@@ -31,6 +31,7 @@
 #define SERVER_BACKLOG 4096
 #define SERVER_ACCEPT_BATCH 128 /* accepts per wake-up, then serve others */
 #define SERVER_RETRY_MS 100     /* accepting paused for want of descriptors */
+#define SERVER_SWEEP_MS 1000    /* most between send-timeout checks */
 
 static void server_check_done(struct server *s);
 static void server_accept_cb(uv_poll_t *h, int status, int events);
@@ -53,6 +54,25 @@ static void server_retry_cb(uv_timer_t *t) {
   server_reserve(s);
   s->accept_paused = false;
   uv_poll_start(&s->listener, UV_READABLE, server_accept_cb);
+}
+
+/* Send timeouts: one timer for all connections rather than one per
+ * write.  A stalled connection is closed between send_timeout_ms and
+ * send_timeout_ms plus one tick. */
+static void server_sweep_cb(uv_timer_t *t) {
+  struct server *s = t->data;
+  uint64_t now = uv_now(s->loop);
+  struct conn *c, *next;
+
+  for (c = s->conns; c != NULL; c = next) {
+    next = c->next;
+    conn_check_send(c, now);
+  }
+}
+
+static uint64_t server_sweep_ms(const struct server_opts *o) {
+  uint64_t ms = o->send_timeout_ms / 4;
+  return ms < 50 ? 50 : ms > SERVER_SWEEP_MS ? SERVER_SWEEP_MS : ms;
 }
 
 static void server_pause_accept(struct server *s) {
@@ -227,6 +247,13 @@ int server_new(uv_loop_t *loop, const struct server_opts *o,
   (void)uv_timer_init(loop, &s->retry);
   s->retry.data = s;
   s->retry_open = true;
+  (void)uv_timer_init(loop, &s->sweep);
+  s->sweep.data = s;
+  s->sweep_open = true;
+  if (s->o.send_timeout_ms != 0) {
+    uint64_t ms = server_sweep_ms(&s->o);
+    (void)uv_timer_start(&s->sweep, server_sweep_cb, ms, ms);
+  }
   *out = s;
   return 0;
 }
@@ -298,8 +325,19 @@ static void server_retry_closed_cb(uv_handle_t *h) {
   server_check_done(s);
 }
 
+static void server_sweep_closed_cb(uv_handle_t *h) {
+  struct server *s = h->data;
+  s->sweep_open = false;
+  server_check_done(s);
+}
+
 static void server_check_done(struct server *s) {
+  /* the sweep runs through the grace period, for the last writers */
+  if (s->stopping && s->nconns == 0 && s->sweep_open &&
+      !uv_is_closing((uv_handle_t *)&s->sweep))
+    uv_close((uv_handle_t *)&s->sweep, server_sweep_closed_cb);
   if (!s->stopping || s->nconns != 0 || s->listening || s->retry_open ||
+      s->sweep_open ||
       !s->grace_open || uv_is_closing((uv_handle_t *)&s->grace))
     return;
   if (s->reserve >= 0)

@@ -20,6 +20,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 
@@ -305,7 +306,15 @@ def test_full_disk_507_then_recovers(tmp_path):
 
 # --- out of file descriptors ------------------------------------------------
 
-NOFILE = 64
+NOFILE = 128
+# The daemon caps connections at (NOFILE - 64) / 2 = 32, so connections
+# alone no longer exhaust its descriptors: it inherits this many open ones,
+# as if something else held them, and runs out after about 20 connections.
+INHERITED = 80
+HOLD_FDS = ("import os, sys\n"
+            "for _ in range(int(sys.argv[1])):\n"
+            "    os.set_inheritable(os.open('/dev/null', os.O_RDONLY), True)\n"
+            "os.execvp(sys.argv[2], sys.argv[2:])\n")
 
 
 def raw_get(host, port, path, timeout=5):
@@ -324,7 +333,8 @@ def raw_get(host, port, path, timeout=5):
 def test_out_of_descriptors(tmp_path, data_dir):
     if shutil.which("prlimit") is None:
         pytest.skip("prlimit not installed")
-    argv = ["prlimit", f"--nofile={NOFILE}:{NOFILE}", "--"] + \
+    argv = [sys.executable, "-c", HOLD_FDS, str(INHERITED),
+            "prlimit", f"--nofile={NOFILE}:{NOFILE}", "--"] + \
         daemon_argv(data_dir)
     p = Proc(argv, tmp_path, "nofile").start()
     held = []

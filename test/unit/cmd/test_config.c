@@ -112,6 +112,19 @@ static void test_start_flags(void) {
   ASSERT(strstr(e.msg, "only go with the daemon") != NULL);
   ASSERT_EQ(parse(&cfg, &e, "--replay", "--verify-recent", "5", NULL),
             UV_EINVAL);
+  /* --send-timeout: seconds, 0 (never) to a day */
+  ASSERT_EQ(parse(&cfg, &e, NULL, NULL, NULL, NULL), 0);
+  ASSERT_EQ(cfg.send_timeout, CONFIG_DEFAULT_SEND_TIMEOUT);
+  ASSERT_EQ(parse(&cfg, &e, "--send-timeout", "0", NULL, NULL), 0);
+  ASSERT_EQ(cfg.send_timeout, 0);
+  ASSERT_EQ(parse(&cfg, &e, "--send-timeout", "86400", NULL, NULL), 0);
+  ASSERT_EQ(cfg.send_timeout, 86400);
+  ASSERT_EQ(parse(&cfg, &e, "--send-timeout", "86401", NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "--send-timeout") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--send-timeout", "-1", NULL, NULL), UV_EINVAL);
+  ASSERT_EQ(parse(&cfg, &e, "--send-timeout", "1s", NULL, NULL), UV_EINVAL);
+  ASSERT_EQ(parse(&cfg, &e, "--replay", "--send-timeout", "5", NULL),
+            UV_EINVAL);
 }
 
 /* Issue 12: ":PORT" is every interface; a missing value is said so (not
