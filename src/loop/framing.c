@@ -11,7 +11,7 @@
  *     digit so that 1.2 is served as 1.1 and 2.0 gets a proper answer);
  *   - Transfer-Encoding in HTTP/1.0 (400, faulty framing, RFC 9112 6.1),
  *     chunked not last or twice (400), a coding other than chunked (501);
- *   - a missing or repeated Host (400, RFC 9112 3.2), an absolute-form
+ *   - a missing, repeated or malformed Host (400, RFC 9112 3.2), an absolute-form
  *     target without a host or with user information (400; parse.c routes
  *     on its path and makes its authority the Host);
  *   - an Expect other than 100-continue (417, RFC 9110 10.1.1);
@@ -46,6 +46,7 @@ enum framing_why {
   WHY_CHUNK_EXT,    /* 400 */
   WHY_TRAILERS,     /* 431 */
   WHY_AUTHORITY,    /* 400 */
+  WHY_BAD_HOST,     /* 400 */
 };
 
 static int framing_fail(struct conn *c, enum framing_why why, int status) {
@@ -56,7 +57,21 @@ static int framing_fail(struct conn *c, enum framing_why why, int status) {
 /* RFC 9110 5.6.2 tchar */
 static bool framing_tchar(unsigned char ch) {
   return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-         (ch >= 'A' && ch <= 'Z') || strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+         (ch >= 'A' && ch <= 'Z') ||
+         (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* RFC 3986 host [":" port]: reg-name, IPv4 or an IP literal in brackets;
+ * only the alphabet is checked (an empty Host is allowed, RFC 9112 3.2). */
+static bool framing_host_ok(const char *v, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)v[i];
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+          (ch >= 'A' && ch <= 'Z') ||
+          (ch != '\0' && strchr("-._~%!$&'()*+,;=:[]", ch) != NULL)))
+      return false;
+  }
+  return true;
 }
 
 static void framing_token(struct conn *c, const char *p, size_t n) {
@@ -158,6 +173,9 @@ int framing_check(struct conn *c) {
     return framing_fail(c, WHY_AUTHORITY, 400);
   for (size_t i = 0; i < r->nheaders; i++) {
     const struct http_header *h = &r->headers[i];
+    if (strcasecmp(h->name, "host") == 0 &&
+        !framing_host_ok(h->value, h->value_len))
+      return framing_fail(c, WHY_BAD_HOST, 400);
     if (strcasecmp(h->name, "host") == 0)
       hosts++;
     else if (strcasecmp(h->name, "transfer-encoding") == 0)
@@ -242,6 +260,10 @@ bool framing_problem(const struct conn *c, enum llhttp_errno e,
     snprintf(detail, size,
              "an absolute-form request target needs a host and no "
              "user information");
+    break;
+  case WHY_BAD_HOST:
+    snprintf(detail, size,
+             "the Host header is not a host and optional port");
     break;
   case WHY_NO_HOST:
     snprintf(detail, size, "an HTTP/1.1 request needs a Host header");

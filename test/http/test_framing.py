@@ -218,6 +218,16 @@ def test_host_is_required_once(loopsrv):
     assert "one Host" in doc["detail"]
     refused(loopsrv, b"GET /hello HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n",
             400, "bad-request")
+    for bad in (b"a b", b"user@host", b"host/path", b"h\xc3\xa9"):
+        doc = refused(loopsrv, b"GET /hello HTTP/1.1\r\nHost: " + bad
+                      + b"\r\n\r\n", 400, "bad-request")
+        assert "Host" in doc["detail"]
+    # host, port, IP literals and an empty value are fine
+    s = RawSock(loopsrv.host, loopsrv.port)
+    for good in (b"example.test:8080", b"[::1]:80", b"127.0.0.1", b""):
+        s.send(b"GET /hello HTTP/1.1\r\nHost: " + good + b"\r\n\r\n")
+        assert s.response()[::2] == (200, b"hello\n"), good
+    s.close()
     # HTTP/1.0 may leave it out
     s = RawSock(loopsrv.host, loopsrv.port)
     s.send(b"GET /hello HTTP/1.0\r\n\r\n")
