@@ -291,6 +291,8 @@ static int on_headers_complete(llhttp_t *p) {
   rc = parse_build_req(c);
   if (rc != 0)
     return parse_fail(c, rc == UV_ENOMEM ? 500 : 400);
+  if (framing_check(c) != 0)
+    return -1; /* answered by conn_parse_error */
   has_body = r->chunked || r->content_length > 0;
   c->route = router_match(c->srv->o.routes, c->srv->o.nroutes, r->method,
                           r->path.p, r->path.n, r, &c->route_status,
@@ -467,6 +469,7 @@ void conn_feed(struct conn *c, const char *data, size_t len) {
       break;
     }
     c->in_execute = false;
+    framing_note_error(c, data, len); /* before the tail is freed */
     conn_keep_tail(c, NULL, 0);
     conn_parse_error(c, e);
     conn_update(c);

@@ -88,6 +88,7 @@
 #define HTTP_HEADERS_MAX 64                /* header lines, else 431 */
 #define HTTP_BODY_BUFFER_MAX (1024 * 1024) /* buffered (JSON) bodies, else 413 */
 #define HTTP_PARAMS_MAX 4                  /* {captures} in a route pattern */
+#define HTTP_CHUNK_EXT_MAX (4 * 1024)      /* bytes of chunk extensions per request, else 400 */
 
 struct conn;
 struct server;

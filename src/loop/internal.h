@@ -34,6 +34,7 @@
 #define PARSE_DETAIL_MAX 256         /* parse_problem() wording */
 #define CONN_REQ_ID_MAX 64           /* X-Request-Id kept from a request */
 #define CONN_PEER_MAX 56             /* "[v6 address]:port" */
+#define FRAMING_TOKEN_MAX 24         /* bytes of a refused token quoted back */
 
 /*
  * The request head is collected in hbuf: the URL and a NUL, then for each
@@ -102,6 +103,11 @@ struct conn {
   char *hblock;                /* after the head: headers array + text */
   bool in_value;
   int head_error;              /* status to answer a failed request with */
+  /* framing.c: the request's framing, checked as it arrives */
+  int head_why;                /* enum framing_why: why head_error, or 0 */
+  uint32_t ext_bytes;          /* chunk extensions of this message */
+  uint16_t trailer_lines;      /* trailer lines of this message */
+  char head_token[FRAMING_TOKEN_MAX + 1]; /* a refused method or coding */
   struct http_req req;         /* parse.c, then route params and body */
 
   const struct route *route;
@@ -208,6 +214,10 @@ void parse_begin(struct conn *c);
 /* The head is complete: builds c->req.  UV_EINVAL without a URL,
  * UV_ENOMEM. */
 int parse_build_req(struct conn *c);
+/* The authority of an absolute-form target url[0..n) (RFC 9112 3.2.2):
+ * its length, and its offset in *start; *start is 0 (and so the result)
+ * for any other form. */
+size_t parse_authority(const char *url, size_t n, size_t *start);
 /* Records the status a failed request is answered with; returns -1, the
  * value an llhttp callback fails with. */
 int parse_fail(struct conn *c, int status);
@@ -217,6 +227,25 @@ enum problem_id parse_problem(const struct conn *c, enum llhttp_errno e,
                               char *detail, size_t size);
 /* Frees the head and clears c->req. */
 void parse_reset(struct conn *c);
+
+/* framing.c: RFC 9112 framing and the limits of what a head and body
+ * may carry besides the body (see there). */
+/* Sets llhttp's chunk-extension callbacks in s (parse_settings calls it). */
+void framing_settings(llhttp_settings_t *s);
+/* The head is built (parse_build_req): checks version, Host,
+ * Transfer-Encoding and Expect.  0, or -1 (an llhttp callback's failure)
+ * with the answer recorded for parse_problem(). */
+int framing_check(struct conn *c);
+/* A trailer line arrives: n more bytes (line == true once per line).
+ * 0, or -1 past the head's limits. */
+int framing_trailer(struct conn *c, size_t n, bool line);
+/* llhttp refused data[0..len) (fed from the start of a message or a
+ * continuation of one): notes an unknown method's name for the answer.
+ * Call before the bytes are released. */
+void framing_note_error(struct conn *c, const char *data, size_t len);
+/* The answer for a framing failure noted above; false if there is none. */
+bool framing_problem(const struct conn *c, enum llhttp_errno e,
+                     enum problem_id *id, char *detail, size_t size);
 
 /* resp.c: every write to the socket goes through it. */
 void resp_reset(struct conn *c);

@@ -62,9 +62,10 @@ static int on_url_complete(llhttp_t *p) {
 static int on_header_field(llhttp_t *p, const char *at, size_t n) {
   struct conn *c = p->data;
 
-  /* trailers of a chunked body come after the head was built: ignored */
+  /* trailers of a chunked body come after the head was built: counted
+   * against the head's limits, not kept */
   if (c->state != CONN_HEAD)
-    return 0;
+    return framing_trailer(c, n, false);
 
   if (c->req.nheaders >= HTTP_HEADERS_MAX)
     return parse_fail(c, 431);
@@ -79,9 +80,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
 static int on_header_field_complete(llhttp_t *p) {
   struct conn *c = p->data;
 
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
+  if (c->state != CONN_HEAD) /* a trailer line (see on_header_field) */
+    return framing_trailer(c, 0, true);
 
   if (c->req.nheaders >= HTTP_HEADERS_MAX)
     return parse_fail(c, 431);
@@ -94,9 +94,8 @@ static int on_header_field_complete(llhttp_t *p) {
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   struct conn *c = p->data;
 
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
-    return 0;
+  if (c->state != CONN_HEAD) /* a trailer (see on_header_field) */
+    return framing_trailer(c, n, false);
 
   if (!c->in_value) {
     c->in_value = true;
@@ -111,8 +110,7 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n) {
 static int on_header_value_complete(llhttp_t *p) {
   struct conn *c = p->data;
 
-  /* trailers of a chunked body come after the head was built: ignored */
-  if (c->state != CONN_HEAD)
+  if (c->state != CONN_HEAD) /* a trailer (see on_header_field) */
     return 0;
 
   if (!c->in_value)
@@ -133,6 +131,7 @@ void parse_settings(llhttp_settings_t *s) {
   s->on_header_field_complete = on_header_field_complete;
   s->on_header_value = on_header_value;
   s->on_header_value_complete = on_header_value_complete;
+  framing_settings(s);
 }
 
 void parse_begin(struct conn *c) {
@@ -142,26 +141,58 @@ void parse_begin(struct conn *c) {
   c->in_value = false;
   c->hoff[0][0] = 0;
   memset(&c->req, 0, sizeof c->req);
+  c->head_why = 0;
+  c->ext_bytes = 0;
+  c->trailer_lines = 0;
+  /* any digit for a version: framing_check answers 2.0 with 505 and
+   * serves 1.2 as 1.1 (llhttp refuses all but 0.9, 1.0, 1.1 and 2.0
+   * otherwise, as malformed).  It is read after the message begins. */
+  c->parser.lenient_flags |= LENIENT_VERSION;
 }
 
-/* Moves the head into one exactly sized block (the headers array, then
- * the text) and sets the request's pointers: a request waiting for a long
- * time keeps only what it needs. */
+size_t parse_authority(const char *url, size_t n, size_t *start) {
+  size_t i;
+
+  if (n >= 7 && strncasecmp(url, "http://", 7) == 0)
+    i = 7;
+  else if (n >= 8 && strncasecmp(url, "https://", 8) == 0)
+    i = 8;
+  else
+    return *start = 0;
+  *start = i;
+  while (i < n && url[i] != '/' && url[i] != '?')
+    i++;
+  return i - *start;
+}
+
+/* Moves the head into one exactly sized block (the headers array, the
+ * text, and for an absolute-form target a copy of its authority) and sets
+ * the request's pointers: a request waiting for a long time keeps only
+ * what it needs. */
 int parse_build_req(struct conn *c) {
   struct http_req *r = &c->req;
   size_t hsz = r->nheaders * sizeof(struct http_header);
-  char *text;
+  size_t a_off = 0, a_len = 0;
+  bool absolute;
+  char *text, *auth;
   const char *q, *ex;
 
   if (c->url_len == 0)
     return UV_EINVAL;
-  c->hblock = malloc(hsz + c->hbuf.len + 1);
+  a_len = parse_authority((const char *)c->hbuf.p, c->url_len, &a_off);
+  absolute = a_off != 0;
+  c->hblock = malloc(hsz + c->hbuf.len + 1 + (absolute ? a_len + 1 : 0));
   if (c->hblock == NULL)
     return UV_ENOMEM;
   text = c->hblock + hsz;
   if (c->hbuf.len != 0)
     memcpy(text, c->hbuf.p, c->hbuf.len);
   text[c->hbuf.len] = '\0';
+  auth = text + c->hbuf.len + 1;
+  if (absolute) {
+    memcpy(auth, text + a_off, a_len);
+    auth[a_len] = '\0';
+  }
   sbuf_free(&c->hbuf);
   r->headers = (struct http_header *)(void *)c->hblock;
   r->method = llhttp_get_method(&c->parser);
@@ -172,6 +203,13 @@ int parse_build_req(struct conn *c) {
   r->path.n = q != NULL ? (size_t)(q - r->url) : c->url_len;
   r->query.p = q != NULL ? q + 1 : r->url + c->url_len;
   r->query.n = q != NULL ? c->url_len - r->path.n - 1 : 0;
+  if (absolute) {
+    /* RFC 9112 3.2.2: route on the path; the authority is the Host */
+    r->path.p += a_off + a_len;
+    r->path.n -= a_off + a_len;
+    if (r->path.n == 0)
+      r->path = (struct http_span){"/", 1};
+  }
   for (size_t i = 0; i < r->nheaders; i++) {
     struct http_header *h = &r->headers[i];
     char *v = text + c->hoff[i][1];
@@ -182,6 +220,10 @@ int parse_build_req(struct conn *c) {
     h->name_len = strlen(h->name);
     h->value = v;
     h->value_len = vl;
+    if (absolute && strcasecmp(h->name, "host") == 0) {
+      h->value = auth;
+      h->value_len = a_len;
+    }
   }
   r->chunked = (c->parser.flags & F_CHUNKED) != 0;
   r->has_length = (c->parser.flags & F_CONTENT_LENGTH) != 0;
@@ -193,6 +235,10 @@ int parse_build_req(struct conn *c) {
 
 enum problem_id parse_problem(const struct conn *c, enum llhttp_errno e,
                               char *detail, size_t size) {
+  enum problem_id id;
+
+  if (framing_problem(c, e, &id, detail, size))
+    return id;
   switch (c->head_error) {
   case 414:
     snprintf(detail, size, "the request target is longer than %d bytes",
@@ -221,4 +267,5 @@ void parse_reset(struct conn *c) {
   memset(&c->req, 0, sizeof c->req);
   memset(c->hoff, 0, sizeof c->hoff[0]);
   c->head_error = 0;
+  c->head_why = 0;
 }

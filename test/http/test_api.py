@@ -213,11 +213,11 @@ def test_pipelined_requests(daemon):
     from conftest import RawSock
     body = b'{"name":"p","producer":"pipe","subject":"s","retention_class":"transient"}'
     s = RawSock(daemon.host, daemon.port)
-    s.send(b"POST /v1/packages HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(body) + body
-           + b"GET /health HTTP/1.1\r\n\r\n"
-           + b"GET /v1/events?since=0 HTTP/1.1\r\n\r\n"
-           + b"GET /nope HTTP/1.1\r\n\r\n"
-           + b"GET /v1/packages?producer=pipe HTTP/1.1\r\n\r\n")
+    s.send(b"POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+           + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+           + b"GET /v1/events?since=0 HTTP/1.1\r\nHost: x\r\n\r\n"
+           + b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+           + b"GET /v1/packages?producer=pipe HTTP/1.1\r\nHost: x\r\n\r\n")
     st, h, data = s.response()
     assert st == 201
     pid = json.loads(data)["id"]
@@ -241,23 +241,23 @@ def test_pipelined_streams(daemon):
     pid = api.create(name="pipe-streams")["id"].encode()
     data = os.urandom(700001)  # two 512 KiB reads
     s = RawSock(daemon.host, daemon.port)
-    s.send(b"PUT /v1/packages/%s/files/a.bin HTTP/1.1\r\n"
+    s.send(b"PUT /v1/packages/%s/files/a.bin HTTP/1.1\r\nHost: x\r\n"
            b"Content-Length: %d\r\n\r\n" % (pid, len(data)) + data
-           + b"GET /v1/packages/%s/files HTTP/1.1\r\n\r\n" % pid)
+           + b"GET /v1/packages/%s/files HTTP/1.1\r\nHost: x\r\n\r\n" % pid)
     st, h, body = s.response()
     assert st == 201, body
     f = json.loads(body)
     st, h, body = s.response()
     assert st == 200 and [x["id"] for x in json.loads(body)["files"]] == [f["id"]]
     fid = f["id"].encode()
-    s.send(b"GET /v1/files/%s HTTP/1.1\r\n\r\n" % fid
-           + b"HEAD /v1/files/%s HTTP/1.1\r\n\r\n" % fid
-           + b"GET /v1/blobs/%s HTTP/1.1\r\nRange: bytes=-5\r\n\r\n"
+    s.send(b"GET /v1/files/%s HTTP/1.1\r\nHost: x\r\n\r\n" % fid
+           + b"HEAD /v1/files/%s HTTP/1.1\r\nHost: x\r\n\r\n" % fid
+           + b"GET /v1/blobs/%s HTTP/1.1\r\nHost: x\r\nRange: bytes=-5\r\n\r\n"
            % f["blake3"].encode()
-           + b"GET /v1/files/%s HTTP/1.1\r\nIf-None-Match: \"%s\"\r\n\r\n"
+           + b"GET /v1/files/%s HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"%s\"\r\n\r\n"
            % (fid, f["blake3"].encode())
-           + b"GET /v1/events?since=0&wait=5 HTTP/1.1\r\n\r\n"
-           + b"GET /health HTTP/1.1\r\n\r\n")
+           + b"GET /v1/events?since=0&wait=5 HTTP/1.1\r\nHost: x\r\n\r\n"
+           + b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     st, h, body = s.response()
     assert st == 200 and body == data
     st, h, body = s.response(head_only=True)

@@ -203,7 +203,7 @@ def test_larger_than_free_space(api, daemon):
     free = api.json("GET", "/health")["free_bytes"]
     with Unchanged(api):
         s = RawSock(daemon.host, daemon.port)
-        s.send(b"PUT /v1/packages/" + pid + b"/files/huge HTTP/1.1\r\n"
+        s.send(b"PUT /v1/packages/" + pid + b"/files/huge HTTP/1.1\r\nHost: x\r\n"
                b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % (free + (1 << 40)))
         st, h, data = s.response()
         assert st == 507  # instead of 100 Continue: nothing was written
@@ -216,7 +216,7 @@ def test_disconnect_mid_upload(api, daemon):
     pid = api.create()["id"].encode()
     with Unchanged(api):
         s = RawSock(daemon.host, daemon.port)
-        s.send(b"PUT /v1/packages/" + pid + b"/files/cut HTTP/1.1\r\n"
+        s.send(b"PUT /v1/packages/" + pid + b"/files/cut HTTP/1.1\r\nHost: x\r\n"
                b"Content-Length: 50000000\r\n\r\n")
         for _ in range(8):
             s.send(b"z" * (1 << 20))
@@ -230,7 +230,7 @@ def test_disconnect_mid_upload(api, daemon):
     # and a chunked upload cut between chunks
     with Unchanged(api):
         s = RawSock(daemon.host, daemon.port)
-        s.send(b"PUT /v1/packages/" + pid + b"/files/cut2 HTTP/1.1\r\n"
+        s.send(b"PUT /v1/packages/" + pid + b"/files/cut2 HTTP/1.1\r\nHost: x\r\n"
                b"Transfer-Encoding: chunked\r\n\r\n" + b"100000\r\n" + b"q" * 0x100000 + b"\r\n")
         time.sleep(0.3)
         s.close()

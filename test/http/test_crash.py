@@ -29,7 +29,7 @@ def test_kill9_upload_and_finalize(tmp_path, data_dir):
     st, h, data = api.req("PUT", f"/v1/packages/{pid}/files/keep.bin", body=keep)
     assert st == 201
     s = RawSock(d.host, d.port)
-    s.send(b"PUT /v1/packages/%s/files/partial.bin HTTP/1.1\r\n"
+    s.send(b"PUT /v1/packages/%s/files/partial.bin HTTP/1.1\r\nHost: x\r\n"
            b"Content-Length: 30000000\r\n\r\n" % pid.encode())
     for _ in range(6):
         s.send(os.urandom(1 << 20))
@@ -54,7 +54,7 @@ def test_kill9_upload_and_finalize(tmp_path, data_dir):
     st, _, _ = api.req("PUT", f"/v1/packages/{pid2}/files/x", body=b"x" * 1000)
     assert st == 201
     s = RawSock(d.host, d.port)
-    s.send(b"POST /v1/packages/%s/finalize HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+    s.send(b"POST /v1/packages/%s/finalize HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
            % pid2.encode())
     time.sleep(0.001)
     d.kill9()
@@ -96,14 +96,14 @@ def test_sigterm_graceful(tmp_path, data_dir):
     api = Api(d)
     pid = api.create()["id"]
     waiter = RawSock(d.host, d.port)
-    waiter.send(b"GET /v1/events?since=1&wait=60 HTTP/1.1\r\n\r\n")
+    waiter.send(b"GET /v1/events?since=1&wait=60 HTTP/1.1\r\nHost: x\r\n\r\n")
     deadline = time.time() + 10
     while api.json("GET", "/health")["waiters"] < 1:
         assert time.time() < deadline
         time.sleep(0.02)
     body = os.urandom(4 << 20)
     up = RawSock(d.host, d.port)
-    up.send(b"PUT /v1/packages/%s/files/late.bin HTTP/1.1\r\n"
+    up.send(b"PUT /v1/packages/%s/files/late.bin HTTP/1.1\r\nHost: x\r\n"
             b"Content-Length: %d\r\n\r\n" % (pid.encode(), len(body)) + body[:1 << 20])
     time.sleep(0.2)
     api.conn.close()
@@ -134,7 +134,7 @@ def test_ipv6_listen(tmp_path, data_dir):
     try:
         assert d.host == "::1"
         s = RawSock("::1", d.port)
-        s.send(b"GET /health HTTP/1.1\r\n\r\n")
+        s.send(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         st, h, body = s.response()
         assert st == 200 and json.loads(body)["status"] == "ok"
         s.close()

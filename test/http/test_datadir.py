@@ -242,7 +242,7 @@ def test_deleting_files_cannot_bypass_the_lock(tmp_path, data_dir):
     pid = api.create()["id"]
     body = os.urandom(3 << 20)
     s = RawSock(a.host, a.port)
-    s.send(b"PUT /v1/packages/%s/files/inflight HTTP/1.1\r\n"
+    s.send(b"PUT /v1/packages/%s/files/inflight HTTP/1.1\r\nHost: x\r\n"
            b"Content-Length: %d\r\n\r\n" % (pid.encode(), len(body))
            + body[:1 << 20])
     deadline = time.time() + 10

@@ -85,7 +85,7 @@ def test_waiter_woken_within_100ms(daemon):
 
     def poll():
         s = socket.create_connection((daemon.host, daemon.port), timeout=30)
-        s.sendall(b"GET /v1/events?since=%d&wait=20 HTTP/1.1\r\n\r\n" % last)
+        s.sendall(b"GET /v1/events?since=%d&wait=20 HTTP/1.1\r\nHost: x\r\n\r\n" % last)
         st, body, _ = recv_response(s)
         got["t"] = time.monotonic()
         got["page"] = json.loads(body)

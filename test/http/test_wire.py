@@ -64,11 +64,11 @@ def test_method_not_allowed(loopsrv):
 
 
 def test_malformed_request_line(loopsrv):
-    for junk in (b"GARBAGE\r\n\r\n", b"GET /x HTTP/9.9\r\n\r\n",
-                 b"GET  HTTP/1.1\r\n\r\n", b"\x00\x01\x02\xff\r\n\r\n",
-                 b"GET /x HTTP/1.1\r\nBad Header\r\n\r\n",
-                 b"POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
-                 b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
+    for junk in (b"GARBAGE\r\n\r\n", b"GET /x HTTP/1.10\r\nHost: x\r\n\r\n",
+                 b"GET  HTTP/1.1\r\nHost: x\r\n\r\n", b"\x00\x01\x02\xff\r\n\r\n",
+                 b"GET /x HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+                 b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+                 b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
         s = RawSock(loopsrv.host, loopsrv.port)
         s.send(junk)
         st, h, body = s.response()
@@ -90,7 +90,7 @@ def test_huge_header_and_url(loopsrv):
     s.close()
     s = RawSock(loopsrv.host, loopsrv.port)
     many = b"".join(b"X-H%d: v\r\n" % i for i in range(100))
-    s.send(b"GET /hello HTTP/1.1\r\n" + many + b"\r\n")
+    s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
     assert s.response()[0] == 431
     s.close()
     s = RawSock(loopsrv.host, loopsrv.port)
@@ -101,7 +101,7 @@ def test_huge_header_and_url(loopsrv):
     s.close()
     # just under the limits is fine
     s = RawSock(loopsrv.host, loopsrv.port)
-    s.send(b"GET /hello?" + b"a" * 8000 + b" HTTP/1.1\r\nX-Big: " + b"b" * 15000 + b"\r\n\r\n")
+    s.send(b"GET /hello?" + b"a" * 8000 + b" HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 15000 + b"\r\n\r\n")
     assert s.response()[0] == 200
     s.close()
     still_answers(loopsrv)
@@ -109,7 +109,7 @@ def test_huge_header_and_url(loopsrv):
 
 def test_body_too_large_for_buffered_route(loopsrv):
     s = RawSock(loopsrv.host, loopsrv.port)
-    s.send(b"POST /echo HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n")
+    s.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n")
     st, h, body = s.response()
     assert st == 413
     problem(body, 413, "body-too-large")
@@ -119,14 +119,14 @@ def test_body_too_large_for_buffered_route(loopsrv):
 
 def test_expect_continue(loopsrv):
     s = RawSock(loopsrv.host, loopsrv.port)
-    s.send(b"PUT /sink/a HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+    s.send(b"PUT /sink/a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
     st, h, body = s.response()
     assert st == 100
     s.send(b"wxyz")
     st, h, body = s.response()
     assert st == 201 and json.loads(body)["bytes"] == 4
     # refused before the body: an error instead of 100, nothing else
-    s.send(b"PUT /sink/reject HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+    s.send(b"PUT /sink/reject HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
     st, h, body = s.response()
     assert st == 400
     problem(body, 400, "bad-request")
@@ -134,7 +134,7 @@ def test_expect_continue(loopsrv):
     assert s.closed()
     s.close()
     s = RawSock(loopsrv.host, loopsrv.port)
-    s.send(b"PUT /nowhere HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+    s.send(b"PUT /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
     st, h, body = s.response()
     assert st == 404
     s.close()
@@ -146,7 +146,7 @@ def test_streamed_upload_backpressure(loopsrv):
     only while a piece is not in flight, so its memory stays flat."""
     size = 64 << 20
     s = RawSock(loopsrv.host, loopsrv.port, timeout=120)
-    s.send(b"PUT /sink/big HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % size)
+    s.send(b"PUT /sink/big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % size)
     block = os.urandom(1 << 20)
     expect_sum = 0
     peak = [0]
@@ -182,7 +182,7 @@ def test_streamed_upload_backpressure(loopsrv):
 def test_chunked_upload_and_checksum(loopsrv):
     s = RawSock(loopsrv.host, loopsrv.port)
     data = os.urandom(300000)
-    msg = b"PUT /sink/c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    msg = b"PUT /sink/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     for i in range(0, len(data), 7000):
         part = data[i:i + 7000]
         msg += b"%x\r\n" % len(part) + part + b"\r\n"
@@ -198,7 +198,7 @@ def test_chunked_upload_and_checksum(loopsrv):
 
 def test_disconnect_mid_upload_aborts(loopsrv):
     s = RawSock(loopsrv.host, loopsrv.port)
-    s.send(b"PUT /sink/d HTTP/1.1\r\nContent-Length: 1000000\r\n\r\n" + b"a" * 1000)
+    s.send(b"PUT /sink/d HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + b"a" * 1000)
     time.sleep(0.2)
     s.close()
     deadline = time.time() + 5
@@ -213,12 +213,12 @@ def test_disconnect_mid_upload_aborts(loopsrv):
 
 def test_streamed_response_and_head(loopsrv):
     s = RawSock(loopsrv.host, loopsrv.port)
-    s.send(b"GET /stream?n=1000000 HTTP/1.1\r\n\r\nHEAD /stream?n=77 HTTP/1.1\r\n\r\n")
+    s.send(b"GET /stream?n=1000000 HTTP/1.1\r\nHost: x\r\n\r\nHEAD /stream?n=77 HTTP/1.1\r\nHost: x\r\n\r\n")
     st, h, body = s.response()
     assert st == 200 and body == b"x" * 1000000
     st, h, body = s.response(head_only=True)
     assert st == 200 and h["content-length"] == "77"
-    s.send(b"GET /hello HTTP/1.1\r\n\r\n")
+    s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     assert s.response()[::2] == (200, b"hello\n")
     s.close()
 
@@ -235,19 +235,19 @@ def test_timeouts(make_loopsrv):
     assert s.closed()
     # idle keep-alive: closed silently
     s = RawSock(srv.host, srv.port)
-    s.send(b"GET /hello HTTP/1.1\r\n\r\n")
+    s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     assert s.response()[0] == 200
     assert s.closed(timeout=3)
     # body idle: 408
     s = RawSock(srv.host, srv.port)
-    s.send(b"PUT /sink/t HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+    s.send(b"PUT /sink/t HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
     st, h, body = s.response()
     assert st == 408
     problem(body, 408, "body-timeout")
     s.close()
     # a waiting handler is not cut by the idle timer
     s = RawSock(srv.host, srv.port)
-    s.send(b"GET /wait?ms=800 HTTP/1.1\r\n\r\n")
+    s.send(b"GET /wait?ms=800 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert s.response()[::2] == (200, b"waited\n")
     s.close()
     still_answers(srv)
@@ -257,7 +257,7 @@ def test_max_connections(make_loopsrv):
     srv = make_loopsrv(5, 5000, 5000, 5000)
     held = [RawSock(srv.host, srv.port) for _ in range(5)]
     for s in held:
-        s.send(b"GET /hello HTTP/1.1\r\n\r\n")
+        s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         assert s.response()[0] == 200
     extra = RawSock(srv.host, srv.port)
     st, h, body = extra.response()
@@ -275,7 +275,7 @@ def test_graceful_stop_finishes_in_flight(make_loopsrv):
     srv = make_loopsrv(10, 5000, 5000, 5000)
     idle = RawSock(srv.host, srv.port)
     busy = RawSock(srv.host, srv.port)
-    busy.send(b"GET /wait?ms=500 HTTP/1.1\r\n\r\n")
+    busy.send(b"GET /wait?ms=500 HTTP/1.1\r\nHost: x\r\n\r\n")
     time.sleep(0.1)
     srv.proc.send_signal(15)
     st, h, body = busy.response()
@@ -289,7 +289,7 @@ def test_ipv6_listen(make_loopsrv):
     srv = make_loopsrv(10, 5000, 5000, 5000, "::1")
     assert srv.host == "::1"
     s = socket.create_connection(("::1", srv.port), timeout=5)
-    s.sendall(b"GET /hello HTTP/1.1\r\n\r\n")
+    s.sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     assert s.recv(4096).startswith(b"HTTP/1.1 200 OK\r\n")
     s.close()
 
@@ -298,7 +298,7 @@ def test_many_connections(loopsrv):
     conns = []
     for _ in range(80):
         s = RawSock(loopsrv.host, loopsrv.port)
-        s.send(b"GET /hello HTTP/1.1\r\n\r\n")
+        s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         conns.append(s)
     for s in conns:
         assert s.response()[::2] == (200, b"hello\n")
@@ -310,9 +310,9 @@ def test_random_garbage(loopsrv):
     close, never a crash or a hang."""
     import random
     rnd = random.Random(1234)
-    seeds = [b"GET /hello HTTP/1.1\r\n\r\n",
-             b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde",
-             b"PUT /sink/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n"]
+    seeds = [b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+             b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde",
+             b"PUT /sink/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n0\r\n\r\n"]
     for i in range(300):
         base = bytearray(rnd.choice(seeds))
         for _ in range(rnd.randint(1, 6)):
