@@ -45,8 +45,8 @@ def test_half_close_pipelined_pair(loopsrv):
     """Two pipelined requests, the first answered later, then FIN: both
     answered, then closed."""
     s = RawSock(loopsrv.host, loopsrv.port)
-    s.send(b"GET /wait?ms=200 HTTP/1.1\r\n\r\n"
-           b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde")
+    s.send(b"GET /wait?ms=200 HTTP/1.1\r\nHost: x\r\n\r\n"
+           b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde")
     s.s.shutdown(socket.SHUT_WR)
     st1, h1, b1 = s.response()
     st2, h2, b2 = s.response()
@@ -60,7 +60,7 @@ def test_half_close_pipelined_pair(loopsrv):
 def test_half_close_incomplete_request_closes(loopsrv):
     """FIN in the middle of a request: nothing to answer, closed."""
     s = RawSock(loopsrv.host, loopsrv.port)
-    s.send(b"GET /hello HTTP/1.1\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nab")
+    s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
     s.s.shutdown(socket.SHUT_WR)
     st, _, b = s.response()
     assert (st, b) == (200, b"hello\n")
@@ -194,8 +194,8 @@ def test_empty_lines_capped(make_loopsrv):
     """At most 8 empty lines before a request line; more is a 400."""
     srv = make_loopsrv(100, 5000, 5000, 5000)
     s = RawSock(srv.host, srv.port)
-    s.send(b"\r\n" * 8 + b"GET /hello HTTP/1.1\r\n\r\n"
-           + b"\r\n" * 8 + b"GET /hello HTTP/1.1\r\n\r\n")
+    s.send(b"\r\n" * 8 + b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+           + b"\r\n" * 8 + b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     assert s.response()[::2] == (200, b"hello\n")
     assert s.response()[::2] == (200, b"hello\n")
     s.send(b"\r\n" * 9)
