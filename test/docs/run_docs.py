@@ -257,6 +257,10 @@ def main():
                     failed = (line, text, out)
                     break
                 print("%s:%d: ok" % (doc, line))
+                sys.stdout.write("".join("    " + l for l in
+                                         out.splitlines(True)[-40:]))
+                if out and not out.endswith("\n"):
+                    print()
         finally:
             sh.close()
             try:

@@ -2,6 +2,7 @@
 fails with its text and output, the daemon markers, and that the examples
 this issue fixed fail as they were written before."""
 import os
+import re
 import subprocess
 import sys
 
@@ -83,3 +84,31 @@ def test_missing_cited_file(tmp_path):
     assert rc == 1
     assert "cites codec/cview.c" in out
     assert out.count("cites ") == 1, out
+
+
+def test_backup_and_running_store_checks_see_the_data(tmp_path):
+    # docs/OPERATOR.md, "Backup" and "Checking a running store", on a store
+    # with events the daemon has not checkpointed (still in the WAL) and a
+    # blob.
+    sys.path.insert(0, HERE)
+    import run_docs
+    doc = os.path.join(HERE, "..", "..", "docs", "OPERATOR.md")
+    texts = [t for _, _, t in run_docs.blocks(doc)]
+    backup = [t for t in texts if "sqlite3 \"$DATA" in t]
+    check = [t for t in texts if "--blobs --data \"$BACKUP\"" in t]
+    running = [t for t in texts if ".backup(d)" in t]
+    assert len(backup) == len(check) == len(running) == 1
+    make = ("P=$(curl -s -X POST $S/v1/packages "
+            "-H 'Content-Type: application/json' -d '{\"name\":\"n\","
+            "\"producer\":\"p\",\"subject\":\"s\","
+            "\"retention_class\":\"transient\"}' | /usr/bin/python3 -c "
+            "'import json,sys; print(json.load(sys.stdin)[\"id\"])')\n"
+            "echo hello > a.txt\n"
+            "curl -s -T a.txt $S/v1/packages/$P/files/a.txt >/dev/null\n")
+    text = "".join("```sh\n" + t + "```\n\n"
+                   for t in [make, backup[0], check[0], running[0]])
+    rc, out = run(tmp_path, text)
+    assert rc == 0, out
+    assert out.count("verify-log: ok, 2 events verified") == 2, out
+    assert "blobs: 1 referenced (6 bytes): 1 ok" in out, out
+    assert out.count("views match the log") == 2, out
