@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential clang meson ninja-build pkg-config
 libuv1-dev libsqlite3-dev libsodium-dev libssl-dev libcbor-dev libjansson-dev
 node-llhttp librust-blake3-dev
-curl b3sum coreutils python3 python3-cbor2 python3-pytest sqlite3 wrk"
+curl b3sum coreutils openssl python3 python3-cbor2 python3-pytest sqlite3 wrk"
 
 missing=""
 for p in $PKGS; do
