@@ -9,9 +9,9 @@
  * representation (allowed by RFC 9110).  Conditionals are evaluated in
  * the order of RFC 9110 section 13.2.2: If-Match (412), If-None-Match
  * (304), then If-Range, which keeps the Range only for our strong ETag.
- * A 206 of at most DOWNLOAD_RANGE_DIGEST_MAX bytes is read whole before
- * its head, to send the Content-Digest of the part (larger ones have
- * none).  Bytes are never served as the server's own page: CSP sandbox
+ * A 206 of at most DOWNLOAD_RANGE_DIGEST_MAX bytes is read whole and
+ * hashed on the threadpool before its head, to send the Content-Digest of
+ * the part (larger ones have none).  Bytes are never served as the server's own page: CSP sandbox
  * and Content-Disposition (attachment unless ?disposition=inline); by
  * address they are application/octet-stream, as several files of
  * different types may hold them.  ETag is the BLAKE3 address and
@@ -58,6 +58,9 @@ struct download {
   int status; /* the answer planned: 200, 206, 304, 412 or 416 */
   bool body;  /* it sends bytes: open a reader (else blob_stat) */
   bool blob;  /* by address: bytes any file may hold, no name or type */
+  uv_work_t hash_work; /* a small 206: its Content-Digest, off the loop */
+  uint8_t range_sha[DIGEST_LEN];
+  int hash_rc;
   bool inline_disp;   /* ?disposition=inline */
   uint64_t filled;    /* prefetch: bytes read into buf so far */
 };
@@ -134,36 +137,28 @@ static void download_next(struct download *d) {
 
 static void download_fill(struct download *d);
 
-static void download_fill_cb(struct blob_reader *r, ssize_t nread,
-                             void *arg) {
-  struct download *d = arg;
+/* On the threadpool: the loop thread does not hash. */
+static void download_hash_work(uv_work_t *w) {
+  struct download *d = container_of(w, struct download, hash_work);
+
+  d->hash_rc = digest_sha256(d->buf, (size_t)(d->end - d->off),
+                             d->range_sha);
+}
+
+static void download_hash_done(uv_work_t *w, int status) {
+  struct download *d = container_of(w, struct download, hash_work);
   uint64_t len = d->end - d->off;
-  uint8_t sha[DIGEST_LEN];
   char b64[sodium_base64_ENCODED_LEN(DIGEST_LEN,
                                      sodium_base64_VARIANT_ORIGINAL)];
   size_t n;
-  (void)r;
 
   if (!work_live(&d->w))
     goto out;
-  if (nread <= 0) {
-    /* nothing is sent yet: the client is told, not cut off */
-    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
-                 "the bytes of this file cannot be read (%s); the operator "
-                 "must restore the blob from a backup",
-                 nread < 0 ? uv_strerror((int)nread) : "short blob");
-    goto out;
-  }
-  d->filled += (uint64_t)nread;
-  if (d->filled < len) {
-    download_fill(d);
-    goto out;
-  }
-  if (digest_sha256(d->buf, (size_t)len, sha) != 0) {
+  if (status != 0 || d->hash_rc != 0) {
     http_problem(work_end(&d->w), PROB_INTERNAL, "could not hash the range");
     goto out;
   }
-  sodium_bin2base64(b64, sizeof b64, sha, DIGEST_LEN,
+  sodium_bin2base64(b64, sizeof b64, d->range_sha, DIGEST_LEN,
                     sodium_base64_VARIANT_ORIGINAL);
   n = strlen(d->extra);
   snprintf(d->extra + n, sizeof d->extra - n,
@@ -181,6 +176,37 @@ static void download_fill_cb(struct blob_reader *r, ssize_t nread,
     work_unref(&d->w);
     if (work_live(&d->w))
       http_abort(work_end(&d->w));
+  }
+out:
+  work_unref(&d->w);
+}
+
+static void download_fill_cb(struct blob_reader *r, ssize_t nread,
+                             void *arg) {
+  struct download *d = arg;
+  uint64_t len = d->end - d->off;
+  (void)r;
+
+  if (!work_live(&d->w))
+    goto out;
+  if (nread <= 0) {
+    /* nothing is sent yet: the client is told, not cut off */
+    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
+                 "the bytes of this file cannot be read (%s); the operator "
+                 "must restore the blob from a backup",
+                 nread < 0 ? uv_strerror((int)nread) : "short blob");
+    goto out;
+  }
+  d->filled += (uint64_t)nread;
+  if (d->filled < len) {
+    download_fill(d);
+    goto out;
+  }
+  work_ref(&d->w); /* the hash job's */
+  if (uv_queue_work(d->app->loop, &d->hash_work, download_hash_work,
+                    download_hash_done) != 0) {
+    work_unref(&d->w);
+    http_problem(work_end(&d->w), PROB_INTERNAL, "could not hash the range");
   }
 out:
   work_unref(&d->w);
