@@ -98,7 +98,7 @@ static void download_read_cb(struct blob_reader *r, ssize_t nread, void *arg) {
     goto out;
   if (nread <= 0) {
     /* Headers are out: the only honest signal left is closing early. */
-    logq_json(json_pack("{s:s, s:s}", "msg", "blob read failed", "error",
+    logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "blob read failed", "error",
                         nread < 0 ? uv_strerror((int)nread) : "short blob"));
     http_abort(work_end(&d->w)); /* Content-Length unmet: truncation */
     goto out;

@@ -33,7 +33,7 @@ void fence_refuse(struct app *app, int cause, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(f->refused_why, sizeof f->refused_why, fmt, ap);
   va_end(ap);
-  logq_json(json_pack("{s:s, s:s}", "msg", "writes refused", "detail",
+  logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "writes refused", "detail",
                       f->refused_why));
 }
 
@@ -42,7 +42,7 @@ void fence_write_failed(struct app *app, int cause, const char *fmt, ...) {
   va_list ap;
 
   if (f->failing == 0)
-    logq_json(json_pack("{s:s, s:s}", "msg", "writes failing", "error",
+    logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "writes failing", "error",
                         uv_err_name(cause)));
   f->failing = cause;
   va_start(ap, fmt);

@@ -218,7 +218,7 @@ void conn_check_send(struct conn *c, uint64_t now) {
   }
   if (now - c->send_since < c->srv->o.send_timeout_ms)
     return;
-  logq_json(json_pack(
+  logq_log(LOGQ_WARNING, json_pack(
       "{s:s, s:I, s:i, s:I, s:I}", "msg", "send timeout", "timeout_ms",
       (json_int_t)c->srv->o.send_timeout_ms, "status", c->status, "bytes",
       (json_int_t)c->bytes_out, "unsent",

@@ -117,6 +117,7 @@ def test_send_timeout_closes_stalled_reader(tmp_path, data_dir):
         assert logged is not None, "not closed within 8 s"
         assert 0.9 <= elapsed <= 4, elapsed
         assert logged["timeout_ms"] == 1000 and logged["status"] == 200
+        assert logged["level"] == "warning", logged
         got = 0
         try:
             while True:

@@ -153,6 +153,8 @@ def test_data_dir_removed_refuses_writes(daemon):
     assert body["writes"] == "refused", body
     assert "removed" in body["detail"] and "restart" in body["detail"]
     assert_writes_refused(api, pid, "store-unavailable")
+    refusal = [r for r in daemon.records() if r.get("msg") == "writes refused"]
+    assert len(refusal) == 1 and refusal[0]["level"] == "error", refusal
     doc = json.loads(post(api)[2])
     assert "restart" in doc["detail"], doc
     # nothing was acknowledged after the removal
