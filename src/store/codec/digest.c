@@ -89,6 +89,68 @@ void dual_hasher_free(struct dual_hasher *h) {
   free(h);
 }
 
+struct sha256_hasher {
+#if defined(AS_SHA256_LIBCRYPTO)
+  EVP_MD_CTX *ctx;
+#else
+  crypto_hash_sha256_state st;
+#endif
+};
+
+int sha256_hasher_new(struct sha256_hasher **out) {
+  struct sha256_hasher *h = calloc(1, sizeof *h);
+
+  *out = NULL;
+  if (h == NULL)
+    return UV_ENOMEM;
+#if defined(AS_SHA256_LIBCRYPTO)
+  h->ctx = EVP_MD_CTX_new();
+  if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+    sha256_hasher_free(h);
+    return UV_ENOMEM;
+  }
+#else
+  crypto_hash_sha256_init(&h->st);
+#endif
+  *out = h;
+  return 0;
+}
+
+int sha256_hasher_update(struct sha256_hasher *h, const void *data,
+                         size_t len) {
+  if (len == 0)
+    return 0;
+#if defined(AS_SHA256_LIBCRYPTO)
+  return EVP_DigestUpdate(h->ctx, data, len) == 1 ? 0 : UV_EIO;
+#else
+  return crypto_hash_sha256_update(&h->st, data, len) == 0 ? 0 : UV_EIO;
+#endif
+}
+
+int sha256_hasher_final(struct sha256_hasher *h, uint8_t out[DIGEST_LEN]) {
+#if defined(AS_SHA256_LIBCRYPTO)
+  unsigned int n = 0;
+
+  if (EVP_DigestFinal_ex(h->ctx, out, &n) != 1 || n != DIGEST_LEN ||
+      EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+    return UV_EIO;
+  return 0;
+#else
+  crypto_hash_sha256_final(&h->st, out);
+  crypto_hash_sha256_init(&h->st);
+  return 0;
+#endif
+}
+
+void sha256_hasher_free(struct sha256_hasher *h) {
+  if (h == NULL)
+    return;
+#if defined(AS_SHA256_LIBCRYPTO)
+  EVP_MD_CTX_free(h->ctx);
+#endif
+  free(h);
+}
+
 void digest_blake3(const void *data, size_t len, uint8_t out[DIGEST_LEN]) {
   blake3_hasher b3;
 

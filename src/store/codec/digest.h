@@ -29,6 +29,18 @@ void dual_hasher_update(struct dual_hasher *h, const void *data, size_t len);
 void dual_hasher_final(struct dual_hasher *h, struct digest_pair *out);
 void dual_hasher_free(struct dual_hasher *h);
 
+/* SHA-256 alone, fed in pieces (the Content-Digest of a large range). */
+struct sha256_hasher; /* opaque */
+
+/* 0 or UV_ENOMEM. */
+int sha256_hasher_new(struct sha256_hasher **out);
+/* 0 or UV_EIO (the provider failed). */
+int sha256_hasher_update(struct sha256_hasher *h, const void *data,
+                         size_t len);
+/* Writes the digest and resets the hasher for reuse: 0 or UV_EIO. */
+int sha256_hasher_final(struct sha256_hasher *h, uint8_t out[DIGEST_LEN]);
+void sha256_hasher_free(struct sha256_hasher *h);
+
 /* One-shot helpers. */
 void digest_blake3(const void *data, size_t len, uint8_t out[DIGEST_LEN]);
 int digest_sha256(const void *data, size_t len, uint8_t out[DIGEST_LEN]);

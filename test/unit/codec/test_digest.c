@@ -388,7 +388,42 @@ static void test_independent(void) {
   dual_hasher_free(NULL);
 }
 
+/* SHA-256 alone, fed in random pieces: the one-shot digest, both
+ * libraries', and a final that resets the hasher for reuse. */
+static void test_sha256_incremental(void) {
+  static const size_t sizes[] = {0, 1, 63, 64, 65, 4096, 512 * 1024 + 3,
+                                 2 * MiB + 17};
+  struct sha256_hasher *h;
+  uint8_t *data = malloc(2 * MiB + 17), got[DIGEST_LEN], want[DIGEST_LEN];
+
+  ASSERT(data != NULL);
+  ASSERT(sodium_init() >= 0);
+  ASSERT_EQ(sha256_hasher_new(&h), 0);
+  ASSERT_EQ(sha256_hasher_update(h, "junk that must not leak", 23), 0);
+  ASSERT_EQ(sha256_hasher_final(h, got), 0);
+  ASSERT_EQ(sha256_hasher_final(h, got), 0);
+  ASSERT_HEX(got, sha_kats[0].hex);
+  for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+    size_t n = sizes[i], at = 0;
+
+    rng_fill(data, n);
+    while (at < n) {
+      size_t k = 1 + rng_below(n - at < 300000 ? n - at : 300000);
+      ASSERT_EQ(sha256_hasher_update(h, data + at, k), 0);
+      at += k;
+    }
+    ASSERT_EQ(sha256_hasher_final(h, got), 0);
+    ASSERT_EQ(crypto_hash_sha256(want, data, n), 0);
+    ASSERT_MEMEQ(got, want, DIGEST_LEN);
+    evp_sha256(data, n, want);
+    ASSERT_MEMEQ(got, want, DIGEST_LEN);
+  }
+  sha256_hasher_free(h);
+  sha256_hasher_free(NULL);
+  free(data);
+}
+
 TEST_MAIN(TEST_CASE(test_blake3_known), TEST_CASE(test_sha256_known),
           TEST_CASE(test_million_a), TEST_CASE(test_final_resets),
           TEST_CASE(test_against_tools), TEST_CASE(test_providers),
-          TEST_CASE(test_independent))
+          TEST_CASE(test_independent), TEST_CASE(test_sha256_incremental))
