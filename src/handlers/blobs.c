@@ -9,12 +9,18 @@
  * representation (allowed by RFC 9110).  Conditionals are evaluated in
  * the order of RFC 9110 section 13.2.2: If-Match (412), If-None-Match
  * (304), then If-Range, which keeps the Range only for our strong ETag.
- * A 206 of at most DOWNLOAD_RANGE_DIGEST_MAX bytes is read whole and
- * hashed on the threadpool before its head, to send the Content-Digest of
- * the part (larger ones have none).  Bytes are never served as the server's own page: CSP sandbox
- * and Content-Disposition (attachment unless ?disposition=inline); by
- * address they are application/octet-stream, as several files of
- * different types may hold them.  ETag is the BLAKE3 address and
+ * Every 206 of at most DOWNLOAD_RANGE_DIGEST_MAX bytes carries the
+ * Content-Digest of the part, hashed on the threadpool before its head: a
+ * range of at most DOWNLOAD_CHUNK is read whole into the buffer, hashed
+ * and sent from it; a larger one is read twice through the same buffer,
+ * a first pass feeding the hash piece by piece, then streamed as any
+ * download.  The digest is of the bytes the first pass read: the second
+ * is not hashed again (a blob is immutable; one changed on disk between
+ * the passes would be sent with a digest it does not match, which the
+ * client then sees).  Bytes are never served as the server's own page:
+ * CSP sandbox and Content-Disposition (attachment unless
+ * ?disposition=inline); by address they are application/octet-stream, as
+ * several files of different types may hold them.  ETag is the BLAKE3 address and
  * Repr-Digest the SHA-256 of the whole representation (RFC 9530).  The
  * blob is looked at (and its size checked against the row) before any
  * answer, for HEAD and conditional requests too: missing, unreadable or
@@ -37,10 +43,12 @@
 
 #define DOWNLOAD_CHUNK (512 * 1024)
 #define DOWNLOAD_BLOB_TYPE "application/octet-stream"
-/* Content-Digest is sent on a 206 of at most this many bytes (RFC 9530):
- * the range is read whole before the head, hashed, then sent.  Larger
- * ranges get no Content-Digest (Repr-Digest still names the whole). */
-#define DOWNLOAD_RANGE_DIGEST_MAX DOWNLOAD_CHUNK
+/* Content-Digest is sent on a 206 of at most this many bytes (RFC 9530).
+ * Its head waits until the whole range has been read and hashed, then the
+ * range is read again to be sent: past this bound the first byte would
+ * wait too long and the disk read twice for too much, so larger ranges
+ * get no Content-Digest (Repr-Digest still names the whole). */
+#define DOWNLOAD_RANGE_DIGEST_MAX (64 * 1024 * 1024)
 /* the headers: validators, Content-Range, and a Content-Disposition whose
  * file name may take 4 bytes per path byte (ASCII form and filename*) */
 #define DOWNLOAD_EXTRA_MAX (640 + 4 * RELPATH_MAX)
@@ -58,9 +66,12 @@ struct download {
   int status; /* the answer planned: 200, 206, 304, 412 or 416 */
   bool body;  /* it sends bytes: open a reader (else blob_stat) */
   bool blob;  /* by address: bytes any file may hold, no name or type */
-  uv_work_t hash_work; /* a small 206: its Content-Digest, off the loop */
+  uv_work_t hash_work; /* a 206: its Content-Digest, off the loop */
   uint8_t range_sha[DIGEST_LEN];
   int hash_rc;
+  struct sha256_hasher *sha; /* a large 206: the first pass's hash */
+  uint64_t pre;              /* its position; pre_n bytes in buf */
+  size_t pre_n;
   bool inline_disp;   /* ?disposition=inline */
   uint64_t filled;    /* prefetch: bytes read into buf so far */
 };
@@ -71,6 +82,7 @@ static void download_free_cb(struct work *w) {
 
   if (d->reader != NULL)
     blob_reader_close(d->reader);
+  sha256_hasher_free(d->sha);
   free(d->buf);
   free(d->file);
   free(d);
@@ -145,18 +157,16 @@ static void download_hash_work(uv_work_t *w) {
                              d->range_sha);
 }
 
-static void download_hash_done(uv_work_t *w, int status) {
-  struct download *d = container_of(w, struct download, hash_work);
-  uint64_t len = d->end - d->off;
+/* The range is hashed (status and hash_rc of the job): sends the head
+ * with its Content-Digest.  0 when the body may follow. */
+static int download_digest_head(struct download *d, int status) {
   char b64[sodium_base64_ENCODED_LEN(DIGEST_LEN,
                                      sodium_base64_VARIANT_ORIGINAL)];
   size_t n;
 
-  if (!work_live(&d->w))
-    goto out;
   if (status != 0 || d->hash_rc != 0) {
     http_problem(work_end(&d->w), PROB_INTERNAL, "could not hash the range");
-    goto out;
+    return UV_EIO;
   }
   sodium_bin2base64(b64, sizeof b64, d->range_sha, DIGEST_LEN,
                     sodium_base64_VARIANT_ORIGINAL);
@@ -166,8 +176,15 @@ static void download_hash_done(uv_work_t *w, int status) {
   /* if writing the head fails the connection closes: the abort marks us */
   http_resp_head(d->w.c, 206, d->blob ? DOWNLOAD_BLOB_TYPE
                                       : d->file->media_type,
-                 d->extra, len);
-  if (!work_live(&d->w))
+                 d->extra, d->end - d->off);
+  return work_live(&d->w) ? 0 : UV_ECANCELED;
+}
+
+static void download_hash_done(uv_work_t *w, int status) {
+  struct download *d = container_of(w, struct download, hash_work);
+  uint64_t len = d->end - d->off;
+
+  if (!work_live(&d->w) || download_digest_head(d, status) != 0)
     goto out;
   d->off = d->end; /* all of it goes in this write */
   work_ref(&d->w);
@@ -218,6 +235,72 @@ static void download_fill(struct download *d) {
   work_ref(&d->w);
   if (blob_reader_read(d->reader, d->off + d->filled, d->buf + d->filled,
                        (size_t)(len - d->filled), download_fill_cb, d) != 0) {
+    work_unref(&d->w);
+    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
+                 "the blob store cannot read this file");
+  }
+}
+
+/* --- a larger 206: a first pass hashes it piece by piece, then the head
+ * and the range streamed as any download (a second read) --- */
+
+static void download_pre_read(struct download *d);
+
+/* On the threadpool: the piece in buf into the hash, the last one final. */
+static void download_pre_work(uv_work_t *w) {
+  struct download *d = container_of(w, struct download, hash_work);
+
+  d->hash_rc = sha256_hasher_update(d->sha, d->buf, d->pre_n);
+  if (d->hash_rc == 0 && d->pre + d->pre_n == d->end)
+    d->hash_rc = sha256_hasher_final(d->sha, d->range_sha);
+}
+
+static void download_pre_done(uv_work_t *w, int status) {
+  struct download *d = container_of(w, struct download, hash_work);
+
+  if (!work_live(&d->w))
+    goto out;
+  d->pre += d->pre_n;
+  if (status == 0 && d->hash_rc == 0 && d->pre < d->end)
+    download_pre_read(d);
+  else if (download_digest_head(d, status) == 0)
+    download_next(d);
+out:
+  work_unref(&d->w);
+}
+
+static void download_pre_cb(struct blob_reader *r, ssize_t nread, void *arg) {
+  struct download *d = arg;
+  (void)r;
+
+  if (!work_live(&d->w))
+    goto out;
+  if (nread <= 0) {
+    /* nothing is sent yet: the client is told, not cut off */
+    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
+                 "the bytes of this file cannot be read (%s); the operator "
+                 "must restore the blob from a backup",
+                 nread < 0 ? uv_strerror((int)nread) : "short blob");
+    goto out;
+  }
+  d->pre_n = (size_t)nread;
+  work_ref(&d->w); /* the hash job's */
+  if (uv_queue_work(d->app->loop, &d->hash_work, download_pre_work,
+                    download_pre_done) != 0) {
+    work_unref(&d->w);
+    http_problem(work_end(&d->w), PROB_INTERNAL, "could not hash the range");
+  }
+out:
+  work_unref(&d->w);
+}
+
+static void download_pre_read(struct download *d) {
+  uint64_t left = d->end - d->pre;
+  size_t n = left < DOWNLOAD_CHUNK ? (size_t)left : DOWNLOAD_CHUNK;
+
+  work_ref(&d->w);
+  if (blob_reader_read(d->reader, d->pre, d->buf, n, download_pre_cb, d) !=
+      0) {
     work_unref(&d->w);
     http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
                  "the blob store cannot read this file");
@@ -408,8 +491,17 @@ static void download_respond(struct download *d) {
     http_problem(work_end(&d->w), PROB_INTERNAL, "out of memory");
     return;
   }
+  if (d->status == 206 && d->end - d->off <= DOWNLOAD_CHUNK) {
+    download_fill(d); /* read once, hashed, sent from the buffer */
+    return;
+  }
   if (d->status == 206 && d->end - d->off <= DOWNLOAD_RANGE_DIGEST_MAX) {
-    download_fill(d);
+    if (sha256_hasher_new(&d->sha) != 0) {
+      http_problem(work_end(&d->w), PROB_INTERNAL, "out of memory");
+      return;
+    }
+    d->pre = d->off;
+    download_pre_read(d);
     return;
   }
   /* if writing the head fails the connection closes: the abort marks us */

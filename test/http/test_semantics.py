@@ -4,9 +4,12 @@ numbers past 64 bits, manifest validators, download headers, retries."""
 import base64
 import hashlib
 import json
+import socket
+import struct
 import time
 
 from apihelp import Api, Unchanged, problem
+from conftest import RawSock
 
 
 def upload(api, pkg, path, data, headers=None, expect=201):
@@ -163,24 +166,73 @@ def test_download_headers(daemon):
     assert h["content-disposition"] == disp
 
 
+def sha_header(b):
+    return "sha-256=:%s:" % base64.b64encode(hashlib.sha256(b).digest()).decode()
+
+
+def pattern(n):
+    return (bytes(range(251)) * (n // 251 + 1))[:n]
+
+
 def test_range_digest_bound(daemon):
+    """Every 206 of at most 64 MiB carries the Content-Digest of the part:
+    up to 512 KiB read once, larger ones hashed in a first pass."""
     api = Api(daemon)
     pkg = api.create()
-    data = bytes(i % 251 for i in range((512 << 10) + 4096))
+    data = pattern((3 << 20) + 4096)
     _, _, body = upload(api, pkg, "big.bin", data)
     fid = json.loads(body)["id"]
     lim = 512 << 10
-    st, h, body = api.req("GET", f"/v1/files/{fid}",
-                          headers={"Range": f"bytes=1-{lim}"})
-    assert st == 206 and body == data[1:lim + 1]
-    assert h["content-digest"] == "sha-256=:%s:" % base64.b64encode(
-        hashlib.sha256(body).digest()).decode()
-    st, h, body = api.req("GET", f"/v1/files/{fid}",
-                          headers={"Range": f"bytes=1-{lim + 1}"})
-    assert st == 206 and body == data[1:lim + 2]
-    assert "content-digest" not in h
+    # a small range (one read), then just past it and 2 MiB (two passes)
+    for a, b in ((1, lim), (1, lim + 1), (4095, 4095 + (2 << 20) - 1)):
+        st, h, body = api.req("GET", f"/v1/files/{fid}",
+                              headers={"Range": f"bytes={a}-{b}"})
+        assert st == 206 and body == data[a:b + 1], (a, b)
+        assert h["content-digest"] == sha_header(body), (a, b)
+        assert h["repr-digest"] == sha_header(data)
     st, h, body = api.req("GET", f"/v1/files/{fid}")
     assert st == 200 and body == data and "content-digest" not in h
+
+
+def test_range_digest_over_bound(daemon):
+    """A range over 64 MiB has no Content-Digest; a client gone during the
+    first pass leaves the daemon serving (and, under LSan, leak-free)."""
+    api = Api(daemon)
+    pkg = api.create()
+    mib = 1 << 20
+    data = pattern(64 * mib + 2)
+    _, _, body = upload(api, pkg, "huge.bin", data)
+    fid = json.loads(body)["id"]
+    st, h, body = api.req("GET", f"/v1/files/{fid}",
+                          headers={"Range": f"bytes=0-{64 * mib}"})
+    assert st == 206 and len(body) == 64 * mib + 1 and body == data[:-1]
+    assert "content-digest" not in h
+    st, h, body = api.req("GET", f"/v1/files/{fid}",
+                          headers={"Range": f"bytes=1-{64 * mib}"})
+    assert st == 206 and body == data[1:-1]
+    assert h["content-digest"] == sha_header(body)
+    # the head of a large range waits for its first pass: a client that
+    # leaves before any byte came left during it
+    req = (f"GET /v1/files/{fid} HTTP/1.1\r\nHost: x\r\n"
+           f"Range: bytes=1-{64 * mib}\r\n\r\n").encode()
+    early = 0
+    for delay in (0, 0.002, 0.005, 0.01, 0.02, 0.05):
+        s = RawSock(daemon.host, daemon.port)
+        s.send(req)
+        time.sleep(delay)
+        s.s.setblocking(False)
+        try:
+            s.s.recv(1)  # a byte (or EOF): the head was out
+        except BlockingIOError:
+            early += 1  # nothing yet: still in the first pass
+        s.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                       struct.pack("ii", 1, 0))  # reset: gone at once
+        s.close()
+    assert early >= 1
+    st, h, body = api.req("GET", f"/v1/files/{fid}",
+                          headers={"Range": f"bytes=5-{2 * mib}"})
+    assert st == 206 and body == data[5:2 * mib + 1]
+    assert h["content-digest"] == sha_header(body)
 
 
 def test_retries(daemon):
