@@ -154,8 +154,6 @@ static void conn_read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     conn_update(c);
     return;
   }
-  if (c->state == CONN_BODY)
-    uv_timer_again(&c->timer);
   conn_feed(c, buf->base, (size_t)nread);
 }
 
@@ -180,6 +178,11 @@ void conn_update(struct conn *c) {
   case CONN_BODY:
     want = !c->paused;
     ms = c->paused ? 0 : o->body_timeout_ms;
+    /* restarted by progress (framing_progress), not by any read: bytes
+     * that make none must not keep the request alive */
+    keep_timer = ms != 0 && !c->body_progress &&
+                 uv_is_active((uv_handle_t *)&c->timer);
+    c->body_progress = false;
     break;
   case CONN_HANDLING:
     /* keep reading a little so a vanished peer is noticed; after an
@@ -326,6 +329,8 @@ static int on_body(llhttp_t *p, const char *at, size_t n) {
     return HPE_PAUSED;
   if (n == 0)
     return 0;
+  if (framing_progress(c, at, at + n) != 0)
+    return -1; /* answered by conn_parse_error */
   c->bytes_in += n;
   if (c->route != NULL && c->route->stream != NULL) {
     int rc;
@@ -438,16 +443,23 @@ void conn_feed(struct conn *c, const char *data, size_t len) {
     data = empty;
   c->in_execute = true;
   for (;;) {
-    enum llhttp_errno e = llhttp_execute(&c->parser, data, len);
+    enum llhttp_errno e;
+    bool resume;
+
+    framing_exec_begin(c, data, len);
+    e = llhttp_execute(&c->parser, data, len);
     /* http_body_continue() during the execute: it undoes the pause the
      * execute ended with, if any, and nothing else */
-    bool resume = c->resume_wanted;
-
+    resume = c->resume_wanted;
     c->resume_wanted = false;
     if (c->state == CONN_CLOSING) {
       c->in_execute = false;
       return;
     }
+    if ((e == HPE_OK || e == HPE_PAUSED) &&
+        framing_exec_end(c, e == HPE_OK ? data + len
+                                        : llhttp_get_error_pos(&c->parser)))
+      e = HPE_USER; /* answered by conn_parse_error */
     if (e == HPE_OK) {
       data += len;
       len = 0;

@@ -19,10 +19,22 @@
  *   - chunk extensions past HTTP_CHUNK_EXT_MAX bytes per request (400) and
  *     trailers past the head's own limits, counted together with the head
  *     (431): neither reaches the body limits, so without a bound a peer
- *     could stream without end into a request whose body is capped.
+ *     could stream without end into a request whose body is capped;
+ *   - more than HTTP_CHUNK_STALL_MAX bytes of a chunked body without
+ *     progress (400): llhttp reads a chunk-size line of leading zeros
+ *     without end and calls nothing until it ends.
+ *
+ * Progress is what a callback reports: a body piece, a chunk header or
+ * its end, an extension's or a trailer's bytes.  Each marks a point in
+ * the data llhttp executes (framing_progress); the bytes consumed between
+ * two such points add up across reads (stall_bytes).  A callback without
+ * a position (on_chunk_header, on_chunk_complete: each follows an LF)
+ * marks the first LF after the previous point, which is never past the
+ * true one, so the count can only run high, by a CRLF or so.
  *
  * It owns the framing fields of struct conn (head_why, ext_bytes,
- * trailer_lines, head_token) and words its refusals; parse.c calls it
+ * trailer_lines, stall_bytes, stall_mark, exec_end, body_progress,
+ * head_token) and words its refusals; parse.c calls it
  * while the head arrives and conn.c once the head is complete.  Every
  * refusal closes the connection (conn.c answers parse failures early).
  */
@@ -47,6 +59,7 @@ enum framing_why {
   WHY_TRAILERS,     /* 431 */
   WHY_AUTHORITY,    /* 400 */
   WHY_BAD_HOST,     /* 400 */
+  WHY_STALL,        /* 400 */
 };
 
 static int framing_fail(struct conn *c, enum framing_why why, int status) {
@@ -81,6 +94,53 @@ static void framing_token(struct conn *c, const char *p, size_t n) {
   c->head_token[n] = '\0';
 }
 
+/* --- progress through a chunked body --- */
+
+void framing_exec_begin(struct conn *c, const char *data, size_t len) {
+  c->stall_mark = data;
+  c->exec_end = data + len;
+}
+
+/* stall_mark moves to end; what lay between it and start was no progress */
+static int framing_stall(struct conn *c, const char *start, const char *end) {
+  const char *mark = c->stall_mark;
+
+  c->stall_mark = end > mark ? end : mark;
+  if (c->state != CONN_BODY || !c->req.chunked || c->early) {
+    c->stall_bytes = 0; /* the head's bytes, or ones answered already */
+    return 0;
+  }
+  if (start > mark &&
+      (size_t)(start - mark) > HTTP_CHUNK_STALL_MAX - c->stall_bytes)
+    return framing_fail(c, WHY_STALL, 400);
+  c->stall_bytes += start > mark ? (uint32_t)(start - mark) : 0;
+  return 0;
+}
+
+int framing_progress(struct conn *c, const char *start, const char *end) {
+  if (framing_stall(c, start, end) != 0)
+    return -1;
+  c->stall_bytes = 0;
+  if (c->state == CONN_BODY)
+    c->body_progress = true;
+  return 0;
+}
+
+int framing_exec_end(struct conn *c, const char *end) {
+  return end != NULL ? framing_stall(c, end, end) : 0;
+}
+
+/* on_chunk_header and on_chunk_complete: just after an LF */
+static int on_chunk_line(llhttp_t *p) {
+  struct conn *c = p->data;
+  const char *mark = c->stall_mark, *lf = NULL;
+
+  if (mark != NULL && c->exec_end > mark)
+    lf = memchr(mark, '\n', (size_t)(c->exec_end - mark));
+  lf = lf != NULL ? lf + 1 : mark;
+  return framing_progress(c, lf, lf);
+}
+
 /* --- chunk extensions and trailers --- */
 
 static int framing_ext(struct conn *c, size_t n) {
@@ -91,7 +151,8 @@ static int framing_ext(struct conn *c, size_t n) {
 }
 
 static int on_ext_name(llhttp_t *p, const char *at, size_t n) {
-  (void)at;
+  if (framing_progress(p->data, at, at + n) != 0)
+    return -1;
   return framing_ext(p->data, n);
 }
 
@@ -104,6 +165,8 @@ void framing_settings(llhttp_settings_t *s) {
   s->on_chunk_extension_value = on_ext_name;
   s->on_chunk_extension_name_complete = on_ext_done;
   s->on_chunk_extension_value_complete = on_ext_done;
+  s->on_chunk_header = on_chunk_line;
+  s->on_chunk_complete = on_chunk_line;
 }
 
 int framing_trailer(struct conn *c, size_t n, bool line) {
@@ -163,6 +226,12 @@ int framing_check(struct conn *c) {
   size_t hosts = 0, a_off, a_len;
   bool te = false;
 
+  /* the head ends with the last span's line (no span reports it): the
+   * body's first byte is the first after it that is none of these */
+  while (c->stall_mark != NULL && c->stall_mark < c->exec_end &&
+         *c->stall_mark != '\0' &&
+         strchr(": \t\r\n", *c->stall_mark) != NULL)
+    c->stall_mark++;
   if (c->parser.http_major != 1)
     return framing_fail(c, WHY_VERSION, 505);
   /* absolute form: a host is required, userinfo is refused (RFC 9110
@@ -279,6 +348,12 @@ bool framing_problem(const struct conn *c, enum llhttp_errno e,
   case WHY_METHOD:
     snprintf(detail, size, "method %s is not supported", c->head_token);
     *id = PROB_NOT_IMPLEMENTED;
+    break;
+  case WHY_STALL:
+    snprintf(detail, size,
+             "a chunk-size line is limited to %d bytes (leading zeros "
+             "included)",
+             HTTP_CHUNK_STALL_MAX);
     break;
   case WHY_CHUNK_EXT:
     snprintf(detail, size,

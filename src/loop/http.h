@@ -89,6 +89,8 @@
 #define HTTP_BODY_BUFFER_MAX (1024 * 1024) /* buffered (JSON) bodies, else 413 */
 #define HTTP_PARAMS_MAX 4                  /* {captures} in a route pattern */
 #define HTTP_CHUNK_EXT_MAX (4 * 1024)      /* bytes of chunk extensions per request, else 400 */
+#define HTTP_CHUNK_STALL_MAX (4 * 1024)    /* chunked body bytes without progress (a chunk-size
+                                            * line of leading zeros), else 400 */
 
 struct conn;
 struct server;

@@ -107,6 +107,10 @@ struct conn {
   int head_why;                /* enum framing_why: why head_error, or 0 */
   uint32_t ext_bytes;          /* chunk extensions of this message */
   uint16_t trailer_lines;      /* trailer lines of this message */
+  uint32_t stall_bytes;        /* chunked body bytes since the last progress */
+  const char *stall_mark;      /* ... counted up to here in the executed data */
+  const char *exec_end;        /* the end of the data llhttp executes */
+  bool body_progress;          /* body progress since conn_update last ran */
   char head_token[FRAMING_TOKEN_MAX + 1]; /* a refused method or coding */
   struct http_req req;         /* parse.c, then route params and body */
 
@@ -230,8 +234,19 @@ void parse_reset(struct conn *c);
 
 /* framing.c: RFC 9112 framing and the limits of what a head and body
  * may carry besides the body (see there). */
-/* Sets llhttp's chunk-extension callbacks in s (parse_settings calls it). */
+/* Sets llhttp's chunk callbacks in s (parse_settings calls it). */
 void framing_settings(llhttp_settings_t *s);
+/* llhttp is about to execute data[0..len) (conn_feed). */
+void framing_exec_begin(struct conn *c, const char *data, size_t len);
+/* A body piece, an extension, a trailer or a head span lies at
+ * start..end in the data executed: progress (on_body and the head's and
+ * chunks' callbacks call it).  0, or -1 (an llhttp callback's failure)
+ * when more than HTTP_CHUNK_STALL_MAX bytes of a chunked body came before
+ * it without progress. */
+int framing_progress(struct conn *c, const char *start, const char *end);
+/* llhttp consumed the data executed up to end: 0, or -1 as above with the
+ * answer recorded for parse_problem(). */
+int framing_exec_end(struct conn *c, const char *end);
 /* The head is built (parse_build_req): checks version, Host,
  * Transfer-Encoding and Expect.  0, or -1 (an llhttp callback's failure)
  * with the answer recorded for parse_problem(). */

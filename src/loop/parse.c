@@ -64,6 +64,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n) {
 
   /* trailers of a chunked body come after the head was built: counted
    * against the head's limits, not kept */
+  if (framing_progress(c, at, at + n) != 0)
+    return -1;
   if (c->state != CONN_HEAD)
     return framing_trailer(c, n, false);
 
@@ -94,6 +96,9 @@ static int on_header_field_complete(llhttp_t *p) {
 static int on_header_value(llhttp_t *p, const char *at, size_t n) {
   struct conn *c = p->data;
 
+  /* the head's spans say where its bytes end, for framing_progress */
+  if (framing_progress(c, at, at + n) != 0)
+    return -1;
   if (c->state != CONN_HEAD) /* a trailer (see on_header_field) */
     return framing_trailer(c, n, false);
 
@@ -144,6 +149,8 @@ void parse_begin(struct conn *c) {
   c->head_why = 0;
   c->ext_bytes = 0;
   c->trailer_lines = 0;
+  c->stall_bytes = 0;
+  c->body_progress = false;
   /* any digit for a version: framing_check answers 2.0 with 505 and
    * serves 1.2 as 1.1 (llhttp refuses all but 0.9, 1.0, 1.1 and 2.0
    * otherwise, as malformed).  It is read after the message begins. */

@@ -50,10 +50,10 @@ def refused(srv, req, status, slug):
     return doc
 
 
-def flood(srv, head, piece, limit):
+def flood(srv, head, piece, limit, rest=b""):
     """Sends head, then piece repeatedly up to limit bytes, stopping as
-    soon as an answer is readable.  Returns (bytes of piece sent, status,
-    body, closed)."""
+    soon as an answer is readable, then rest if none is.  Returns (bytes
+    of piece sent, status, body, closed)."""
     s = RawSock(srv.host, srv.port)
     s.send(head)
     sent = 0
@@ -65,6 +65,8 @@ def flood(srv, head, piece, limit):
                 break
             s.send(piece)
             sent += len(piece)
+        if rest and not select.select([s.s], [], [], 0.005)[0]:
+            s.send(rest)
     except (BrokenPipeError, ConnectionResetError):
         pass
     st, h, body = s.response()
@@ -134,6 +136,115 @@ def test_trailers_are_bounded_by_lines(loopsrv):
            + b"\r\n")
     assert s.response()[::2] == (200, b"ab")
     s.close()
+
+
+def zeros_flood(srv, target):
+    """A chunk-size line of 1 MiB of '0' (then 1, a byte and the last
+    chunk), sent 1 KiB at a time until an answer is readable."""
+    head = (b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    sent, st, body, closed = flood(
+        srv, head, b"0" * 1024, 1 << 20,
+        rest=b"1\r\nx\r\n0\r\n\r\n")
+    assert st == 400, body
+    assert "chunk-size line" in problem(body, 400, "bad-request")["detail"]
+    assert closed
+    assert sent <= 64 << 10, sent  # not the whole MiB
+    return sent
+
+
+def test_chunk_size_line_is_bounded(loopsrv):
+    """llhttp reads leading zeros of a chunk size without end and calls
+    nothing until the line ends: a MiB of them was read into one size."""
+    zeros_flood(loopsrv, b"/sink/zeros")
+    # within one read too: 5000 zeros then the size, at once
+    refused(loopsrv,
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+            b"\r\n\r\n2\r\nab\r\n" + b"0" * 5000 + b"1\r\nx\r\n0\r\n\r\n",
+            400, "bad-request")
+    # the last chunk's size line as well
+    refused(loopsrv,
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+            b"\r\n\r\n" + b"0" * 5000 + b"\r\n\r\n", 400, "bad-request")
+    still_answers(loopsrv)
+
+
+def test_chunk_size_line_is_bounded_in_the_daemon(api, daemon):
+    pid = api.create()["id"]
+    with Unchanged(api):
+        zeros_flood(daemon, b"/v1/packages/" + pid.encode() + b"/files/z.bin")
+
+
+def test_body_timer_needs_progress(make_loopsrv):
+    """A '0' of a size line every 100 ms is no progress: the 600 ms body
+    timer is not restarted by it (it was restarted by every read, so a
+    size line kept a request open for 4 KiB times the timeout)."""
+    srv = make_loopsrv(100, 5000, 5000, 600)
+    s = RawSock(srv.host, srv.port)
+    s.send(b"PUT /sink/slow HTTP/1.1\r\nHost: x\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n")
+    t0 = time.time()
+    try:
+        while time.time() - t0 < 5:
+            if select.select([s.s], [], [], 0.1)[0]:
+                break
+            s.send(b"0")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    st, h, body = s.response()
+    assert st == 408, body
+    problem(body, 408, "body-timeout")
+    assert time.time() - t0 < 3
+    s.close()
+    # chunks that do progress keep it alive past the timeout
+    s = RawSock(srv.host, srv.port)
+    s.send(b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n")
+    for _ in range(10):
+        s.send(b"1\r\nz\r\n")
+        time.sleep(0.15)
+    s.send(b"0\r\n\r\n")
+    assert s.response()[::2] == (200, b"z" * 10)
+    s.close()
+
+
+def many_chunks():
+    """2,000 one-byte chunks, some sizes with a few leading zeros, one
+    with 4,000 (under the bound)."""
+    parts, want = [], b""
+    for i in range(2000):
+        ch = bytes([97 + i % 26])
+        size = b"0" * 4000 + b"1" if i == 1000 else b"0" * (i % 5) + b"1"
+        parts.append(size + b"\r\n" + ch + b"\r\n")
+        want += ch
+    return b"".join(parts) + b"0\r\n\r\n", want
+
+
+def test_many_small_chunks_still_work(loopsrv):
+    chunks, want = many_chunks()
+    s = RawSock(loopsrv.host, loopsrv.port)
+    head = (b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+    s.send(head + chunks)
+    assert s.response()[::2] == (200, want)
+    # and in pieces of 7 KiB, split across reads
+    for i in range(0, len(head + chunks), 7 * 1024):
+        s.send((head + chunks)[i:i + 7 * 1024])
+    assert s.response()[::2] == (200, want)
+    s.close()
+
+
+def test_many_small_chunks_in_the_daemon(api, daemon):
+    pid = api.create()["id"]
+    chunks, want = many_chunks()
+    s = RawSock(daemon.host, daemon.port)
+    s.send(b"PUT /v1/packages/" + pid.encode() + b"/files/m.bin HTTP/1.1\r\n"
+           b"Host: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+    st, h, body = s.response()
+    s.close()
+    assert st == 201, body
+    st, _, body = api.req("GET", h["location"])
+    assert (st, body) == (200, want)
 
 
 # --- item 2: RFC 9112 framing ---
