@@ -291,6 +291,10 @@ static int on_headers_complete(llhttp_t *p) {
   bool has_body;
   int rc;
 
+  /* Upgrade (and CONNECT) is ignored (RFC 9110 7.8): the connection stays
+   * HTTP/1.1, else llhttp would stop after this message and refuse the
+   * next request as HPE_PAUSED_UPGRADE */
+  p->upgrade = 0;
   rc = parse_build_req(c);
   if (rc != 0)
     return parse_fail(c, rc == UV_ENOMEM ? 500 : 400);

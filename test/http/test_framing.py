@@ -399,3 +399,29 @@ def test_unknown_method(loopsrv):
     refused(loopsrv, b"G@T /hello HTTP/1.1\r\nHost: x\r\n\r\n",
             400, "bad-request")
     still_answers(loopsrv)
+
+
+def test_upgrade_is_ignored(loopsrv):
+    # RFC 9110 7.8: a server may ignore Upgrade; the connection stays
+    # HTTP/1.1 and what follows is the next request (curl --http2 on an
+    # http:// URL sends Upgrade: h2c and reuses the connection)
+    s = RawSock(loopsrv.host, loopsrv.port)
+    s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, "
+           b"HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQ\r\n\r\n"
+           b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert s.response()[::2] == (200, b"hello\n")
+    assert s.response()[::2] == (200, b"hello\n")
+    # one more after a pause: no bytes pipelined behind the upgrade
+    s.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n"
+           b"Upgrade: websocket\r\nContent-Length: 2\r\n\r\nhi")
+    assert s.response()[::2] == (200, b"hi")
+    s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert s.response()[::2] == (200, b"hello\n")
+    s.close()
+    # CONNECT is not served: answered, and the connection stays usable
+    s = RawSock(loopsrv.host, loopsrv.port)
+    s.send(b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n"
+           b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert s.response()[0] in (400, 404, 405)
+    assert s.response()[::2] == (200, b"hello\n")
+    s.close()
