@@ -6,6 +6,7 @@
  * Prints {"msg":"listening","address":"127.0.0.1:PORT"} on stderr.
  */
 #include <llhttp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,8 @@ int main(int argc, char **argv) {
   struct errbuf e = {{0}};
   char addr[80];
   int rc;
+
+  signal(SIGPIPE, SIG_IGN); /* as the daemon: a reset peer is an error */
 
   if (argc >= 5) {
     o.max_conns = (unsigned)atoi(argv[1]);

@@ -253,3 +253,58 @@ def test_conn_cap_from_nofile(tmp_path, data_dir):
     finally:
         rc = p.stop()
         assert rc == 0, p.stderr_text()[-4000:]
+
+
+def _reset(s):
+    s.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+    s.close()
+
+
+def test_resets_and_half_closes_at_every_stage(loopsrv):
+    """A peer that resets, or half-closes then resets, during a streamed
+    upload, a long-poll with a request pipelined behind it, a streamed
+    download, a buffered body, a chunk-size line and empty lines: the
+    server survives each (loopsrv, like the daemon, ignores SIGPIPE; the
+    sanitizer build checks what the close paths free)."""
+    reqs = [b"PUT /sink/a HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+            + b"a" * 50000,
+            b"GET /wait?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /stream?n=100000000 HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab",
+            b"PUT /sink/a HTTP/1.1\r\nHost: x\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + b"0" * 3000,
+            b"\r\n" * 5]
+    for req in reqs:
+        s = RawSock(loopsrv.host, loopsrv.port)
+        s.send(req)
+        time.sleep(0.1)
+        _reset(s)
+        s = RawSock(loopsrv.host, loopsrv.port)
+        s.send(req)
+        s.s.shutdown(socket.SHUT_WR)
+        time.sleep(0.05)
+        _reset(s)
+    time.sleep(0.4)  # the long-poll's timer fires on a closed connection
+    s = RawSock(loopsrv.host, loopsrv.port)
+    s.send(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert s.response()[::2] == (200, b"hello\n")
+    s.close()
+
+
+def test_half_close_after_streamed_upload(loopsrv):
+    """The whole body, a pipelined request and a chunked upload, then FIN:
+    each is answered while the uploads are paused for backpressure, then
+    the connection closes."""
+    body = b"a" * 100000
+    s = RawSock(loopsrv.host, loopsrv.port)
+    s.send(b"PUT /sink/a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n"
+           % len(body) + body + b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+           b"PUT /sink/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+           b"\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+    s.s.shutdown(socket.SHUT_WR)
+    assert s.response()[0] == 201
+    assert s.response()[::2] == (200, b"hello\n")
+    assert s.response()[0] == 201
+    assert s.closed()
+    s.close()
