@@ -427,12 +427,12 @@ static void download_plan(struct download *d, const struct http_req *req) {
   /* RFC 9110 section 13.2.2, in its order (no Last-Modified is sent, so
    * If-Unmodified-Since and If-Modified-Since are never evaluated) */
   if ((h = http_header(req, "if-match")) != NULL &&
-      !precond_list_matches(h, d->etag, true)) {
+      !precond_field_matches(req, "if-match", d->etag, true)) {
     d->status = 412;
     return;
   }
   if ((h = http_header(req, "if-none-match")) != NULL &&
-      precond_list_matches(h, d->etag, false)) {
+      precond_field_matches(req, "if-none-match", d->etag, false)) {
     d->status = 304;
     return;
   }

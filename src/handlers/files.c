@@ -218,14 +218,14 @@ static bool upload_preconditions(struct upload *u, const struct file_rec *f) {
   }
   caddr_format_raw(CADDR_BLAKE3, f->digests.blake3, b3);
   snprintf(etag, sizeof etag, "\"%s\"", b3);
-  if (im != NULL && !precond_list_matches(im, etag, true)) {
+  if (im != NULL && !precond_field_matches(req, "if-match", etag, true)) {
     http_problem(work_end(&u->w), PROB_PRECONDITION_FAILED,
                  "If-Match does not match the file at this path (%s); "
                  "nothing was stored",
                  etag);
     return false;
   }
-  if (inm != NULL && precond_list_matches(inm, etag, false)) {
+  if (inm != NULL && precond_field_matches(req, "if-none-match", etag, false)) {
     http_problem(work_end(&u->w), PROB_PRECONDITION_FAILED,
                  "If-None-Match: the package already has a file at this "
                  "path (%s); nothing was stored",

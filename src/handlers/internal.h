@@ -75,6 +75,11 @@ bool handlers_etag_matches(const struct http_req *req, const char *etag);
  * etag (quoted)?  `*` matches any current representation: call only when
  * there is one.  A malformed value matches nothing. */
 bool precond_list_matches(const char *value, const char *etag, bool strong);
+/* The same for every line of field name in req (a list split over
+ * several lines is one list, RFC 9110 section 5.3); call only when
+ * http_header(req, name) is not NULL. */
+bool precond_field_matches(const struct http_req *req, const char *name,
+                           const char *etag, bool strong);
 /* If-Range: true only when value is exactly etag as a strong tag (a weak
  * tag or an HTTP date never is: no Last-Modified is ever sent). */
 bool precond_if_range(const char *value, const char *etag);

@@ -40,13 +40,13 @@ static void manifest_answer(struct conn *c, const struct http_req *req,
                etag, addr);
   /* RFC 9110 section 13.2.2 order: If-Match, then If-None-Match */
   if ((h = http_header(req, "if-match")) != NULL &&
-      !precond_list_matches(h, etag, true)) {
+      !precond_field_matches(req, "if-match", etag, true)) {
     http_problem(c, PROB_PRECONDITION_FAILED,
                  "If-Match does not match the representation %s", etag);
     return;
   }
   if ((h = http_header(req, "if-none-match")) != NULL &&
-      precond_list_matches(h, etag, false)) {
+      precond_field_matches(req, "if-none-match", etag, false)) {
     http_respond(c, 304, NULL, extra, NULL, 0);
     return;
   }

@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "handlers/internal.h"
 
@@ -61,6 +62,17 @@ bool precond_list_matches(const char *value, const char *etag, bool strong) {
     while (*p == ',' || *p == ' ' || *p == '\t')
       p++;
   }
+  return false;
+}
+
+bool precond_field_matches(const struct http_req *req, const char *name,
+                           const char *etag, bool strong) {
+  /* a list field sent as several lines is one list (RFC 9110 section
+   * 5.3): it matches when any line has a matching member */
+  for (size_t i = 0; i < req->nheaders; i++)
+    if (strcasecmp(req->headers[i].name, name) == 0 &&
+        precond_list_matches(req->headers[i].value, etag, strong))
+      return true;
   return false;
 }
 

@@ -51,6 +51,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CITED = re.compile(r"`([A-Za-z0-9_.][A-Za-z0-9_./-]*/[A-Za-z0-9_.-]+"
                    r"\.(?:c|h|py|sql|md|sh))`")
 BLOCK_TIMEOUT = 60
+STOP_TIMEOUT = 30     # s the daemon has to exit after SIGTERM
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 MARK = re.compile(r"^\s*<!--\s*docs:\s*(.*?)\s*-->\s*$")
 
@@ -137,7 +138,15 @@ class Daemon:
         if self.proc is None:
             return
         self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=30)
+        try:
+            rc = self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            # never leave a daemon behind: kill it, then fail
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+            raise SystemExit("daemon still running %d s after SIGTERM; "
+                             "killed:\n%s" % (STOP_TIMEOUT, self.tail()))
         self.proc = None
         if rc != 0:
             raise SystemExit("daemon exited %d on SIGTERM:\n%s" % (rc, self.tail()))

@@ -112,3 +112,34 @@ def test_backup_and_running_store_checks_see_the_data(tmp_path):
     assert out.count("verify-log: ok, 2 events verified") == 2, out
     assert "blobs: 1 referenced (6 bytes): 1 ok" in out, out
     assert out.count("views match the log") == 2, out
+
+
+def test_daemon_that_ignores_sigterm_is_killed(tmp_path):
+    # A daemon that does not exit on SIGTERM fails the run and is not left
+    # running behind it.
+    sys.path.insert(0, HERE)
+    import run_docs
+    exe = tmp_path / "fake"
+    exe.write_text("#!/bin/bash\ntrap '' TERM\n"
+                   "echo '{\"msg\":\"listening\",\"address\":\"127.0.0.1:1\"}' >&2\n"
+                   "exec sleep 60\n")
+    exe.chmod(0o755)
+    d = run_docs.Daemon(str(exe), str(tmp_path))
+    assert d.start() == "http://127.0.0.1:1"
+    proc = d.proc
+    old, run_docs.STOP_TIMEOUT = getattr(run_docs, "STOP_TIMEOUT", 30), 1
+    try:
+        try:
+            d.stop()
+            raised = None
+        except BaseException as e:
+            raised = e
+    finally:
+        run_docs.STOP_TIMEOUT = old
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+            assert False, "the daemon was left running"
+    assert isinstance(raised, SystemExit), raised
+    assert "killed" in str(raised)
+    assert not d.running()

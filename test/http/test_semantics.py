@@ -318,3 +318,36 @@ def test_retry_racing_upload(daemon):
     assert st == 409
     doc = problem(body, 409, "duplicate-path")
     assert doc["file_id"] == won["id"] and doc["blake3"] == won["blake3"]
+
+
+def test_conditionals_split_over_lines(daemon):
+    """If-Match / If-None-Match sent as several field lines are one list
+    (RFC 9110 section 5.3): a match on any line counts."""
+    api = Api(daemon)
+    pkg = api.create()
+    _, _, body = upload(api, pkg, "s.bin", b"split lines")
+    rec = json.loads(body)
+    etag = '"%s"' % rec["blake3"]
+    other = '"blake3:%s"' % ("0" * 64)
+    s = RawSock(daemon.host, daemon.port)
+    # an upload: the same bytes again, If-Match naming them on line two
+    s.send(("PUT /v1/packages/%s/files/s.bin HTTP/1.1\r\nHost: x\r\n"
+            "If-Match: %s\r\nIf-Match: %s\r\nContent-Length: 11\r\n\r\n"
+            "split lines" % (pkg["id"], other, etag)).encode())
+    assert s.response()[0] == 200
+    api.json("POST", f"/v1/packages/{pkg['id']}/finalize")
+    _, hm, _ = api.req("GET", f"/v1/packages/{pkg['id']}/manifest")
+
+    def get(url, name, first, second):
+        s.send(("GET %s HTTP/1.1\r\nHost: x\r\n%s: %s\r\n%s: %s\r\n\r\n"
+                % (url, name, first, name, second)).encode())
+        return s.response()[0]
+
+    for url, tag in ((f"/v1/files/{rec['id']}", etag),
+                     (f"/v1/blobs/{rec['blake3']}", etag),
+                     (f"/v1/packages/{pkg['id']}/manifest", hm["etag"])):
+        assert get(url, "If-Match", other, tag) == 200, url
+        assert get(url, "If-Match", other, other) == 412, url
+        assert get(url, "If-None-Match", other, tag) == 304, url
+        assert get(url, "If-None-Match", other, other) == 200, url
+    s.close()
