@@ -266,26 +266,3 @@ bad:
                (long long)min, (long long)max);
   return false;
 }
-
-bool handlers_etag_matches(const struct http_req *req, const char *etag) {
-  const char *inm = http_header(req, "if-none-match");
-  size_t n = strlen(etag);
-
-  if (inm == NULL)
-    return false;
-  for (const char *p = inm; *p != '\0';) {
-    while (*p == ' ' || *p == ',' || *p == '\t')
-      p++;
-    if (*p == '*')
-      return true;
-    if (p[0] == 'W' && p[1] == '/')
-      p += 2;
-    if (strncmp(p, etag, n) == 0 &&
-        (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
-      return true;
-    p = strchr(p, ',');
-    if (p == NULL)
-      break;
-  }
-  return false;
-}

@@ -65,8 +65,6 @@ bool handlers_package_id(struct conn *c, const struct http_span *s,
  * invalid-parameter) when malformed. *v keeps dflt when absent. */
 bool handlers_query_int(struct conn *c, const struct http_req *req,
                         const char *key, int64_t min, int64_t max, int64_t *v);
-/* If-None-Match (a list of entity tags or *) matches etag (quoted). */
-bool handlers_etag_matches(const struct http_req *req, const char *etag);
 
 /* --- conditional requests (precond.c, RFC 9110 section 13) --- */
 
