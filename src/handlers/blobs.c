@@ -10,18 +10,19 @@
  * the order of RFC 9110 section 13.2.2: If-Match (412), If-None-Match
  * (304), then If-Range, which keeps the Range only for our strong ETag.
  * Every 206 of at most DOWNLOAD_RANGE_DIGEST_MAX bytes carries the
- * Content-Digest of the part, hashed on the threadpool before its head: a
- * range of at most DOWNLOAD_CHUNK is read whole into the buffer, hashed
- * and sent from it; a larger one is read twice through the same buffer,
- * a first pass feeding the hash piece by piece, then streamed as any
+ * Content-Digest of the part, hashed on the threadpool before its head:
+ * a first pass reads the range through the buffer, feeding the hash piece
+ * by piece; a range that came in one piece (at most DOWNLOAD_CHUNK) is
+ * then sent from the buffer, a larger one read again and streamed as any
  * download.  The digest is of the bytes the first pass read: the second
  * is not hashed again (a blob is immutable; one changed on disk between
  * the passes would be sent with a digest it does not match, which the
  * client then sees).  Bytes are never served as the server's own page:
  * CSP sandbox and Content-Disposition (attachment unless
  * ?disposition=inline); by address they are application/octet-stream, as
- * several files of different types may hold them.  ETag is the BLAKE3 address and
- * Repr-Digest the SHA-256 of the whole representation (RFC 9530).  The
+ * several files of different types may hold them.  ETag is the BLAKE3
+ * address and Repr-Digest the SHA-256 of the whole representation (RFC
+ * 9530).  The
  * blob is looked at (and its size checked against the row) before any
  * answer, for HEAD and conditional requests too: missing, unreadable or
  * wrong-size bytes are 503 blob-unavailable whatever the method.  Only an
@@ -73,7 +74,6 @@ struct download {
   uint64_t pre;              /* its position; pre_n bytes in buf */
   size_t pre_n;
   bool inline_disp;   /* ?disposition=inline */
-  uint64_t filled;    /* prefetch: bytes read into buf so far */
 };
 
 /* The one way a download is freed (work.h). */
@@ -102,6 +102,18 @@ static void download_written_cb(struct conn *c, int status, void *arg) {
   work_unref(&d->w);
 }
 
+/* Sends the first n bytes of buf; download_written_cb goes on. */
+static void download_write(struct download *d, size_t n) {
+  work_ref(&d->w);
+  if (http_resp_write(d->w.c, d->buf, n, download_written_cb, d) != 0) {
+    /* out of memory or the socket failed: nothing will call us again, so
+     * close the connection ourselves (the client sees truncation) */
+    work_unref(&d->w);
+    if (work_live(&d->w))
+      http_abort(work_end(&d->w));
+  }
+}
+
 static void download_read_cb(struct blob_reader *r, ssize_t nread, void *arg) {
   struct download *d = arg;
   (void)r;
@@ -110,21 +122,14 @@ static void download_read_cb(struct blob_reader *r, ssize_t nread, void *arg) {
     goto out;
   if (nread <= 0) {
     /* Headers are out: the only honest signal left is closing early. */
-    logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "blob read failed", "error",
-                        nread < 0 ? uv_strerror((int)nread) : "short blob"));
+    logq_log(LOGQ_ERROR,
+             json_pack("{s:s, s:s}", "msg", "blob read failed", "error",
+                       nread < 0 ? uv_strerror((int)nread) : "short blob"));
     http_abort(work_end(&d->w)); /* Content-Length unmet: truncation */
     goto out;
   }
   d->off += (uint64_t)nread;
-  work_ref(&d->w);
-  if (http_resp_write(d->w.c, d->buf, (size_t)nread, download_written_cb, d) !=
-      0) {
-    /* out of memory or the socket failed: nothing will call us again, so
-     * close the connection ourselves (the client sees truncation) */
-    work_unref(&d->w);
-    if (work_live(&d->w))
-      http_abort(work_end(&d->w));
-  }
+  download_write(d, (size_t)nread);
 out:
   work_unref(&d->w);
 }
@@ -145,17 +150,7 @@ static void download_next(struct download *d) {
   }
 }
 
-/* --- a small 206 with its Content-Digest: read whole, hash, send --- */
-
-static void download_fill(struct download *d);
-
-/* On the threadpool: the loop thread does not hash. */
-static void download_hash_work(uv_work_t *w) {
-  struct download *d = container_of(w, struct download, hash_work);
-
-  d->hash_rc = digest_sha256(d->buf, (size_t)(d->end - d->off),
-                             d->range_sha);
-}
+/* --- a 206 with its Content-Digest --- */
 
 /* The range is hashed (status and hash_rc of the job): sends the head
  * with its Content-Digest.  0 when the body may follow. */
@@ -180,69 +175,10 @@ static int download_digest_head(struct download *d, int status) {
   return work_live(&d->w) ? 0 : UV_ECANCELED;
 }
 
-static void download_hash_done(uv_work_t *w, int status) {
-  struct download *d = container_of(w, struct download, hash_work);
-  uint64_t len = d->end - d->off;
-
-  if (!work_live(&d->w) || download_digest_head(d, status) != 0)
-    goto out;
-  d->off = d->end; /* all of it goes in this write */
-  work_ref(&d->w);
-  if (http_resp_write(d->w.c, d->buf, (size_t)len, download_written_cb, d) !=
-      0) {
-    work_unref(&d->w);
-    if (work_live(&d->w))
-      http_abort(work_end(&d->w));
-  }
-out:
-  work_unref(&d->w);
-}
-
-static void download_fill_cb(struct blob_reader *r, ssize_t nread,
-                             void *arg) {
-  struct download *d = arg;
-  uint64_t len = d->end - d->off;
-  (void)r;
-
-  if (!work_live(&d->w))
-    goto out;
-  if (nread <= 0) {
-    /* nothing is sent yet: the client is told, not cut off */
-    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
-                 "the bytes of this file cannot be read (%s); the operator "
-                 "must restore the blob from a backup",
-                 nread < 0 ? uv_strerror((int)nread) : "short blob");
-    goto out;
-  }
-  d->filled += (uint64_t)nread;
-  if (d->filled < len) {
-    download_fill(d);
-    goto out;
-  }
-  work_ref(&d->w); /* the hash job's */
-  if (uv_queue_work(d->app->loop, &d->hash_work, download_hash_work,
-                    download_hash_done) != 0) {
-    work_unref(&d->w);
-    http_problem(work_end(&d->w), PROB_INTERNAL, "could not hash the range");
-  }
-out:
-  work_unref(&d->w);
-}
-
-static void download_fill(struct download *d) {
-  uint64_t len = d->end - d->off;
-
-  work_ref(&d->w);
-  if (blob_reader_read(d->reader, d->off + d->filled, d->buf + d->filled,
-                       (size_t)(len - d->filled), download_fill_cb, d) != 0) {
-    work_unref(&d->w);
-    http_problem(work_end(&d->w), PROB_BLOB_UNAVAILABLE,
-                 "the blob store cannot read this file");
-  }
-}
-
-/* --- a larger 206: a first pass hashes it piece by piece, then the head
- * and the range streamed as any download (a second read) --- */
+/* A first pass reads the range through the buffer, piece by piece, each
+ * hashed on the threadpool.  Then the head; a range read in one piece is
+ * sent from the buffer, a larger one streamed as any download (a second
+ * read). */
 
 static void download_pre_read(struct download *d);
 
@@ -261,10 +197,18 @@ static void download_pre_done(uv_work_t *w, int status) {
   if (!work_live(&d->w))
     goto out;
   d->pre += d->pre_n;
-  if (status == 0 && d->hash_rc == 0 && d->pre < d->end)
+  if (status == 0 && d->hash_rc == 0 && d->pre < d->end) {
     download_pre_read(d);
-  else if (download_digest_head(d, status) == 0)
+    goto out;
+  }
+  if (download_digest_head(d, status) != 0)
+    goto out;
+  if (d->pre_n != d->end - d->off) {
     download_next(d);
+    goto out;
+  }
+  d->off = d->end; /* all of it is in buf: one write */
+  download_write(d, d->pre_n);
 out:
   work_unref(&d->w);
 }
@@ -489,10 +433,6 @@ static void download_respond(struct download *d) {
   d->buf = malloc(DOWNLOAD_CHUNK);
   if (d->buf == NULL) {
     http_problem(work_end(&d->w), PROB_INTERNAL, "out of memory");
-    return;
-  }
-  if (d->status == 206 && d->end - d->off <= DOWNLOAD_CHUNK) {
-    download_fill(d); /* read once, hashed, sent from the buffer */
     return;
   }
   if (d->status == 206 && d->end - d->off <= DOWNLOAD_RANGE_DIGEST_MAX) {
