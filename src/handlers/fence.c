@@ -33,8 +33,8 @@ void fence_refuse(struct app *app, int cause, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(f->refused_why, sizeof f->refused_why, fmt, ap);
   va_end(ap);
-  logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "writes refused", "detail",
-                      f->refused_why));
+  logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "writes refused",
+                                 "detail", f->refused_why));
 }
 
 void fence_write_failed(struct app *app, int cause, const char *fmt, ...) {
@@ -42,8 +42,8 @@ void fence_write_failed(struct app *app, int cause, const char *fmt, ...) {
   va_list ap;
 
   if (f->failing == 0)
-    logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "writes failing", "error",
-                        uv_err_name(cause)));
+    logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "writes failing",
+                                   "error", uv_err_name(cause)));
   f->failing = cause;
   va_start(ap, fmt);
   vsnprintf(f->failing_why, sizeof f->failing_why, fmt, ap);

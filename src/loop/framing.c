@@ -11,9 +11,9 @@
  *     digit so that 1.2 is served as 1.1 and 2.0 gets a proper answer);
  *   - Transfer-Encoding in HTTP/1.0 (400, faulty framing, RFC 9112 6.1),
  *     chunked not last or twice (400), a coding other than chunked (501);
- *   - a missing, repeated or malformed Host (400, RFC 9112 3.2), an absolute-form
- *     target without a host or with user information (400; parse.c routes
- *     on its path and makes its authority the Host);
+ *   - a missing, repeated or malformed Host (400, RFC 9112 3.2), an
+ *     absolute-form target without a host or with user information
+ *     (400; parse.c routes on its path and makes its authority the Host);
  *   - an Expect other than 100-continue (417, RFC 9110 10.1.1);
  *   - an unknown method (501 naming it, not llhttp's error code);
  *   - chunk extensions past HTTP_CHUNK_EXT_MAX bytes per request (400) and

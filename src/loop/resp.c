@@ -208,8 +208,9 @@ static int resp_build_head(struct conn *c, struct sbuf *b, int status,
  * all: say why in the log and cut the connection (the client sees it
  * closed, never a partial or altered head). */
 static void resp_fail(struct conn *c, int status, int rc) {
-  logq_log(LOGQ_WARNING, json_pack("{s:s, s:i, s:s}", "msg", "response not sent",
-                      "status", status, "error", uv_err_name(rc)));
+  logq_log(LOGQ_WARNING,
+           json_pack("{s:s, s:i, s:s}", "msg", "response not sent", "status",
+                     status, "error", uv_err_name(rc)));
   conn_close(c);
 }
 

@@ -37,8 +37,8 @@ static void server_check_done(struct server *s);
 static void server_accept_cb(uv_poll_t *h, int status, int events);
 
 static void server_log_accept(int err) {
-  logq_log(LOGQ_WARNING, json_pack("{s:s, s:s}", "msg", "accept failed", "error",
-                      uv_err_name(err)));
+  logq_log(LOGQ_WARNING, json_pack("{s:s, s:s}", "msg", "accept failed",
+                                   "error", uv_err_name(err)));
 }
 
 static void server_reserve(struct server *s) {
