@@ -149,6 +149,17 @@ static const uint8_t *body_at(struct lc_conn *c, uint64_t off, size_t *len) {
   return lc_pattern + off % LC_PATTERN_BYTES;
 }
 
+void lc_conn_connected(const struct lc_conn *c, const char *what) {
+  int err = 0;
+  socklen_t el = sizeof err;
+
+  getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+  if (err != 0) {
+    errno = err;
+    lc_die_errno(what);
+  }
+}
+
 /* Sends what the socket takes.  0 ok (maybe more later), -1 error. */
 int lc_conn_send(struct lc_conn *c) {
   size_t budget = LC_SEND_BUDGET;
@@ -314,13 +325,7 @@ static struct lc_conn *run_one(enum lc_kind kind, double timeout) {
     if (n <= 0)
       continue;
     if (c->state == ST_CONNECTING) {
-      int err = 0;
-      socklen_t el = sizeof err;
-      getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-      if (err != 0) {
-        errno = err;
-        lc_die_errno("connect");
-      }
+      lc_conn_connected(c, "connect");
       lc_req_create(c);
     }
     if (c->state == ST_SENDING && lc_conn_send(c) != 0)

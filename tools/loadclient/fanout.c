@@ -52,13 +52,7 @@ int lc_mode_fanout(const struct lc_opts *o) {
       struct lc_conn *c = evs[i].data.ptr;
       int rc = 0;
       if (c->state == ST_CONNECTING) {
-        int err = 0;
-        socklen_t el = sizeof err;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-        if (err != 0) {
-          errno = err;
-          lc_die_errno("connect (is the listen backlog large enough?)");
-        }
+        lc_conn_connected(c, "connect (is the listen backlog large enough?)");
         if (c->kind == KIND_TRIGGER) {
           t_trigger = lc_now();
           lc_req_create(c);

@@ -84,13 +84,7 @@ int lc_mode_load(const struct lc_opts *o) {
       struct lc_conn *c = evs[i].data.ptr;
       int rc = 0;
       if (c->state == ST_CONNECTING) {
-        int err = 0;
-        socklen_t el = sizeof err;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-        if (err != 0) {
-          errno = err;
-          lc_die_errno("connect");
-        }
+        lc_conn_connected(c, "connect");
         if (!run_more(&r)) {
           c->state = ST_DONE;
           epoll_ctl(lc_ep, EPOLL_CTL_DEL, c->fd, NULL);

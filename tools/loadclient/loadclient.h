@@ -129,6 +129,8 @@ void lc_req_upload(struct lc_conn *c, const char *pkg, uint64_t idx,
 void lc_req_create(struct lc_conn *c);
 void lc_req_get(struct lc_conn *c, const char *method, const char *path);
 void lc_req_wait(struct lc_conn *c, int64_t since);
+/* Dies naming `what` when c's non-blocking connect failed. */
+void lc_conn_connected(const struct lc_conn *c, const char *what);
 int lc_conn_send(struct lc_conn *c);
 int lc_conn_read(struct lc_conn *c);
 const char *lc_hdr_find(const char *h, const char *end, const char *name);
