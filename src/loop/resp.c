@@ -10,8 +10,9 @@
  * bodies are written one caller-owned buffer at a time.
  *
  * Every head carries X-Request-Id (resp_request_id): the request's own
- * when well-formed (1 to 64 of [A-Za-z0-9._-]), else 16 random hex
- * digits; the request log names the same id.
+ * when well-formed (1 to 64 of [A-Za-z0-9._-]), else 16 hex digits
+ * unique within the process (resp_next_id); the request log names the
+ * same id.
  */
 #include <assert.h>
 #include <jansson.h>
@@ -83,9 +84,29 @@ static bool resp_req_id_ok(const char *s) {
 
 /* The request's id, chosen once per request: the client's X-Request-Id
  * when well-formed, else a new random one. */
+/* A generated id: a random start drawn once, stepped per request and
+ * mixed (splitmix64, a bijection), so ids are unique within the process,
+ * unrelated across restarts, and cost no system call per request.  Loop
+ * thread only. */
+static uint64_t resp_next_id(void) {
+  static uint64_t state;
+  static bool seeded;
+  uint64_t z;
+
+  if (!seeded) {
+    if (uv_random(NULL, NULL, &state, sizeof state, 0, NULL) != 0)
+      state = uv_hrtime(); /* no randomness to give: still unique */
+    seeded = true;
+  }
+  z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
 static const char *resp_request_id(struct conn *c) {
-  static uint64_t counter; /* if the system has no randomness to give */
   const char *h;
+  uint64_t v;
   uint8_t r[8];
 
   if (c->req_id[0] != '\0')
@@ -97,10 +118,8 @@ static const char *resp_request_id(struct conn *c) {
     snprintf(c->req_id, sizeof c->req_id, "%s", h);
     return c->req_id;
   }
-  if (uv_random(NULL, NULL, r, sizeof r, 0, NULL) != 0) {
-    uint64_t v = uv_hrtime() ^ ++counter;
-    memcpy(r, &v, sizeof r);
-  }
+  v = resp_next_id();
+  memcpy(r, &v, sizeof r);
   hex_encode(r, sizeof r, c->req_id);
   c->req_id[2 * sizeof r] = '\0';
   return c->req_id;
