@@ -31,6 +31,20 @@ static json_t *field_str(const char *s) {
   return s != NULL ? json_string(s) : json_null();
 }
 
+const char *handlers_status_name(enum pkg_status s) {
+  switch (s) {
+  case PKG_OPEN:
+    return "open";
+  case PKG_FINALIZED:
+    return "finalized";
+  case PKG_EXPIRED:
+    return "expired";
+  case PKG_ABORTED:
+    return "aborted";
+  }
+  return "unknown";
+}
+
 json_t *handlers_package_json(const struct package *p) {
   char id[UUID_STRLEN + 1];
   json_t *o = json_object(), *meta = NULL;
@@ -44,9 +58,7 @@ json_t *handlers_package_json(const struct package *p) {
   json_object_set_new(o, "subject", field_str(p->subject));
   json_object_set_new(o, "retention_class", field_str(p->retention_class));
   json_object_set_new(o, "metadata", meta != NULL ? meta : json_object());
-  json_object_set_new(o, "status", json_string(p->status == PKG_FINALIZED
-                                                   ? "finalized"
-                                                   : "open"));
+  json_object_set_new(o, "status", json_string(handlers_status_name(p->status)));
   json_object_set_new(o, "created_at", field_ts(p->created_at));
   json_object_set_new(o, "finalized_at", field_ts(p->finalized_at));
   json_object_set_new(o, "manifest_digest",
@@ -174,6 +186,30 @@ void handlers_reg_problem(struct conn *c, const struct reg_result *res) {
     break;
   case REG_ALREADY_FINALIZED:
     http_problem(c, PROB_ALREADY_FINALIZED, "%s", msg);
+    break;
+  case REG_PACKAGE_EXPIRED:
+    http_problem(c, PROB_PACKAGE_EXPIRED, "%s", msg);
+    break;
+  case REG_PACKAGE_ABORTED:
+    http_problem(c, PROB_PACKAGE_ABORTED, "%s", msg);
+    break;
+  case REG_NOT_FINALIZED:
+    http_problem(c, PROB_PACKAGE_NOT_FINALIZED, "%s", msg);
+    break;
+  case REG_SHORTENING:
+    http_problem(c, PROB_RETENTION_SHORTENING_REFUSED, "%s", msg);
+    break;
+  case REG_RETENTION_ACTIVE:
+    http_problem(c, PROB_RETENTION_ACTIVE, "%s", msg);
+    break;
+  case REG_PACKAGE_HELD:
+    http_problem(c, PROB_PACKAGE_HELD, "%s", msg);
+    break;
+  case REG_NO_HOLD:
+    http_problem(c, PROB_UNKNOWN_HOLD, "%s", msg);
+    break;
+  case REG_CLASS_IN_USE:
+    http_problem(c, PROB_RETENTION_CLASS_IN_USE, "%s", msg);
     break;
   default:
     handlers_store_problem(c, res->status, msg);

@@ -36,6 +36,8 @@ static inline const char *handlers_actor(struct conn *c) {
 
 /* --- shared (common.c) --- */
 
+/* "open", "finalized", "expired", "aborted" */
+const char *handlers_status_name(enum pkg_status s);
 json_t *handlers_package_json(const struct package *p);
 json_t *handlers_file_json(const struct file_rec *f);
 /* Sends o (consumed) as application/json. */

@@ -57,8 +57,18 @@ def test_workload_touches_every_event_type(data):
     # Blobs are shared between packages: 7 * 3 distinct, refcounts add up.
     assert c.execute("SELECT count(*), sum(refcount) FROM blobs").fetchone() \
         == (21, 90)
+    # The clock starts at finalize: open packages have no expiry yet, a
+    # finalized one has finalized_at + its class's duration (none for
+    # permanent-record).
+    assert c.execute(
+        "SELECT count(*) FROM retention_state r "
+        "JOIN packages p ON p.id = r.package_id "
+        "JOIN retention_classes k ON k.name = r.class WHERE "
+        "(p.status = 1 AND r.expires_at IS NOT NULL) OR (p.status = 2 AND "
+        "r.expires_at IS NOT p.finalized_at + k.duration_seconds * 1000000)"
+    ).fetchone() == (0,)
     assert c.execute("SELECT count(*) FROM retention_state "
-                     "WHERE expires_at IS NULL").fetchone() == (6,)
+                     "WHERE expires_at IS NULL").fetchone() == (10 + 4,)
 
 
 def test_replay_gives_identical_views(data):

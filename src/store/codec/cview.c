@@ -172,3 +172,7 @@ int cview_int(const struct cview *v, int64_t *out) {
 int cview_is_map(const struct cview *v) {
   return v->p != NULL && v->n > 0 && (v->p[0] >> 5) == CVIEW_MAJOR_MAP;
 }
+
+int cview_is_null(const struct cview *v) {
+  return v->p != NULL && v->n == 1 && v->p[0] == 0xf6;
+}

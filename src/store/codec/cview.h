@@ -32,5 +32,7 @@ int cview_text(const struct cview *v, const char **s, size_t *n);
 int cview_int(const struct cview *v, int64_t *out);
 /* Whether v is a map (its first byte; cview_map checks the rest). */
 int cview_is_map(const struct cview *v);
+/* Whether v is the simple value null. */
+int cview_is_null(const struct cview *v);
 
 #endif

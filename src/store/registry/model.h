@@ -17,6 +17,8 @@
 enum pkg_status {
   PKG_OPEN = 1,
   PKG_FINALIZED = 2,
+  PKG_EXPIRED = 3,   /* finalized, then expired: contents gone */
+  PKG_ABORTED = 4,   /* never finalized: deleted or past the open TTL */
 };
 
 struct package {

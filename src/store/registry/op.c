@@ -249,6 +249,14 @@ bool reg_open_package(struct wtx *tx, const struct uuid *id,
     reg_internal(res, evlog_fail(db, rc, "reading a package", &e), &e);
     return false;
   }
+  if (status == PKG_EXPIRED || status == PKG_ABORTED) {
+    reg_err(res, status == PKG_EXPIRED ? REG_PACKAGE_EXPIRED
+                                       : REG_PACKAGE_ABORTED,
+            "package %s %s: it takes no more files and cannot be "
+            "finalized; create a new package",
+            ids, status == PKG_EXPIRED ? "has expired" : "was aborted");
+    return false;
+  }
   if (status != PKG_OPEN) {
     reg_err(res, finalized_err,
             finalized_err == REG_ALREADY_FINALIZED

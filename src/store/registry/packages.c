@@ -32,7 +32,7 @@ static const char reg_class_sql[] =
     "SELECT 1 FROM retention_classes WHERE name = ?1";
 static const char reg_classes_sql[] =
     "SELECT name FROM retention_classes "
-    "ORDER BY duration_days IS NULL, duration_days, name";
+    "ORDER BY duration_seconds IS NULL, duration_seconds, name";
 
 /* The known classes, shortest retention first, for an error message. */
 static void reg_class_list(struct evlog_db *db, char *out, size_t size) {

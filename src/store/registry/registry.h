@@ -18,6 +18,7 @@
 #define REG_METADATA_MAX (64 * 1024)  /* bytes of metadata JSON */
 #define REG_ACTOR_ANONYMOUS "anonymous" /* the actor when none is known */
 #define REG_MEDIA_DEFAULT "application/octet-stream"
+#define REG_DURATION_MAX 31557600000LL  /* seconds of a class: 1000 years */
 
 /* Domain outcomes, each mapped by the HTTP layer to one problem type. */
 enum reg_error {
@@ -28,6 +29,14 @@ enum reg_error {
   REG_PACKAGE_FINALIZED,    /* package is finalized: no more files */
   REG_DUPLICATE_PATH,       /* path already exists in the package */
   REG_ALREADY_FINALIZED,    /* finalize on a finalized package */
+  REG_PACKAGE_EXPIRED,      /* the package expired: contents gone */
+  REG_PACKAGE_ABORTED,      /* the package was aborted */
+  REG_NOT_FINALIZED,        /* needs a finalized package */
+  REG_SHORTENING,           /* would make retention shorter */
+  REG_RETENTION_ACTIVE,     /* delete before expiry */
+  REG_PACKAGE_HELD,         /* an active hold forbids it */
+  REG_NO_HOLD,              /* the package has no such active hold */
+  REG_CLASS_IN_USE,         /* class removal while packages use it */
   REG_INTERNAL,             /* database failure: status says which */
 };
 

@@ -57,8 +57,22 @@ int rows_package(struct evlog_stmt *st, struct package **out) {
     rc = evlog_col_copy(st, 0, tmp.id.b, UUID_LEN);
   if (rc != 0)
     return rc;
-  tmp.status = evlog_col_int(st, 6) == PKG_FINALIZED ? PKG_FINALIZED
-                                                          : PKG_OPEN;
+  switch (evlog_col_int(st, 6)) {
+  case PKG_OPEN:
+    tmp.status = PKG_OPEN;
+    break;
+  case PKG_FINALIZED:
+    tmp.status = PKG_FINALIZED;
+    break;
+  case PKG_EXPIRED:
+    tmp.status = PKG_EXPIRED;
+    break;
+  case PKG_ABORTED:
+    tmp.status = PKG_ABORTED;
+    break;
+  default:
+    return UV_EPROTO;
+  }
   tmp.created_at = evlog_col_int(st, 7);
   tmp.finalized_at = rows_ts(st, 8);
   if (evlog_col_type(st, 9) != EVLOG_NULL) {

@@ -1,19 +1,23 @@
 /*
- * views.c: how each event type changes the views (schema/0001_event_log.sql,
+ * views.c: how each event type changes the views (schema/NNNN_*.sql,
  * payloads in docs/EVENTS.md).
  *
  *   v1.package.created    insert packages (open) and retention_state
- *                         (expires_at = created_at + class duration)
- *   v1.file.ingested      blobs: insert or refcount + 1; insert files
+ *                         (no expiry: the clock starts at finalize)
+ *   v1.file.ingested      blobs: insert or refcount + 1 (live again:
+ *                         candidate and collected marks cleared); insert
+ *                         files
  *   v1.package.finalized  packages: finalized, finalized_at from the
  *                         manifest, manifest_digest = the event's
- *                         payload_digest (the payload is the manifest)
+ *                         payload_digest (the payload is the manifest);
+ *                         retention_state.expires_at from the class
+ *   the retention lifecycle's events: views_retention.c
  * Dispatch is by the table views_apply_table, event type -> function; a
  * new event type adds a row there and its function.  Stamping
  * state.last_sequence is the engine's (the writer once per batch, replay
  * once per rebuild).
  */
-#include "store/registry/views.h"
+#include "store/registry/views_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +35,12 @@ static const char views_pkg_insert_sql[] =
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)";
 static const char views_ret_insert_sql[] =
     "INSERT INTO retention_state (package_id, class, expires_at) "
-    "SELECT ?1, name, ?2 + duration_days * 86400000000"
-    " FROM retention_classes WHERE name = ?3";
+    "SELECT ?1, name, NULL FROM retention_classes WHERE name = ?2";
 static const char views_blob_upsert_sql[] =
     "INSERT INTO blobs (blake3, sha256, size, refcount) "
     "VALUES (?1, ?2, ?3, 1) "
-    "ON CONFLICT (blake3) DO UPDATE SET refcount = refcount + 1";
+    "ON CONFLICT (blake3) DO UPDATE SET refcount = refcount + 1, "
+    "unref_seq = NULL, unref_at = NULL, collected_seq = NULL";
 static const char views_file_insert_sql[] =
     "INSERT INTO files (id, package_id, path, media_type, size, blake3, "
     "sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -44,121 +48,12 @@ static const char views_pkg_finalize_sql[] =
     "UPDATE packages SET status = 2, finalized_at = ?2, "
     "manifest_digest = ?3, finalized_seq = ?4 "
     "WHERE id = ?1 AND status = 1";
-
-/* Runs st once its binds are done (rc: how they went), then resets it.
- * A constraint the event breaks (a package or class it names is missing,
- * an id or path it adds exists) is UV_EPROTO naming the event: the log
- * holds something the views cannot take.  No lookup ahead of the write
- * finds these, to keep the writer and replay fast: the caller's savepoint
- * (writer) or transaction (replay) undoes what the event had changed, and
- * a rebuild, which runs with reference checks off, finds broken
- * references in bulk before it commits (evlog_check). */
-static int views_run(struct evlog_stmt *st, int rc,
-                     const struct event_rec *ev, const char *what,
-                     struct errbuf *e) {
-  if (rc != 0) {
-    evlog_reset(st);
-    return err_set(e, rc, "database: %s failed: cannot bind a value: %s",
-                   what, uv_strerror(rc));
-  }
-  rc = evlog_run(st, what, e);
-  if (rc == UV_EEXIST) {
-    char why[ERRBUF_MAX];
-    snprintf(why, sizeof why, "%s", err_msg(e, rc));
-    return err_set(e, UV_EPROTO,
-                   "event %lld (%s) does not fit the views (%s): run "
-                   "--verify-log",
-                   (long long)ev->sequence, ev->event_type, why);
-  }
-  return rc;
-}
-
-/* ---- payload access ---------------------------------------------------- */
-
-/* Payload fields are read in place (cview.h): no item tree per event. */
-
-struct views_text {
-  const char *s;
-  size_t n;
-};
-
-static int views_bad(const struct event_rec *ev, const char *key,
-                     struct errbuf *e) {
-  return err_set(e, UV_EPROTO,
-                 "event %lld (%s): payload field \"%s\" is missing or has the "
-                 "wrong type",
-                 (long long)ev->sequence, ev->event_type, key);
-}
-
-/* Reads the fields keys[0..n) of map m into out; a malformed map names
- * the event. */
-static int views_fields(const struct cview *m, const char *const *keys,
-                        size_t n, struct cview *out,
-                        const struct event_rec *ev, struct errbuf *e) {
-  if (cview_map(m, keys, n, out) != 0)
-    return err_set(e, UV_EPROTO,
-                   "event %lld (%s): payload is not a canonical CBOR map",
-                   (long long)ev->sequence, ev->event_type);
-  return 0;
-}
-
-static int views_text(const struct cview *v, const char *key,
-                      const struct event_rec *ev, struct views_text *out,
-                      struct errbuf *e) {
-  if (cview_text(v, &out->s, &out->n) != 0)
-    return views_bad(ev, key, e);
-  return 0;
-}
-
-static int views_int(const struct cview *v, const char *key,
-                     const struct event_rec *ev, int64_t *out,
-                     struct errbuf *e) {
-  if (cview_int(v, out) != 0)
-    return views_bad(ev, key, e);
-  return 0;
-}
-
-static int views_uuid(const struct cview *v, const char *key,
-                      const struct event_rec *ev, struct uuid *out,
-                      struct errbuf *e) {
-  struct views_text t;
-
-  if (views_text(v, key, ev, &t, e) != 0 || uuid_parse(t.s, t.n, out) != 0)
-    return views_bad(ev, key, e);
-  return 0;
-}
-
-static int views_digest(const struct cview *v, const char *key,
-                        enum caddr_alg alg, const struct event_rec *ev,
-                        uint8_t out[DIGEST_LEN], struct errbuf *e) {
-  struct views_text t;
-  struct caddr a;
-
-  if (views_text(v, key, ev, &t, e) != 0 ||
-      caddr_parse(t.s, t.n, &a, NULL) != 0 || a.alg != alg)
-    return views_bad(ev, key, e);
-  memcpy(out, a.d, DIGEST_LEN);
-  return 0;
-}
-
-/* The metadata object as JCS text (malloc'd): the one nested value a
- * handler needs whole, decoded strictly. */
-static int views_metadata(const struct cview *v, const struct event_rec *ev,
-                          char **json, size_t *len, struct errbuf *e) {
-  cbor_item_t *meta = NULL;
-  int rc;
-
-  if (!cview_is_map(v) || ccbor_decode(v->p, v->n, &meta, NULL) != 0)
-    return views_bad(ev, "metadata", e);
-  rc = jcs_from_cbor(meta, json, len, e);
-  cbor_decref(&meta);
-  return rc;
-}
-
-static int views_bind_text(struct evlog_stmt *st, int col,
-                           const struct views_text *t) {
-  return evlog_bind_text(st, col, t->s, t->n);
-}
+/* The clock starts at finalize: finalized_at + the duration of the
+ * package's class as it is now (NULL: never). */
+static const char views_ret_finalize_sql[] =
+    "UPDATE retention_state SET expires_at = ?2 + "
+    "(SELECT duration_seconds * 1000000 FROM retention_classes "
+    "WHERE name = retention_state.class) WHERE package_id = ?1";
 
 /* ---- handlers ----------------------------------------------------------- */
 
@@ -217,9 +112,7 @@ static int views_package_created(struct evlog_db *db, const struct event_rec *ev
     return rc;
   rc = evlog_bind_blob(st, 1, id.b, UUID_LEN);
   if (rc == 0)
-    rc = evlog_bind_int(st, 2, created_at);
-  if (rc == 0)
-    rc = views_bind_text(st, 3, &cls);
+    rc = views_bind_text(st, 2, &cls);
   if ((rc = views_run(st, rc, ev, "inserting retention state", e)) != 0)
     return rc;
   if (evlog_changes(db) != 1)
@@ -318,12 +211,13 @@ static int views_package_finalized(struct evlog_db *db,
                    "event %lld: finalizes a package that is missing or "
                    "already finalized",
                    (long long)ev->sequence);
-  return 0;
+  if ((rc = evlog_stmt(db, views_ret_finalize_sql, &st, e)) != 0)
+    return rc;
+  rc = evlog_bind_blob(st, 1, id.b, UUID_LEN);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 2, finalized_at);
+  return views_run(st, rc, ev, "starting the retention clock", e);
 }
-
-typedef int (*views_apply_fn)(struct evlog_db *db,
-                              const struct event_rec *ev,
-                              const struct cview *payload, struct errbuf *e);
 
 static const struct {
   const char *event_type;
@@ -332,6 +226,14 @@ static const struct {
     {EV_PACKAGE_CREATED, views_package_created},
     {EV_FILE_INGESTED, views_file_ingested},
     {EV_PACKAGE_FINALIZED, views_package_finalized},
+    {EV_RETENTION_CLASS_DEFINED, views_class_defined},
+    {EV_RETENTION_CLASS_REMOVED, views_class_removed},
+    {EV_RETENTION_EXTENDED, views_retention_extended},
+    {EV_HOLD_PLACED, views_hold_placed},
+    {EV_HOLD_RELEASED, views_hold_released},
+    {EV_PACKAGE_EXPIRED, views_package_ended},
+    {EV_PACKAGE_ABORTED, views_package_ended},
+    {EV_BLOB_COLLECTED, views_blob_collected},
 };
 
 int views_apply(struct evlog_db *db, const struct event_rec *ev,
@@ -353,16 +255,20 @@ int views_apply(struct evlog_db *db, const struct event_rec *ev,
 static const struct evlog_view_table views_tables[] = {
     {"retention_classes", "name"}, {"packages", "id"},
     {"blobs", "blake3"},           {"files", "id"},
-    {"retention_state", "package_id"},
+    {"retention_state", "package_id"}, {"holds", "id"},
 };
 
 const struct evlog_domain views_domain = {
     .apply = views_apply,
     /* children first (foreign keys) */
-    .reset_sql = "DELETE FROM files;"
+    .reset_sql = "DELETE FROM holds;"
+                 "DELETE FROM files;"
                  "DELETE FROM retention_state;"
                  "DELETE FROM blobs;"
-                 "DELETE FROM packages;",
+                 "DELETE FROM packages;"
+                 "DELETE FROM retention_classes;"
+                 "INSERT INTO retention_classes (name, duration_seconds) "
+                 "SELECT name, duration_seconds FROM retention_seed;",
     .tables = views_tables,
     .ntables = ARRAY_SIZE(views_tables),
 };

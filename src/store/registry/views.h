@@ -16,8 +16,19 @@
 #define EV_PACKAGE_CREATED "v1.package.created"
 #define EV_FILE_INGESTED "v1.file.ingested"
 #define EV_PACKAGE_FINALIZED "v1.package.finalized"
+#define EV_RETENTION_CLASS_DEFINED "v1.retention_class.defined"
+#define EV_RETENTION_CLASS_REMOVED "v1.retention_class.removed"
+#define EV_RETENTION_EXTENDED "v1.retention.extended"
+#define EV_HOLD_PLACED "v1.hold.placed"
+#define EV_HOLD_RELEASED "v1.hold.released"
+#define EV_PACKAGE_EXPIRED "v1.package.expired"
+#define EV_PACKAGE_ABORTED "v1.package.aborted"
+#define EV_BLOB_COLLECTED "v1.blob.collected"
 #define EV_KIND_PACKAGE "package"
 #define EV_KIND_FILE "file"
+#define EV_KIND_CLASS "retention_class" /* subject: uuid_v5-like, below */
+#define EV_KIND_HOLD "hold"
+#define EV_KIND_BLOB "blob" /* subject: the first 16 bytes of BLAKE3 */
 
 extern const struct evlog_domain views_domain;
 

@@ -13,7 +13,7 @@
 #include "store/evlog/evlog.h"
 #include "store_fixture.h"
 
-#define SCHEMA_VERSION 1 /* schema/0001_event_log.sql is the last one */
+#define SCHEMA_VERSION 2 /* schema/0002_retention.sql is the last one */
 
 static const char t_create_sql[] =
     "CREATE TABLE t (k INTEGER PRIMARY KEY, v)";
@@ -178,7 +178,7 @@ static void test_older_schema_read_only_refused(void) {
   sqlite3_close(h);
   ASSERT_EQ(evlog_open(f.db, EVLOG_RO, &db, &e), UV_EPROTO);
   ASSERT(db == NULL);
-  ASSERT(strstr(e.msg, "schema version 0, older than 1") != NULL);
+  ASSERT(strstr(e.msg, "schema version 0, older than 2") != NULL);
   ASSERT(strstr(e.msg, "open it read-write once") != NULL);
   db = open_ok(f.db, EVLOG_RW);
   evlog_close(db);

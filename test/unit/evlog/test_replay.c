@@ -358,9 +358,9 @@ static void test_view_digest_stable_and_sensitive(void) {
        "CAST(manifest_digest AS TEXT) WHERE manifest_digest IS NOT NULL",
        "UPDATE packages SET manifest_digest = "
        "CAST(manifest_digest AS BLOB) WHERE manifest_digest IS NOT NULL"},
-      {"UPDATE retention_classes SET duration_days = 8 "
+      {"UPDATE retention_classes SET duration_seconds = 691200 "
        "WHERE name = 'transient'",
-       "UPDATE retention_classes SET duration_days = 7 "
+       "UPDATE retention_classes SET duration_seconds = 604800 "
        "WHERE name = 'transient'"},
       {"UPDATE state SET last_sequence = 1",
        "UPDATE state SET last_sequence = 11"},

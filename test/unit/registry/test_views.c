@@ -128,7 +128,7 @@ static void finalized_json(char *out, const char *pkg, int64_t at) {
 
 /* ---- what the views hold ------------------------------------------------- */
 
-#define NTABLES 5 /* views_domain's tables */
+#define NTABLES 6 /* views_domain's tables */
 
 /* A digest and a row count per view table: replay's view digest over a
  * domain of that one table (plus `state`, which views_apply never
@@ -274,8 +274,8 @@ static void test_package_created(void) {
   expect_null(&t, "SELECT manifest_digest FROM packages");
   expect_null(&t, "SELECT finalized_seq FROM packages");
   expect_text(&t, "SELECT class FROM retention_state", "raw-evidence");
-  ASSERT_EQ(query_int(&t, "SELECT expires_at FROM retention_state"),
-            T0 + 90 * DAY_US);
+  /* the clock starts at finalize */
+  expect_null(&t, "SELECT expires_at FROM retention_state");
   ASSERT_EQ(query_int(&t, "SELECT count(*) FROM retention_state r JOIN "
                           "packages p ON p.id = r.package_id"),
             1);
@@ -339,8 +339,8 @@ static void test_file_ingested(void) {
 /* Finalizing changes the package row alone: status, when, and the
  * manifest's digest, which is the event's payload digest. */
 static void test_package_finalized(void) {
-  static const char *const changed[] = {"packages", NULL};
-  static const int delta[] = {0};
+  static const char *const changed[] = {"packages", "retention_state", NULL};
+  static const int delta[] = {0, 0};
   struct vt t;
   struct snap a, b;
   struct ev ev;
@@ -364,6 +364,9 @@ static void test_package_finalized(void) {
   ASSERT_EQ(query_int(&t, "SELECT status FROM packages"), 2);
   ASSERT_EQ(query_int(&t, "SELECT finalized_at FROM packages"), T0 + 5);
   ASSERT_EQ(query_int(&t, "SELECT finalized_seq FROM packages"), 3);
+  /* the retention clock starts now: transient is 7 days */
+  ASSERT_EQ(query_int(&t, "SELECT expires_at FROM retention_state"),
+            T0 + 5 + 7 * DAY_US);
   st = query(&t, "SELECT manifest_digest FROM packages");
   d = evlog_col_blob(st, 0, &n);
   ASSERT_EQ(n, DIGEST_LEN);
