@@ -16,6 +16,7 @@
 #include "store/codec/ccbor.h"
 #include "store/codec/jcs.h"
 #include "store/registry/rows.h"
+#include "store/registry/views.h"
 #include "util/utf8.h"
 
 /* ---- the job's life (loop thread) --------------------------------------- */
@@ -23,8 +24,11 @@
 static void reg_result_clear(struct reg_result *res) {
   free(res->package);
   free(res->file);
+  free(res->collected);
   res->package = NULL;
   res->file = NULL;
+  res->collected = NULL;
+  res->ncollected = 0;
   res->sequence = 0;
 }
 
@@ -267,4 +271,57 @@ bool reg_open_package(struct wtx *tx, const struct uuid *id,
     return false;
   }
   return true;
+}
+
+/* ---- the end of a package ------------------------------------------------ */
+
+void reg_emit_ended(struct wtx *tx, struct reg_job *j, const struct uuid *id,
+                    bool expired, int64_t expires_at, const char *reason,
+                    int64_t as_of) {
+  cbor_item_t *map = ccbor_map_new(3);
+  int rc;
+
+  if (map == NULL) {
+    reg_err(&j->res, REG_INTERNAL, "out of memory");
+    return;
+  }
+  rc = ccbor_map_put_int(map, "as_of", as_of);
+  if (rc == 0 && expired)
+    rc = ccbor_map_put_int(map, "expires_at", expires_at);
+  if (rc == 0)
+    rc = reg_put_uuid(map, "package_id", id);
+  if (rc == 0 && !expired)
+    rc = ccbor_map_put_str(map, "reason", reason);
+  reg_emit(tx, j, map, rc, expired ? EV_PACKAGE_EXPIRED : EV_PACKAGE_ABORTED,
+           EV_KIND_PACKAGE, id, as_of);
+}
+
+static const char reg_holds_sql[] =
+    "SELECT count(*) FROM holds WHERE package_id = ?1 AND "
+    "released_seq IS NULL";
+
+int64_t reg_active_holds(struct wtx *tx, const struct uuid *id,
+                         struct reg_result *res) {
+  struct evlog_db *db = wtx_db(tx);
+  struct errbuf e = {{0}};
+  struct evlog_stmt *st;
+  int64_t n = 0;
+  int rc;
+
+  if ((rc = evlog_stmt(db, reg_holds_sql, &st, &e)) != 0) {
+    reg_internal(res, rc, &e);
+    return rc;
+  }
+  rc = evlog_bind_blob(st, 1, id->b, UUID_LEN);
+  if (rc == 0 && (rc = evlog_step(st)) == EVLOG_ROW) {
+    n = evlog_col_int(st, 0);
+    rc = 0;
+  }
+  evlog_reset(st);
+  if (rc != 0) {
+    rc = evlog_fail(db, rc, "counting holds", &e);
+    reg_internal(res, rc, &e);
+    return rc;
+  }
+  return n;
 }

@@ -56,6 +56,18 @@ void reg_emit(struct wtx *tx, struct reg_job *j, cbor_item_t *map,
               int build_rc, const char *type, const char *kind,
               const struct uuid *subject, int64_t created_at);
 
+/* Emits v1.package.expired (expired: the package was finalized and
+ * expires_at, when it fell due, had passed at as_of) or v1.package.aborted
+ * (an open package; reason "deleted" or "open-package-ttl") for package
+ * id, decided at as_of, with the job's actor.  Fills j->res as reg_emit. */
+void reg_emit_ended(struct wtx *tx, struct reg_job *j, const struct uuid *id,
+                    bool expired, int64_t expires_at, const char *reason,
+                    int64_t as_of);
+/* How many active holds the package has (0 or more), or a negative error
+ * with res filled. */
+int64_t reg_active_holds(struct wtx *tx, const struct uuid *id,
+                         struct reg_result *res);
+
 /* The package / file row as it is now, into the result. */
 int reg_load_package(struct wtx *tx, const struct uuid *id,
                      struct package **out, struct errbuf *e);

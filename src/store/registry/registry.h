@@ -40,6 +40,15 @@ enum reg_error {
   REG_INTERNAL,             /* database failure: status says which */
 };
 
+/* A blob the collector collected (or, in a dry run, would collect). */
+struct reg_collected {
+  uint8_t blake3[DIGEST_LEN];
+  uint64_t size;
+  int64_t unreferenced_seq;    /* 0: an orphan */
+  int64_t unreferenced_at;     /* us, 0 for an orphan */
+  int64_t sequence;            /* its v1.blob.collected (0 in a dry run) */
+};
+
 struct reg_result {
   enum reg_error error;
   struct errbuf msg;           /* set when error != REG_OK */
@@ -48,6 +57,13 @@ struct reg_result {
   struct package *package;     /* create, finalize: the package after it */
   struct file_rec *file;       /* file ingest: the recorded file */
   int64_t sequence;            /* last event sequence written */
+  bool blob_was_live;          /* file ingest: a file of an open or
+                                * finalized package held the bytes before */
+  /* sweeper and collector (lifecycle.h) */
+  unsigned expired, aborted;   /* sweep: packages ended by this job */
+  struct reg_collected *collected; /* collect: malloc'd, ncollected */
+  size_t ncollected;
+  bool more;                   /* the limit was reached: run again */
 };
 
 /* Called on the loop thread; res and everything in it is freed after the
