@@ -122,5 +122,6 @@ void blobs_get_file(struct conn *c, const struct http_req *req);
 void blobs_get_blob(struct conn *c, const struct http_req *req);
 void manifest_get(struct conn *c, const struct http_req *req);
 void events_get(struct conn *c, const struct http_req *req);
+void stats_get(struct conn *c, const struct http_req *req);
 
 #endif

@@ -17,6 +17,7 @@ const struct route handlers_routes[] = {
     {HTTP_GET, "/v1/blobs/{addr}", blobs_get_blob, NULL},
     {HTTP_HEAD, "/v1/blobs/{addr}", blobs_get_blob, NULL},
     {HTTP_GET, "/v1/events", events_get, NULL},
+    {HTTP_GET, "/v1/stats", stats_get, NULL},
 };
 
 const size_t handlers_nroutes = ARRAY_SIZE(handlers_routes);
