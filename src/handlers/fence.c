@@ -35,6 +35,10 @@ void fence_refuse(struct app *app, int cause, const char *fmt, ...) {
   va_end(ap);
   logq_log(LOGQ_ERROR, json_pack("{s:s, s:s}", "msg", "writes refused",
                                  "detail", f->refused_why));
+  /* also what is queued already, and writers that are not handlers (the
+   * sweeper, the collector) */
+  if (app->writer != NULL)
+    writer_refuse(app->writer, cause, f->refused_why);
 }
 
 void fence_write_failed(struct app *app, int cause, const char *fmt, ...) {

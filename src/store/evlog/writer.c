@@ -25,6 +25,7 @@
 #include "store/evlog/writer.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +47,10 @@ struct wtx {
   struct evvec events;           /* emitted in the current batch */
   struct uuid last_id;           /* newest id made (wtx_new_id) */
   unsigned test_rollback_after;  /* writer_test_rollback, this batch */
-  int broken;                    /* EVLOG_ECORRUPT once seen: no more
+  int broken;                    /* EVLOG_ECORRUPT once seen, or the
+                                  * cause of writer_refuse: no more
                                   * batches (see writer_run_batch) */
+  char broken_why[256];
 };
 
 struct writer {
@@ -58,6 +61,8 @@ struct writer {
   uv_cond_t cv;
   /* guarded by mu */
   struct writer_job *head, *tail; /* queued, FIFO */
+  int refused;                    /* writer_refuse: its cause */
+  char refused_why[256];
   struct writer_job *done_head, *done_tail;
   struct evvec done_events;
   bool stopping, exited, held;
@@ -247,9 +252,7 @@ static void writer_run_batch(struct writer *w, struct writer_job *batch) {
   if (tx->broken != 0) {
     for (struct writer_job *j = batch; j != NULL; j = j->next) {
       j->status = tx->broken;
-      err_set(&j->msg, tx->broken,
-              "the database file is damaged; writes stopped: stop the "
-              "daemon and run artifactstored --verify-log");
+      err_set(&j->msg, tx->broken, "%s", tx->broken_why);
     }
     return;
   }
@@ -281,8 +284,12 @@ static void writer_run_batch(struct writer *w, struct writer_job *batch) {
       evlog_rollback(tx->db);
   }
   if (rc != 0) {
-    if (rc == EVLOG_ECORRUPT)
+    if (rc == EVLOG_ECORRUPT && tx->broken == 0) {
       tx->broken = rc;
+      snprintf(tx->broken_why, sizeof tx->broken_why,
+               "the database file is damaged; writes stopped: stop the "
+               "daemon and run artifactstored --verify-log");
+    }
     for (struct writer_job *j = batch; j != NULL; j = j->next)
       if (j->status == 0)
         writer_fail(j, "could not commit", rc, &e);
@@ -315,6 +322,10 @@ static void writer_thread(void *arg) {
     batch = w->head;
     last = w->tail;
     w->head = w->tail = NULL;
+    if (w->refused != 0 && w->tx.broken == 0) {
+      w->tx.broken = w->refused;
+      memcpy(w->tx.broken_why, w->refused_why, sizeof w->refused_why);
+    }
     w->tx.test_rollback_after = w->test_rollback_after;
     w->test_rollback_after = 0;
     uv_mutex_unlock(&w->mu);
@@ -559,4 +570,13 @@ int writer_submit(struct writer *w, struct writer_job *j, writer_run_cb run,
     uv_cond_signal(&w->cv);
   uv_mutex_unlock(&w->mu);
   return 0;
+}
+
+void writer_refuse(struct writer *w, int cause, const char *why) {
+  uv_mutex_lock(&w->mu);
+  if (w->refused == 0) {
+    w->refused = cause < 0 ? cause : UV_EIO;
+    snprintf(w->refused_why, sizeof w->refused_why, "%s", why);
+  }
+  uv_mutex_unlock(&w->mu);
 }

@@ -80,6 +80,11 @@ void writer_set_commit_cb(struct writer *w, writer_commit_cb cb, void *arg);
  * database, and calls done_cb on the loop thread; w is freed after. */
 void writer_close(struct writer *w, void (*done_cb)(void *arg), void *arg);
 void writer_get_stats(struct writer *w, struct writer_stats *out);
+/* From the next batch on, every job (those already queued too) fails
+ * with cause (negative) and the sentence why, without touching the
+ * database: for a store the daemon must stop extending (its directory or
+ * file replaced, damage seen by a read).  The first cause is kept. */
+void writer_refuse(struct writer *w, int cause, const char *why);
 /* Queues j (loop thread).  0, or UV_ECANCELED once closing (done will
  * not run). */
 int writer_submit(struct writer *w, struct writer_job *j, writer_run_cb run,

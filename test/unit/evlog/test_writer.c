@@ -397,6 +397,37 @@ static void test_new_id_monotonic(void) {
 
 /* ---- failures ------------------------------------------------------------ */
 
+/* writer_refuse fails what is queued already and everything after, with
+ * the cause and the sentence given, and stores nothing. */
+static void test_refuse_fails_queued_and_later(void) {
+  struct wt t;
+  struct fake_job a, b, c;
+  struct writer_stats st;
+
+  wt_init(&t, "writer");
+  fake_job_init(&a, 1, 0);
+  fake_job_init(&b, 1, 0);
+  fake_job_init(&c, 1, 0);
+  fake_submit(&t, &a);
+  fixture_run_until(&t.f.loop, &t.done, 1);
+  ASSERT_EQ(a.status, 0);
+  writer_hold(t.f.w, true);
+  fake_submit(&t, &b);
+  writer_refuse(t.f.w, UV_ENODEV, "the data directory was replaced");
+  writer_refuse(t.f.w, UV_EIO, "a later cause is not kept");
+  writer_hold(t.f.w, false);
+  fixture_run_until(&t.f.loop, &t.done, 2);
+  ASSERT_EQ(b.status, UV_ENODEV);
+  ASSERT_STREQ(b.msg, "the data directory was replaced");
+  fake_submit(&t, &c);
+  fixture_run_until(&t.f.loop, &t.done, 3);
+  ASSERT_EQ(c.status, UV_ENODEV);
+  ASSERT_EQ(t.committed, 1);
+  writer_get_stats(t.f.w, &st);
+  ASSERT_EQ(st.last_sequence, 1);
+  fixture_writer_close(&t.f);
+}
+
 /* In one batch: A keeps its event; B emits two and returns 7; C keeps
  * one; D's event is refused by the domain.  B and D roll back alone, done
  * gets their own codes, and C takes the sequence after A: no gap. */
@@ -833,4 +864,5 @@ TEST_MAIN(TEST_CASE(test_emit_applies_events),
           TEST_CASE(test_concurrent_submitters),
           TEST_CASE(test_reopen_continues_chain),
           TEST_CASE(test_views_behind_log_refused),
-          TEST_CASE(test_newer_schema_refused))
+          TEST_CASE(test_newer_schema_refused),
+          TEST_CASE(test_refuse_fails_queued_and_later))
