@@ -13,7 +13,7 @@
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 #define SQ_CACHE_KIB "32768"            /* page cache of the writer */
-#define SQ_SUBJOURNAL_SPILL (256 * 1024) /* bytes of savepoint journal kept
+#define SQ_SUBJOURNAL_SPILL (128 * 1024) /* bytes of savepoint journal kept
                                           * in memory (see open.c) */
 /* A rebuild rewrites every view page: the views of a 1,000,000-event log
  * take about 300 MiB; pages are allocated as used, so a small log costs
