@@ -262,6 +262,15 @@ static void upload_package_cb(struct query_result *res, void *arg) {
     ; /* the client has gone */
   } else if (res->status != 0) {
     handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
+  } else if (res->package->status == PKG_EXPIRED ||
+             res->package->status == PKG_ABORTED) {
+    http_problem(work_end(&u->w),
+                 res->package->status == PKG_EXPIRED ? PROB_PACKAGE_EXPIRED
+                                                     : PROB_PACKAGE_ABORTED,
+                 "the package %s: it takes no more files; create a new "
+                 "package",
+                 res->package->status == PKG_EXPIRED ? "has expired"
+                                                     : "was aborted");
   } else if (res->package->status != PKG_OPEN) {
     http_problem(work_end(&u->w), PROB_PACKAGE_FINALIZED,
                  "the package is finalized: it takes no more files");
