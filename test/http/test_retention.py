@@ -506,6 +506,22 @@ def test_short_class_expires_on_delete_then_410_and_replay(tmp_path,
         assert api.json("GET", "/v1/packages/%s" % keep["id"])["status"] == \
             "finalized"
         assert classes(api)["blink"]["packages"] == 1
+        # every other retention event, for the replay below
+        api.json("POST", "/v1/packages/%s/retention" % keep["id"],
+                 {"retention_class": "raw-evidence"})
+        api.json("POST", "/v1/packages/%s/holds" % keep["id"],
+                 {"reason": "kept"}, expect=201)
+        api.json("POST", "/v1/retention-classes",
+                 {"name": "tmpc", "duration_seconds": 5}, expect=201)
+        api.json("POST", "/v1/retention-classes",
+                 {"name": "tmpc", "duration_seconds": None})
+        api.req("DELETE", "/v1/retention-classes/tmpc")
+        api.json("DELETE", "/v1/packages/%s" % api.create()["id"])
+        types = {e["event_type"] for e in events_since(api, 0)}
+        assert {"v1.retention_class.defined", "v1.retention_class.removed",
+                "v1.retention.extended", "v1.hold.placed",
+                "v1.hold.released", "v1.package.expired",
+                "v1.package.aborted"} <= types
     finally:
         assert d.stop() == 0, d.stderr_text()[-4000:]
     r = run_bin("--replay", "--check", "--data", str(data_dir))
