@@ -263,8 +263,13 @@ static void upload_package_cb(struct query_result *res, void *arg) {
   } else if (res->status != 0) {
     handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
   } else if (res->package->status != PKG_OPEN) {
-    http_problem(work_end(&u->w), PROB_PACKAGE_FINALIZED,
-                 "the package is finalized: it takes no more files");
+    enum pkg_status st = res->package->status; /* 410 once gone */
+    http_problem(work_end(&u->w),
+                 st == PKG_EXPIRED   ? PROB_PACKAGE_EXPIRED
+                 : st == PKG_ABORTED ? PROB_PACKAGE_ABORTED
+                                     : PROB_PACKAGE_FINALIZED,
+                 "the package is %s: it takes no more files",
+                 handlers_status_name(st));
   } else {
     work_ref(&u->w);
     rc = query_file_at_path(u->app->reader, &u->pkg, u->path, upload_path_cb,
