@@ -23,6 +23,8 @@ ALTER TABLE retention_classes ADD COLUMN defined_seq INTEGER; -- NULL: seed
 
 -- packages.status: 1 open, 2 finalized, 3 expired, 4 aborted.
 CREATE INDEX packages_open ON packages (created_at) WHERE status = 1;
+-- whether a class is in use, and how many packages use it
+CREATE INDEX packages_class ON packages (retention_class);
 
 -- retention_state.expires_at is NULL until finalize, then finalized_at +
 -- the class duration (NULL: never), and only ever moves later.

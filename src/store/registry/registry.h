@@ -18,7 +18,9 @@
 #define REG_METADATA_MAX (64 * 1024)  /* bytes of metadata JSON */
 #define REG_ACTOR_ANONYMOUS "anonymous" /* the actor when none is known */
 #define REG_MEDIA_DEFAULT "application/octet-stream"
-#define REG_DURATION_MAX 31557600000LL  /* seconds of a class: 1000 years */
+#define REG_DURATION_MAX 6311520000LL  /* seconds of a class: 200 years (an
+                                       * expiry must stay a CBOR integer, at
+                                       * most 2^53 us: the year 2255) */
 
 /* Domain outcomes, each mapped by the HTTP layer to one problem type. */
 enum reg_error {
