@@ -102,6 +102,21 @@ void blob_ingest_abort(struct blob_ingest *in) {
     in->store->ops->ingest_abort(in);
 }
 
+int blob_ingest_keep(struct blob_ingest *in) {
+  if (in == NULL)
+    return UV_EINVAL;
+  if (in->store->ops->ingest_keep == NULL)
+    return UV_ENOTSUP;
+  return in->store->ops->ingest_keep(in);
+}
+
+int blob_ingest_settle(struct blob_ingest *in, bool ensure, blob_status_cb cb,
+                       void *arg) {
+  if (in == NULL || cb == NULL || in->store->ops->ingest_settle == NULL)
+    return UV_EINVAL; /* a backend without keep has no kept ingest */
+  return in->store->ops->ingest_settle(in, ensure, cb, arg);
+}
+
 int blob_reader_open(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
                      blob_open_cb cb, void *arg) {
   if (s == NULL || blake3 == NULL || cb == NULL)
@@ -154,4 +169,22 @@ int blob_health(struct blob_store *s, blob_health_cb cb, void *arg) {
   if (s == NULL || cb == NULL)
     return UV_EINVAL;
   return s->ops->health(s, cb, arg);
+}
+
+int blob_trash(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+               int64_t tag, blob_status_cb cb, void *arg) {
+  if (s == NULL || blake3 == NULL || cb == NULL || tag < 0)
+    return UV_EINVAL;
+  if (s->ops->trash == NULL)
+    return UV_ENOTSUP;
+  return s->ops->trash(s, blake3, tag, cb, arg);
+}
+
+int blob_trash_empty(struct blob_store *s, int64_t older_than,
+                     blob_trash_cb cb, void *arg) {
+  if (s == NULL || cb == NULL)
+    return UV_EINVAL;
+  if (s->ops->trash_empty == NULL)
+    return UV_ENOTSUP;
+  return s->ops->trash_empty(s, older_than, cb, arg);
 }

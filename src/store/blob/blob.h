@@ -16,7 +16,11 @@
  *
  * Local layout:
  *   <data>/blobs/blake3/<hex[0:2]>/<hex[2:4]>/<hex>   immutable blob files
- *   <data>/tmp/<random>                               uploads in progress
+ *   <data>/tmp/<random>                               uploads in progress,
+ *                                                     and kept names
+ *                                                     (blob_ingest_keep)
+ *   <data>/trash/<hex>.<tag>                          collected blobs
+ *                                                     (blob_trash)
  * A blob is written to tmp/, fsynced, renamed into place and its directory
  * fsynced.  When the blob already exists, the new copy (hashed on the way
  * in) replaces it: an existing file is never trusted, so an upload of the
@@ -55,6 +59,14 @@ struct blob_info {
 struct blob_entry {
   uint8_t blake3[DIGEST_LEN]; /* the name it is stored under */
   uint64_t size;              /* bytes on disk */
+  int64_t mtime;              /* last modification, seconds since the
+                               * epoch: when it was (re)placed */
+};
+
+/* What blob_trash_empty removed and what it left in the trash. */
+struct blob_trash_stats {
+  uint64_t removed, removed_bytes; /* entries removed, their bytes */
+  uint64_t files, bytes;           /* entries left, their bytes */
 };
 
 /* Opens (creating when needed) the local backend rooted at data_dir and
@@ -107,8 +119,37 @@ int blob_ingest_finish(struct blob_ingest *in, const struct blob_info *expected,
                        blob_commit_cb cb, void *arg);
 /* Drops an unfinished upload: waits for the pending write, removes the temp
  * file and releases the ingest.  Never fails; the caller forgets `in`.
- * The pending write's callback is not called after an abort. */
+ * The pending write's callback is not called after an abort.  Also after
+ * blob_ingest_keep (no kept name exists before finish); not after a
+ * finish (a kept ingest is settled instead). */
 void blob_ingest_abort(struct blob_ingest *in);
+
+typedef void (*blob_status_cb)(int status, void *arg);
+
+/* Asks a later successful blob_ingest_finish to keep a second name of
+ * the stored bytes (a hard link, made before the rename into place, in
+ * the backend's temp area, named like a temp file, so the clean-up at
+ * open removes it after a crash) and NOT to release the ingest after
+ * the commit callback: the caller must then call blob_ingest_settle
+ * exactly once (from the commit callback or later).  For uploads whose
+ * registry commit may race a collection of the same blob.  Call before
+ * blob_ingest_finish, at most once; a write may be pending.  A failed
+ * finish (any status != 0 in the commit callback) releases the ingest
+ * as without keep and leaves no kept name.  0, UV_EBUSY once finish was
+ * called, the write error when the ingest has failed (then abort it), or
+ * UV_ENOTSUP when the backend cannot keep. */
+int blob_ingest_keep(struct blob_ingest *in);
+/* Ends a kept ingest (after a successful finish with blob_ingest_keep),
+ * on the threadpool.  ensure true: when the blob file is missing from its
+ * place (collected meanwhile), links the kept copy into place (creating
+ * the fan-out directories) and fsyncs the blob's directory; status 0
+ * when the blob is in place afterwards, an error otherwise.  ensure
+ * false: status 0, the blob file is not looked at.  Either way the kept
+ * name is then removed and the ingest released; cb gets the status on
+ * the loop thread, and `in` is gone after it.  Returns 0, or UV_EINVAL
+ * (nothing done) when `in` is not a finished kept ingest or cb is NULL. */
+int blob_ingest_settle(struct blob_ingest *in, bool ensure, blob_status_cb cb,
+                       void *arg);
 
 /* --- serve: byte ranges of a stored blob --- */
 
@@ -140,7 +181,6 @@ int blob_stat(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
 
 /* --- maintenance --- */
 
-typedef void (*blob_status_cb)(int status, void *arg);
 typedef void (*blob_health_cb)(int status, uint64_t free_bytes, void *arg);
 /* found: the size on disk (BLOB_SIZE_UNKNOWN when absent) and, when the
  * bytes were read to the end, both digests (zero otherwise). */
@@ -168,5 +208,31 @@ int blob_delete(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
                 blob_status_cb cb, void *arg);
 /* Free bytes for blobs; status != 0 when the data directory is unusable. */
 int blob_health(struct blob_store *s, blob_health_cb cb, void *arg);
+
+/* --- trash: where collected blobs wait before they are removed --- */
+
+/* st (valid during the call only) is all zero when status != 0. */
+typedef void (*blob_trash_cb)(int status, const struct blob_trash_stats *st,
+                              void *arg);
+
+/* Moves the blob file named by blake3 into the trash, off the loop
+ * thread: local backend: renames it to <data>/trash/<hex>.<tag>
+ * (replacing an entry of that very name), sets its modification time to
+ * now, so the trash TTL counts from the move, and fsyncs trash/ and the
+ * blob's directory.  tag (>= 0, else UV_EINVAL) is the sequence of the
+ * event that collected the blob.  Status 0; UV_ENOENT when the blob file
+ * is absent (nothing moved); another error when the move or what follows
+ * it failed (the file may then be in the trash already).  Fan-out
+ * directories are left in place. */
+int blob_trash(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+               int64_t tag, blob_status_cb cb, void *arg);
+/* Removes, off the loop thread, the trash entries (regular files named
+ * <64 lowercase hex>.<decimal tag>; anything else is neither removed nor
+ * counted) whose modification time is <= older_than (seconds since the
+ * epoch; INT64_MIN removes nothing and only counts), and reports what it
+ * removed and what is left: st->files and st->bytes also serve the trash
+ * figures of GET /v1/stats. */
+int blob_trash_empty(struct blob_store *s, int64_t older_than,
+                     blob_trash_cb cb, void *arg);
 
 #endif

@@ -29,6 +29,14 @@ struct blob_ops {
                        const struct blob_info *expected, blob_commit_cb cb,
                        void *arg);
   void (*ingest_abort)(struct blob_ingest *in);
+  /* Optional, all four: without them the calls fail with UV_ENOTSUP. */
+  int (*ingest_keep)(struct blob_ingest *in);
+  int (*ingest_settle)(struct blob_ingest *in, bool ensure, blob_status_cb cb,
+                       void *arg);
+  int (*trash)(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
+               int64_t tag, blob_status_cb cb, void *arg);
+  int (*trash_empty)(struct blob_store *s, int64_t older_than,
+                     blob_trash_cb cb, void *arg);
   int (*reader_open)(struct blob_store *s, const uint8_t blake3[DIGEST_LEN],
                      blob_open_cb cb, void *arg);
   int (*reader_read)(struct blob_reader *r, uint64_t off, void *buf,

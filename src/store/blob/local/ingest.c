@@ -32,6 +32,10 @@
  * created.  Every failure removes the temp file
  * in a job (for a piece, the last of its two); abort removes it on the
  * threadpool as well.
+ * Keep (blob_ingest_keep) links the temp file under a second temp name
+ * just before the rename; finish then leaves the ingest to settle, a
+ * job that links that name into place when the blob file has gone
+ * (ensure) and removes it.
  *
  * Opening and closing the store are in store.c; readers, verify, delete
  * and health in serve.c.  The one call made on the loop thread is
@@ -68,6 +72,8 @@ enum ingest_state {
   INGEST_FINISHING,
   INGEST_CLEANING,
   INGEST_FAILED,
+  INGEST_KEPT,     /* finished with a kept name: waits for settle */
+  INGEST_SETTLING, /* settle's job is queued */
 };
 
 /* Written bytes are handed to write-back in windows of this size, so the
@@ -100,11 +106,15 @@ struct local_ingest {
   size_t cap;
   blob_write_cb write_cb;
   blob_commit_cb commit_cb;
+  blob_status_cb settle_cb;
   void *arg;
+  int keep;   /* blob_ingest_keep was called */
+  int ensure; /* settle: put the kept copy back in place when missing */
   int have_expected;
   struct blob_info expected;
   struct blob_info info;
   char tmp_path[PATH_MAX]; /* "" when there is no temp file to remove */
+  char kept_path[PATH_MAX]; /* "" when there is no kept name to remove */
 };
 
 /* ---------------------------------------------------------------------
@@ -135,14 +145,19 @@ static int mkdir_durable(const char *dir, const char *parent) {
   return blob_local_fsync_path(parent);
 }
 
-static int temp_create(struct local_ingest *in) {
+/* A fresh random name in tmp/, of the form store.c's clean-up removes. */
+static void temp_name(const struct local_store *s, char out[PATH_MAX]) {
   unsigned char rnd[LOCAL_TMP_NAME_BYTES];
   char hex[2 * LOCAL_TMP_NAME_BYTES + 1];
 
+  randombytes_buf(rnd, sizeof rnd);
+  hex_encode(rnd, sizeof rnd, hex);
+  snprintf(out, PATH_MAX, "%s/%s", s->tmp_dir, hex);
+}
+
+static int temp_create(struct local_ingest *in) {
   for (int i = 0; i < LOCAL_TMP_TRIES; i++) {
-    randombytes_buf(rnd, sizeof rnd);
-    hex_encode(rnd, sizeof rnd, hex);
-    snprintf(in->tmp_path, sizeof in->tmp_path, "%s/%s", in->s->tmp_dir, hex);
+    temp_name(in->s, in->tmp_path);
     in->fd = open(in->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                   LOCAL_TMP_MODE);
     if (in->fd >= 0)
@@ -164,6 +179,29 @@ static void temp_drop(struct local_ingest *in) {
   if (in->tmp_path[0] != '\0')
     unlink(in->tmp_path);
   in->tmp_path[0] = '\0';
+}
+
+/* The kept name: a hard link to the temp file under another temp name,
+ * made before the rename into place (blob_ingest_keep). */
+static int kept_link(struct local_ingest *in) {
+  for (int i = 0; i < LOCAL_TMP_TRIES; i++) {
+    temp_name(in->s, in->kept_path);
+    if (link(in->tmp_path, in->kept_path) == 0)
+      return 0;
+    if (errno != EEXIST) {
+      int rc = -errno;
+      in->kept_path[0] = '\0';
+      return rc;
+    }
+  }
+  in->kept_path[0] = '\0';
+  return UV_EEXIST;
+}
+
+static void kept_drop(struct local_ingest *in) {
+  if (in->kept_path[0] != '\0')
+    unlink(in->kept_path);
+  in->kept_path[0] = '\0';
 }
 
 static int write_all(int fd, const unsigned char *p, size_t len, uint64_t off) {
@@ -199,7 +237,7 @@ static int writeback_start(int fd, uint64_t off, uint64_t len) {
  * ------------------------------------------------------------------ */
 
 static void ingest_free(struct local_ingest *in) {
-  assert(in->fd < 0 && in->tmp_path[0] == '\0');
+  assert(in->fd < 0 && in->tmp_path[0] == '\0' && in->kept_path[0] == '\0');
   blob_store_release(&in->s->base);
   dual_hasher_free(in->h);
   free(in->taken);
@@ -446,11 +484,13 @@ void *blob_local_ingest_reclaim(struct blob_ingest *bi) {
  * bytes were already stored (`existed`, atomically even against a
  * concurrent upload); when two uploads of the same bytes race, both
  * renames leave identical verified bytes in place. */
-static int ingest_place(struct local_ingest *in) {
+/* final (blob_local_path) and its two fan-out directories, created when
+ * missing and made durable. */
+static int place_dirs(const struct local_ingest *in, char final[PATH_MAX],
+                      char d2[PATH_MAX]) {
   const struct local_store *s = in->s;
-  char final[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX];
   size_t base = strlen(s->blobs_dir);
-  struct stat st;
+  char d1[PATH_MAX];
   int rc;
 
   blob_local_path(s, in->info.digests.blake3, final);
@@ -462,7 +502,17 @@ static int ingest_place(struct local_ingest *in) {
   rc = mkdir_durable(d1, s->blobs_dir);
   if (rc == 0)
     rc = mkdir_durable(d2, d1);
+  return rc;
+}
+
+static int ingest_place(struct local_ingest *in) {
+  char final[PATH_MAX], d2[PATH_MAX];
+  struct stat st;
+  int rc = place_dirs(in, final, d2);
+
   if (rc != 0)
+    return rc;
+  if (in->keep && (rc = kept_link(in)) != 0)
     return rc;
 
   if (renameat2(AT_FDCWD, in->tmp_path, AT_FDCWD, final,
@@ -505,8 +555,10 @@ static void finish_work(uv_work_t *w) {
   }
   if (rc == 0)
     rc = ingest_place(in);
-  if (rc != 0)
+  if (rc != 0) {
     temp_drop(in);
+    kept_drop(in);
+  }
   in->status = rc;
 }
 
@@ -514,8 +566,75 @@ static void finish_done(uv_work_t *w, int status) {
   struct local_ingest *in = container_of(w, struct local_ingest, work);
 
   (void)status;
+  if (in->status == 0 && in->keep) {
+    in->state = INGEST_KEPT; /* settle releases it */
+    in->commit_cb(&in->base, 0, &in->info, in->arg);
+    return;
+  }
   in->commit_cb(&in->base, in->status, &in->info, in->arg);
   ingest_free(in);
+}
+
+int blob_local_ingest_keep(struct blob_ingest *bi) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+
+  if (in->state == INGEST_FAILED)
+    return in->status;
+  if (in->state != INGEST_IDLE && in->state != INGEST_WRITING)
+    return UV_EBUSY;
+  in->keep = 1;
+  return 0;
+}
+
+/* Puts the kept copy back in place when the blob file is missing there:
+ * a link, so a file placed meanwhile by another upload is left alone. */
+static int settle_ensure(struct local_ingest *in) {
+  char final[PATH_MAX], d2[PATH_MAX];
+  struct stat st;
+  int rc;
+
+  blob_local_path(in->s, in->info.digests.blake3, final);
+  if (lstat(final, &st) == 0)
+    return 0;
+  if (errno != ENOENT)
+    return -errno;
+  rc = place_dirs(in, final, d2);
+  if (rc == 0 && link(in->kept_path, final) != 0 && errno != EEXIST)
+    rc = -errno;
+  if (rc == 0)
+    rc = blob_local_fsync_path(d2);
+  return rc;
+}
+
+static void settle_work(uv_work_t *w) {
+  struct local_ingest *in = container_of(w, struct local_ingest, work);
+
+  in->status = in->ensure ? settle_ensure(in) : 0;
+  kept_drop(in);
+}
+
+static void settle_done(uv_work_t *w, int status) {
+  struct local_ingest *in = container_of(w, struct local_ingest, work);
+
+  (void)status; /* never cancelled */
+  in->settle_cb(in->status, in->arg);
+  ingest_free(in);
+}
+
+int blob_local_ingest_settle(struct blob_ingest *bi, bool ensure,
+                             blob_status_cb cb, void *arg) {
+  struct local_ingest *in = container_of(bi, struct local_ingest, base);
+  int rc;
+
+  if (in->state != INGEST_KEPT)
+    return UV_EINVAL;
+  in->ensure = ensure;
+  in->settle_cb = cb;
+  in->arg = arg;
+  rc = uv_queue_work(in->s->base.loop, &in->work, settle_work, settle_done);
+  if (rc == 0)
+    in->state = INGEST_SETTLING;
+  return rc;
 }
 
 int blob_local_ingest_finish(struct blob_ingest *bi,
@@ -542,7 +661,8 @@ int blob_local_ingest_finish(struct blob_ingest *bi,
 void blob_local_ingest_abort(struct blob_ingest *bi) {
   struct local_ingest *in = container_of(bi, struct local_ingest, base);
 
-  assert(in->state != INGEST_FINISHING && in->state != INGEST_CLEANING);
+  assert(in->state != INGEST_FINISHING && in->state != INGEST_CLEANING &&
+         in->state != INGEST_KEPT && in->state != INGEST_SETTLING);
   assert(!in->aborted);
   if (in->state == INGEST_WRITING) {
     in->aborted = 1; /* write_done cleans up */

@@ -5,7 +5,8 @@
  * caller on the loop thread before queuing the next job.  Only names of
  * the store's own form count: two lowercase hex digits per fan-out level
  * and a 64-digit file name that starts with them, a regular file (not
- * followed through a symlink).  Anything else is skipped.
+ * followed through a symlink).  Anything else is skipped.  Each entry
+ * carries the size and modification time of the fstatat that checks it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -45,7 +46,7 @@ static int hex_name(const char *p, size_t n, uint8_t *out) {
 }
 
 static int list_push(struct local_list *l, const uint8_t b3[DIGEST_LEN],
-                     uint64_t size) {
+                     const struct stat *st) {
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 256;
     struct blob_entry *v = realloc(l->v, cap * sizeof *v);
@@ -55,7 +56,8 @@ static int list_push(struct local_list *l, const uint8_t b3[DIGEST_LEN],
     l->cap = cap;
   }
   memcpy(l->v[l->n].blake3, b3, DIGEST_LEN);
-  l->v[l->n].size = size;
+  l->v[l->n].size = (uint64_t)st->st_size;
+  l->v[l->n].mtime = (int64_t)st->st_mtim.tv_sec;
   l->n++;
   return 0;
 }
@@ -86,7 +88,7 @@ static int list_leaf(struct local_list *l, int dfd, const uint8_t pre[2]) {
       continue;
     }
     if (S_ISREG(st.st_mode))
-      rc = list_push(l, b3, (uint64_t)st.st_size);
+      rc = list_push(l, b3, &st);
   }
   if (rc == 0 && errno != 0)
     rc = -errno;

@@ -1,7 +1,8 @@
 /*
  * local_int.h: what the files of the local blob backend share.  store.c
  * owns the store (open, close) and the ops table; ingest.c owns ingest;
- * serve.c owns readers, verify, delete and health; list.c enumerates.
+ * serve.c owns readers, verify, delete and health; list.c enumerates;
+ * trash.c moves collected blobs to trash/ and empties it.
  * Private to those files.
  */
 #ifndef AS_BLOB_LOCAL_INT_H
@@ -21,6 +22,7 @@ struct local_store {
   char *root;       /* <data>/blobs */
   char *blobs_dir;  /* <data>/blobs/blake3 */
   char *tmp_dir;    /* <data>/tmp */
+  char *trash_dir;  /* <data>/trash */
   int tmp_fd;       /* held for the fstatvfs precheck */
   int fail_next;    /* test hook: injected error for the next write */
   int fail_next_hash; /* test hook: injected error for the next hash */
@@ -50,6 +52,9 @@ int blob_local_ingest_finish(struct blob_ingest *bi,
                              const struct blob_info *expected,
                              blob_commit_cb cb, void *arg);
 void blob_local_ingest_abort(struct blob_ingest *bi);
+int blob_local_ingest_keep(struct blob_ingest *bi);
+int blob_local_ingest_settle(struct blob_ingest *bi, bool ensure,
+                             blob_status_cb cb, void *arg);
 
 /* serve.c: the reading and maintenance half. */
 int blob_local_reader_open(struct blob_store *bs,
@@ -68,5 +73,11 @@ int blob_local_health(struct blob_store *bs, blob_health_cb cb, void *arg);
 
 /* list.c: enumeration of the stored blobs. */
 int blob_local_list(struct blob_store *bs, blob_list_cb cb, void *arg);
+
+/* trash.c: collected blobs. */
+int blob_local_trash(struct blob_store *bs, const uint8_t blake3[DIGEST_LEN],
+                     int64_t tag, blob_status_cb cb, void *arg);
+int blob_local_trash_empty(struct blob_store *bs, int64_t older_than,
+                           blob_trash_cb cb, void *arg);
 
 #endif

@@ -1,13 +1,15 @@
 /*
  * store.c: the local filesystem backend of the blob store (blob.h): the
- * store itself.  Open creates <data>/blobs/blake3 and <data>/tmp when
- * needed, makes their entries durable, holds tmp/ open for the ENOSPC
- * precheck, and removes what a crash left in tmp/ (only names of our
- * temp files' form: anything else is left alone and reported as a
+ * store itself.  Open creates <data>/blobs/blake3, <data>/tmp and
+ * <data>/trash when needed, makes their entries durable, holds tmp/ open
+ * for the ENOSPC precheck, and removes what a crash left in tmp/ (only
+ * names of our temp files' form, which includes the kept names of
+ * blob_ingest_keep: anything else is left alone and reported as a
  * warning); close releases it all.
  * Both are synchronous: open runs before the loop serves, close after.
- * The ops table joins the two halves of the backend: ingest (ingest.c)
- * and readers, verify, delete and health (serve.c).
+ * The ops table joins the parts of the backend: ingest (ingest.c),
+ * readers, verify, delete and health (serve.c), listing (list.c) and the
+ * trash (trash.c).
  */
 #include "store/blob/local/local.h"
 
@@ -37,6 +39,7 @@ static void local_store_close(struct blob_store *bs) {
   free(s->root);
   free(s->blobs_dir);
   free(s->tmp_dir);
+  free(s->trash_dir);
   free(s);
 }
 
@@ -56,6 +59,10 @@ static const struct blob_ops local_ops = {
   .remove = blob_local_delete,
   .health = blob_local_health,
   .list = blob_local_list,
+  .ingest_keep = blob_local_ingest_keep,
+  .ingest_settle = blob_local_ingest_settle,
+  .trash = blob_local_trash,
+  .trash_empty = blob_local_trash_empty,
 };
 
 static char *path_join(const char *a, const char *b) {
@@ -160,8 +167,10 @@ int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
   s->tmp_fd = -1;
   s->root = path_join(data_dir, "blobs");
   s->tmp_dir = path_join(data_dir, "tmp");
+  s->trash_dir = path_join(data_dir, "trash");
   s->blobs_dir = s->root != NULL ? path_join(s->root, "blake3") : NULL;
-  if (s->root == NULL || s->tmp_dir == NULL || s->blobs_dir == NULL) {
+  if (s->root == NULL || s->tmp_dir == NULL || s->blobs_dir == NULL ||
+      s->trash_dir == NULL) {
     rc = err_set(e, UV_ENOMEM, "out of memory opening the blob store");
     goto fail;
   }
@@ -172,9 +181,11 @@ int blob_store_open_local(uv_loop_t *loop, const char *data_dir,
     rc = dir_ensure(s->blobs_dir, e);
   if (rc == 0)
     rc = dir_ensure(s->tmp_dir, e);
+  if (rc == 0)
+    rc = dir_ensure(s->trash_dir, e);
   if (rc != 0)
     goto fail;
-  /* the directory entries of blobs/, blobs/blake3 and tmp/ themselves,
+  /* the directory entries of blobs/, blobs/blake3, tmp/ and trash/,
    * on a fresh data directory (start-up: blocking is fine here) */
   if ((rc = blob_local_fsync_path(data_dir)) != 0 || (rc = blob_local_fsync_path(s->root)) != 0) {
     rc = err_set(e, rc, "cannot fsync the directories of %s: %s", data_dir,
