@@ -37,11 +37,14 @@ struct collect_req {
   size_t norphans;
 };
 
-/* int reg_sweep(struct writer *w, const struct sweep_req *req, reg_cb cb,
- *               void *arg);
- * int reg_collect(struct writer *w, const struct collect_req *req,
- *                 reg_cb cb, void *arg);
- * Results in struct reg_result: sweep (counts, more), collected[] (what was
- * collected, or would be with dry_run), more. */
+/* Each returns 0 when queued (cb will run) or a negative code (cb will
+ * not run): UV_EINVAL for a limit of 0 (or, collect, a negative grace).
+ * Results in struct reg_result: sweep (expired, aborted, more),
+ * collect (collected[], ncollected: what was collected, or would be with
+ * dry_run, each with the sequence of its event; more). */
+int reg_sweep(struct writer *w, const struct sweep_req *req, reg_cb cb,
+              void *arg);
+int reg_collect(struct writer *w, const struct collect_req *req, reg_cb cb,
+                void *arg);
 
 #endif
