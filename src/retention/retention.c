@@ -8,6 +8,13 @@
  * one waits for its move (retention_after_moves) whatever its place in
  * the queue.
  *
+ * A job the database refuses as too large (UV_ENOSPC: SQLite fails a
+ * savepoint journal that spills past SQ_SUBJOURNAL_SPILL with
+ * SQLITE_FULL, which a few hundred scattered package or blob rows
+ * reach) is tried again at once with half the limit; each job that
+ * succeeds raises the limit by one again, up to the maximum.  A real
+ * full disk ends at a limit of 1 and is logged as an error.
+ *
  * Orphan scans list every blob file (blob_list) and keep, in memory,
  * those older than the grace period (40 bytes each, at most
  * RETENTION_ORPHANS_MAX per scan).  A store with more files is scanned a
@@ -29,9 +36,9 @@
 #include "util/hex.h"
 #include "util/logq.h"
 
-#define RETENTION_SWEEP_LIMIT 1000   /* decisions per sweep job */
+#define RETENTION_SWEEP_LIMIT 1000   /* decisions per sweep job, at most */
 #define RETENTION_COLLECT_LIMIT 256  /* blobs per collect job (and orphans
-                                      * sent per job) */
+                                      * sent per job), at most */
 #define RETENTION_MOVES_MAX 2        /* trash moves in flight */
 #define RETENTION_ORPHANS_MAX 65536  /* orphan candidates kept per scan */
 #define RETENTION_SHARDS_MAX 256
@@ -64,6 +71,7 @@ struct retention {
   uv_timer_t timer;
   bool timer_open, stopping, busy;
   unsigned in_flight;        /* writer jobs, listings, moves, trash */
+  unsigned sweep_limit, collect_limit; /* per job, learnt (see above) */
   /* moves */
   struct moving *mv;
   size_t nmv, capmv;
@@ -108,6 +116,26 @@ static void reg_fail(struct retention *r, const char *step,
                      const struct reg_result *res) {
   retention_fail(r, step, res->status != 0 ? res->status : UV_EINVAL,
                  res->msg.msg);
+}
+
+/* A job failed with status: true when it is worth again at once with a
+ * smaller limit (*limit halved), false when the failure is final for
+ * this pass. */
+static bool limit_halve(struct retention *r, const char *step,
+                        const struct reg_result *res, unsigned *limit) {
+  if (res->error != REG_INTERNAL || res->status != UV_ENOSPC ||
+      *limit <= 1 || r->stopping)
+    return false;
+  *limit /= 2;
+  logq_json(json_pack("{s:s, s:s, s:s, s:i, s:s}", "level", "warning", "msg",
+                      "retention job too large: trying smaller ones", "step",
+                      step, "limit", (int)*limit, "detail", res->msg.msg));
+  return true;
+}
+
+static void limit_grow(unsigned *limit, unsigned max) {
+  if (*limit < max)
+    (*limit)++;
 }
 
 /* --- moves in flight --- */
@@ -245,6 +273,13 @@ static void collect_cb(const struct reg_result *res, void *arg) {
 
   r->in_flight--;
   r->more = false;
+  if (res->error != REG_OK &&
+      limit_halve(r, "collect", res, &r->collect_limit)) {
+    if (r->phase == PH_ORPHANS && r->nbatch > r->collect_limit)
+      r->nbatch = r->collect_limit;
+    pass_collect(r);
+    return;
+  }
   if (res->error != REG_OK) {
     reg_fail(r, r->phase == PH_CANDIDATES ? "collect" : "collect orphans",
              res);
@@ -254,6 +289,7 @@ static void collect_cb(const struct reg_result *res, void *arg) {
     return;
   }
   r->more = res->more;
+  limit_grow(&r->collect_limit, RETENTION_COLLECT_LIMIT);
   if (r->phase == PH_ORPHANS) {
     if (res->more)
       orphans_drop_collected(r, res);
@@ -302,7 +338,7 @@ static void pass_collect(struct retention *r) {
 
   memset(&req, 0, sizeof req);
   req.grace_us = r->o.gc_grace_s * 1000000;
-  req.limit = RETENTION_COLLECT_LIMIT;
+  req.limit = r->collect_limit;
   if (r->phase == PH_ORPHANS) {
     req.orphans = r->orph + r->orph_next;
     req.norphans = r->nbatch;
@@ -329,7 +365,7 @@ static void orphans_send(struct retention *r) {
     pass_trash(r);
     return;
   }
-  r->nbatch = left < RETENTION_COLLECT_LIMIT ? left : RETENTION_COLLECT_LIMIT;
+  r->nbatch = left < r->collect_limit ? left : r->collect_limit;
   pass_collect(r);
 }
 
@@ -454,9 +490,14 @@ static void sweep_cb(const struct reg_result *res, void *arg) {
   struct retention *r = arg;
 
   r->in_flight--;
+  if (res->error != REG_OK && limit_halve(r, "sweep", res, &r->sweep_limit)) {
+    pass_sweep(r);
+    return;
+  }
   if (res->error != REG_OK) {
     reg_fail(r, "sweep", res);
   } else {
+    limit_grow(&r->sweep_limit, RETENTION_SWEEP_LIMIT);
     r->expired += res->expired;
     r->aborted += res->aborted;
     if (res->more && !r->stopping) {
@@ -477,7 +518,7 @@ static void pass_sweep(struct retention *r) {
   int rc;
 
   req.open_ttl_us = r->o.open_ttl_s * 1000000;
-  req.limit = RETENTION_SWEEP_LIMIT;
+  req.limit = r->sweep_limit;
   rc = reg_sweep(r->w, &req, sweep_cb, r);
   if (rc != 0) {
     retention_fail(r, "sweep", rc, "cannot queue the sweep");
@@ -533,6 +574,8 @@ int retention_start(uv_loop_t *loop, struct writer *w, struct blob_store *s,
   r->s = s;
   r->o = *o;
   r->shards = 1;
+  r->sweep_limit = RETENTION_SWEEP_LIMIT;
+  r->collect_limit = RETENTION_COLLECT_LIMIT;
   if (o->sweep_interval_s > 0) {
     ms = (uint64_t)o->sweep_interval_s * 1000;
     uv_timer_init(loop, &r->timer);
