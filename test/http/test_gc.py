@@ -12,7 +12,7 @@ import threading
 import time
 
 from apihelp import Api, b3sum_bytes, blob_files, tmp_files
-from conftest import Proc, daemon_argv
+from conftest import Proc, RawSock, daemon_argv
 
 
 def start(tmp_path, data_dir, name, *flags):
@@ -234,6 +234,49 @@ def test_kill9_during_collection(tmp_path, data_dir):
     assert len(trash_files(data_dir)) >= 300
     assert d.stop() == 0
     assert tmp_files(data_dir) == []
+    offline_checks(data_dir)
+
+
+def test_refused_and_gone_uploads_settle(tmp_path, data_dir):
+    """Every end of an upload settles its kept copy exactly once: a
+    registry refusal (the package was aborted while the body came) leaves
+    no kept name in tmp/, and its blob, an orphan, is collected; a client
+    gone before the answer leaves none either."""
+    d = start(tmp_path, data_dir, "d", "--sweep-interval", "1",
+              "--open-package-ttl", "0", "--gc-grace", "0",
+              "--trash-ttl", "3600")
+    api = Api(d)
+    pid = api.create()["id"]
+    body = os.urandom(300000)
+    up = RawSock(d.host, d.port)
+    up.send(b"PUT /v1/packages/%s/files/late HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: %d\r\n\r\n" % (pid.encode(), len(body)) +
+            body[:1000])
+    wait_for(lambda: api.json("GET", f"/v1/packages/{pid}")["status"] ==
+             "aborted", 30, "the sweeper to abort the package")
+    up.send(body[1000:])
+    st, _, data = up.response()
+    assert 400 <= st < 500, (st, data)
+    assert tmp_files(data_dir) == []
+    hexd = b3sum_bytes(body)
+    wait_for(lambda: any(n.startswith(hexd + ".")
+                         for n in trash_files(data_dir)), 30,
+             "the refused upload's blob collected as an orphan")
+    assert not os.path.exists(blob_path(data_dir, hexd))
+
+    # the client goes away right after its last byte
+    for i in range(20):
+        pid = api.create()["id"]
+        gone = RawSock(d.host, d.port)
+        b = os.urandom(20000)
+        gone.send(b"PUT /v1/packages/%s/files/g HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (pid.encode(), len(b)) +
+                  b)
+        gone.s.close()
+    time.sleep(0.5)
+    wait_for(lambda: tmp_files(data_dir) == [], 10, "tmp/ empty")
+    assert not [r for r in d.records() if r.get("level") == "error"]
+    assert d.stop() == 0
     offline_checks(data_dir)
 
 
