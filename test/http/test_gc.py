@@ -132,15 +132,17 @@ def test_open_ttl_collect_trash(tmp_path, data_dir):
     f = api.json("GET", f"/v1/packages/{keep}/files")["files"][0]
     st, _, data = api.req("GET", f"/v1/files/{f['id']}")
     assert st == 200 and data == shared
-    assert any(r.get("msg") == "retention pass" and r.get("collected") == 1
-               for r in d.records())
+    wait_for(lambda: any(r.get("msg") == "retention pass" and
+                         r.get("collected") == 1 for r in d.records()),
+             10, "the pass logged")
     assert d.stop() == 0
 
     d = start(tmp_path, data_dir, "d3", "--sweep-interval", "1",
               "--gc-grace", "0", "--trash-ttl", "0")
     wait_for(lambda: trash_files(data_dir) == [], 30, "the trash emptied")
-    assert any(r.get("msg") == "trash emptied" and r.get("removed") == 1
-               for r in d.records())
+    wait_for(lambda: any(r.get("msg") == "trash emptied" and
+                         r.get("removed") == 1 for r in d.records()),
+             10, "the emptying logged")
     assert d.stop() == 0
     assert tmp_files(data_dir) == []
     offline_checks(data_dir)
