@@ -99,6 +99,13 @@ static void pass_trash(struct retention *r);
 static void pass_end(struct retention *r);
 static void timer_cb(uv_timer_t *t);
 
+/* Drops the orphan candidates of this scan (done, stopped or failed). */
+static void orphans_reset(struct retention *r) {
+  free(r->orph);
+  r->orph = NULL;
+  r->norph = r->orph_next = r->nbatch = 0;
+}
+
 static void retention_fail(struct retention *r, const char *step, int status,
                            const char *detail) {
   char code[64];
@@ -284,7 +291,7 @@ static void collect_cb(const struct reg_result *res, void *arg) {
     reg_fail(r, r->phase == PH_CANDIDATES ? "collect" : "collect orphans",
              res);
     if (r->phase == PH_ORPHANS)
-      r->norph = 0; /* the next scan tries again */
+      orphans_reset(r); /* the next scan tries again */
     r->phase == PH_CANDIDATES ? pass_orphans(r) : pass_trash(r);
     return;
   }
@@ -346,7 +353,7 @@ static void pass_collect(struct retention *r) {
   rc = reg_collect(r->w, &req, collect_cb, r);
   if (rc != 0) {
     retention_fail(r, "collect", rc, "cannot queue the collection");
-    r->norph = 0;
+    orphans_reset(r);
     pass_trash(r);
     return;
   }
@@ -359,9 +366,7 @@ static void orphans_send(struct retention *r) {
   size_t left = r->norph - r->orph_next;
 
   if (left == 0 || r->stopping) {
-    free(r->orph);
-    r->orph = NULL;
-    r->norph = r->orph_next = r->nbatch = 0;
+    orphans_reset(r);
     pass_trash(r);
     return;
   }
@@ -437,8 +442,7 @@ static void pass_orphans(struct retention *r) {
   rc = r->orph == NULL ? UV_ENOMEM : blob_list(r->s, list_cb, r);
   if (rc != 0) {
     retention_fail(r, "orphan scan", rc, "cannot list the blob files");
-    free(r->orph);
-    r->orph = NULL;
+    orphans_reset(r);
     pass_trash(r);
     return;
   }
