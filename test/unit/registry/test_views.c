@@ -2,7 +2,9 @@
  * test_views.c: views_apply (views.h) on a fresh database, through the
  * evlog API only, with events built by hand: each event type changes
  * exactly the view rows it should (every other table keeps its digest),
- * with every value taken from the event; an event that does not fit the
+ * with every value taken from the event (the retention lifecycle's
+ * events too: classes, extension, holds, expiry and abort with their
+ * blob references, collection); an event that does not fit the
  * views (unknown type, a field missing or of the wrong type, a file for
  * a missing package, an unknown retention class, finalizing twice) is
  * UV_EPROTO with a message naming the event, and changes nothing.
@@ -539,10 +541,320 @@ static void test_unknown_retention_class(void) {
   vt_done(&t);
 }
 
+/* ---- the retention lifecycle --------------------------------------------- */
+
+#define HOLD1 "0190a1b2-c3d4-7e5f-8a6b-0000000000a1"
+
+static void blob_addr(char *out, uint8_t fill) {
+  uint8_t d[DIGEST_LEN];
+
+  memset(d, fill, sizeof d);
+  caddr_format_raw(CADDR_BLAKE3, d, out);
+}
+
+/* A class is inserted, then raised: finalized packages of the class
+ * expire later (open ones still never), then never. */
+static void test_class_defined(void) {
+  static const char *const added[] = {"retention_classes", NULL};
+  static const char *const raised[] = {"retention_classes",
+                                       "retention_state", NULL};
+  static const int plus1[] = {1}, zero[] = {0, 0};
+  struct vt t;
+  struct snap a, b, c;
+  char json[JSON_MAX];
+
+  vt_init(&t);
+  snap_take(&t, &a);
+  apply_ok(&t, 1, EV_RETENTION_CLASS_DEFINED,
+           "{\"name\": \"pr\", \"duration_seconds\": 3600}");
+  snap_take(&t, &b);
+  expect_changed(&a, &b, added, plus1);
+  ASSERT_EQ(query_int(&t, "SELECT duration_seconds FROM retention_classes "
+                          "WHERE name = 'pr'"),
+            3600);
+  ASSERT_EQ(query_int(&t, "SELECT defined_seq FROM retention_classes "
+                          "WHERE name = 'pr'"),
+            1);
+  created_json(json, PKG, "pr", "{}");
+  apply_ok(&t, 2, EV_PACKAGE_CREATED, json);
+  created_json(json, PKG2, "pr", "{}");
+  apply_ok(&t, 3, EV_PACKAGE_CREATED, json);
+  finalized_json(json, PKG, T0 + 5);
+  apply_ok(&t, 4, EV_PACKAGE_FINALIZED, json);
+  ASSERT_EQ(query_int(&t, "SELECT expires_at FROM retention_state WHERE "
+                          "package_id = x'0190A1B2C3D47E5F8A6B7C8D9E0F1A2B'"),
+            T0 + 5 + INT64_C(3600000000));
+  snap_take(&t, &b);
+  apply_ok(&t, 5, EV_RETENTION_CLASS_DEFINED,
+           "{\"name\": \"pr\", \"duration_seconds\": 7200, "
+           "\"previous_duration_seconds\": 3600}");
+  snap_take(&t, &c);
+  expect_changed(&b, &c, raised, zero);
+  ASSERT_EQ(query_int(&t, "SELECT expires_at FROM retention_state WHERE "
+                          "package_id = x'0190A1B2C3D47E5F8A6B7C8D9E0F1A2B'"),
+            T0 + 5 + INT64_C(7200000000));
+  expect_null(&t, "SELECT expires_at FROM retention_state WHERE "
+                  "package_id = x'0190A1B2C3D47E5F8A6B7C8D9E0F1A2C'");
+  ASSERT_EQ(query_int(&t, "SELECT defined_seq FROM retention_classes "
+                          "WHERE name = 'pr'"),
+            5);
+  apply_ok(&t, 6, EV_RETENTION_CLASS_DEFINED,
+           "{\"name\": \"pr\", \"duration_seconds\": null, "
+           "\"previous_duration_seconds\": 7200}");
+  expect_null(&t, "SELECT duration_seconds FROM retention_classes "
+                  "WHERE name = 'pr'");
+  expect_null(&t, "SELECT expires_at FROM retention_state WHERE "
+                  "package_id = x'0190A1B2C3D47E5F8A6B7C8D9E0F1A2B'");
+  expect_refused(&t, 7, EV_RETENTION_CLASS_DEFINED,
+                 "{\"name\": \"x\", \"duration_seconds\": -1}", "event 7",
+                 "\"duration_seconds\"");
+  vt_done(&t);
+}
+
+/* Removal deletes the row; removing a class that is not there is
+ * refused. */
+static void test_class_removed(void) {
+  static const char *const changed[] = {"retention_classes", NULL};
+  static const int minus1[] = {-1};
+  struct vt t;
+  struct snap a, b;
+
+  vt_init(&t);
+  apply_ok(&t, 1, EV_RETENTION_CLASS_DEFINED,
+           "{\"name\": \"pr\", \"duration_seconds\": 60}");
+  snap_take(&t, &a);
+  apply_ok(&t, 2, EV_RETENTION_CLASS_REMOVED, "{\"name\": \"pr\"}");
+  snap_take(&t, &b);
+  expect_changed(&a, &b, changed, minus1);
+  ASSERT_EQ(query_int(&t, "SELECT count(*) FROM retention_classes WHERE "
+                          "name = 'pr'"),
+            0);
+  expect_refused(&t, 3, EV_RETENTION_CLASS_REMOVED, "{\"name\": \"pr\"}",
+                 "event 3 (v1.retention_class.removed)", "changed nothing");
+  vt_done(&t);
+}
+
+/* Extension changes the package's class and its retention state. */
+static void test_retention_extended(void) {
+  static const char *const changed[] = {"packages", "retention_state", NULL};
+  static const int zero[] = {0, 0};
+  struct vt t;
+  struct snap a, b;
+  char json[JSON_MAX];
+
+  vt_init(&t);
+  created_json(json, PKG, "raw-evidence", "{}");
+  apply_ok(&t, 1, EV_PACKAGE_CREATED, json);
+  finalized_json(json, PKG, T0);
+  apply_ok(&t, 2, EV_PACKAGE_FINALIZED, json);
+  snap_take(&t, &a);
+  snprintf(json, sizeof json,
+           "{\"package_id\": \"" PKG "\", \"retention_class\": "
+           "\"release-evidence\", \"expires_at\": %lld, "
+           "\"previous_expires_at\": %lld, \"previous_retention_class\": "
+           "\"raw-evidence\"}",
+           (long long)(T0 + 1000 * DAY_US), (long long)(T0 + 90 * DAY_US));
+  apply_ok(&t, 3, EV_RETENTION_EXTENDED, json);
+  snap_take(&t, &b);
+  expect_changed(&a, &b, changed, zero);
+  expect_text(&t, "SELECT retention_class FROM packages", "release-evidence");
+  expect_text(&t, "SELECT class FROM retention_state", "release-evidence");
+  ASSERT_EQ(query_int(&t, "SELECT expires_at FROM retention_state"),
+            T0 + 1000 * DAY_US);
+  expect_refused(&t, 4, EV_RETENTION_EXTENDED,
+                 "{\"package_id\": \"" PKG2 "\", \"retention_class\": "
+                 "\"transient\", \"expires_at\": null}",
+                 "event 4 (v1.retention.extended)", "changed nothing");
+  vt_done(&t);
+}
+
+/* A hold is inserted active, released once; a second release is
+ * refused. */
+static void test_holds(void) {
+  static const char *const changed[] = {"holds", NULL};
+  static const int plus1[] = {1}, zero[] = {0};
+  static const char released[] =
+      "{\"id\": \"" HOLD1 "\", \"package_id\": \"" PKG "\", "
+      "\"released_at\": 1700000000000099}";
+  struct vt t;
+  struct snap a, b, c;
+  char json[JSON_MAX];
+
+  vt_init(&t);
+  created_json(json, PKG, "transient", "{}");
+  apply_ok(&t, 1, EV_PACKAGE_CREATED, json);
+  snap_take(&t, &a);
+  apply_ok(&t, 2, EV_HOLD_PLACED,
+           "{\"id\": \"" HOLD1 "\", \"package_id\": \"" PKG "\", "
+           "\"reason\": \"case 2291\", \"placed_at\": 1700000000000042}");
+  snap_take(&t, &b);
+  expect_changed(&a, &b, changed, plus1);
+  expect_text(&t, "SELECT reason || '|' || actor FROM holds",
+              "case 2291|test");
+  ASSERT_EQ(query_int(&t, "SELECT placed_at FROM holds"), T0 + 42);
+  ASSERT_EQ(query_int(&t, "SELECT placed_seq FROM holds"), 2);
+  expect_null(&t, "SELECT released_seq FROM holds");
+  apply_ok(&t, 3, EV_HOLD_RELEASED, released);
+  snap_take(&t, &c);
+  expect_changed(&b, &c, changed, zero);
+  ASSERT_EQ(query_int(&t, "SELECT released_at FROM holds"), T0 + 99);
+  ASSERT_EQ(query_int(&t, "SELECT released_seq FROM holds"), 3);
+  expect_text(&t, "SELECT released_by FROM holds", "test");
+  expect_refused(&t, 4, EV_HOLD_RELEASED, released,
+                 "event 4 (v1.hold.released)", "changed nothing");
+  vt_done(&t);
+}
+
+/* Expiry (from finalized) and abort (from open) end the package and drop
+ * its files' references: a shared blob stays referenced, one left with
+ * none becomes a candidate.  The wrong starting status is refused. */
+static void test_package_ended(void) {
+  static const char *const changed[] = {"packages", "retention_state",
+                                        "blobs", NULL};
+  static const int zero[] = {0, 0, 0};
+  struct vt t;
+  struct snap a, b, c;
+  char json[JSON_MAX];
+
+  vt_init(&t);
+  created_json(json, PKG, "transient", "{}");
+  apply_ok(&t, 1, EV_PACKAGE_CREATED, json);
+  created_json(json, PKG2, "transient", "{}");
+  apply_ok(&t, 2, EV_PACKAGE_CREATED, json);
+  ingested_json(json, FILE1, PKG, "a", 0x11);
+  apply_ok(&t, 3, EV_FILE_INGESTED, json);
+  ingested_json(json, FILE2, PKG2, "a", 0x11);
+  apply_ok(&t, 4, EV_FILE_INGESTED, json);
+  ingested_json(json, "0190a1b2-c3d4-7e5f-8a6b-000000000003", PKG2, "b",
+                0x22);
+  apply_ok(&t, 5, EV_FILE_INGESTED, json);
+  finalized_json(json, PKG, T0 + 1);
+  apply_ok(&t, 6, EV_PACKAGE_FINALIZED, json);
+  snap_take(&t, &a);
+  /* the open package cannot expire, the finalized one cannot abort */
+  expect_refused(&t, 7, EV_PACKAGE_EXPIRED,
+                 "{\"as_of\": 1, \"expires_at\": 1, \"package_id\": \"" PKG2
+                 "\"}",
+                 "event 7 (v1.package.expired)", "changed nothing");
+  expect_refused(&t, 7, EV_PACKAGE_ABORTED,
+                 "{\"as_of\": 1, \"package_id\": \"" PKG "\", "
+                 "\"reason\": \"deleted\"}",
+                 "event 7 (v1.package.aborted)", "changed nothing");
+  apply_ok(&t, 7, EV_PACKAGE_EXPIRED,
+           "{\"as_of\": 1700000000000500, \"expires_at\": 1700000000000400, "
+           "\"package_id\": \"" PKG "\"}");
+  snap_take(&t, &b);
+  expect_changed(&a, &b, changed, zero);
+  ASSERT_EQ(query_int(&t, "SELECT status FROM packages WHERE id = "
+                          "x'0190A1B2C3D47E5F8A6B7C8D9E0F1A2B'"),
+            3);
+  ASSERT_EQ(query_int(&t, "SELECT ended_at FROM retention_state WHERE "
+                          "ended_seq = 7"),
+            T0 + 500);
+  expect_text(&t, "SELECT end_reason FROM retention_state WHERE "
+                  "ended_seq = 7",
+              "expired");
+  /* 0x11 is still used by PKG2's file */
+  ASSERT_EQ(query_int(&t, "SELECT refcount FROM blobs WHERE blake3 = "
+                          "x'" HEX32("11") "'"),
+            1);
+  expect_null(&t, "SELECT unref_seq FROM blobs WHERE blake3 = "
+                  "x'" HEX32("11") "'");
+  expect_refused(&t, 8, EV_PACKAGE_EXPIRED,
+                 "{\"as_of\": 1, \"expires_at\": 1, \"package_id\": \"" PKG
+                 "\"}",
+                 "event 8 (v1.package.expired)", "changed nothing");
+  apply_ok(&t, 8, EV_PACKAGE_ABORTED,
+           "{\"as_of\": 1700000000000600, \"package_id\": \"" PKG2 "\", "
+           "\"reason\": \"open-package-ttl\"}");
+  snap_take(&t, &c);
+  expect_changed(&b, &c, changed, zero);
+  ASSERT_EQ(query_int(&t, "SELECT status FROM packages WHERE id = "
+                          "x'0190A1B2C3D47E5F8A6B7C8D9E0F1A2C'"),
+            4);
+  expect_text(&t, "SELECT end_reason FROM retention_state WHERE "
+                  "ended_seq = 8",
+              "open-package-ttl");
+  ASSERT_EQ(query_int(&t, "SELECT count(*) FROM blobs WHERE refcount = 0 "
+                          "AND unref_seq = 8 AND unref_at = "
+                          "1700000000000008"),
+            2);
+  /* rows, files stay */
+  ASSERT_EQ(query_int(&t, "SELECT count(*) FROM files"), 3);
+  vt_done(&t);
+}
+
+/* Collection marks a candidate; an orphan without a row changes nothing;
+ * a blob still referenced is refused. */
+static void test_blob_collected(void) {
+  static const char *const changed[] = {"blobs", NULL};
+  static const int zero[] = {0};
+  struct vt t;
+  struct snap a, b;
+  char json[JSON_MAX], b3[CADDR_BUFSIZE];
+
+  vt_init(&t);
+  created_json(json, PKG, "transient", "{}");
+  apply_ok(&t, 1, EV_PACKAGE_CREATED, json);
+  created_json(json, PKG2, "transient", "{}");
+  apply_ok(&t, 2, EV_PACKAGE_CREATED, json);
+  ingested_json(json, FILE1, PKG, "a", 0x11);
+  apply_ok(&t, 3, EV_FILE_INGESTED, json);
+  ingested_json(json, FILE2, PKG2, "a", 0x22);
+  apply_ok(&t, 4, EV_FILE_INGESTED, json);
+  apply_ok(&t, 5, EV_PACKAGE_ABORTED,
+           "{\"as_of\": 1, \"package_id\": \"" PKG "\", "
+           "\"reason\": \"deleted\"}");
+  snap_take(&t, &a);
+  blob_addr(b3, 0x11);
+  snprintf(json, sizeof json,
+           "{\"as_of\": 2, \"blake3\": \"%s\", \"size\": 3, "
+           "\"unreferenced_seq\": 5}",
+           b3);
+  apply_ok(&t, 6, EV_BLOB_COLLECTED, json);
+  snap_take(&t, &b);
+  expect_changed(&a, &b, changed, zero);
+  ASSERT_EQ(query_int(&t, "SELECT collected_seq FROM blobs WHERE blake3 = "
+                          "x'" HEX32("11") "'"),
+            6);
+  /* an orphan nobody knew */
+  blob_addr(b3, 0x77);
+  snprintf(json, sizeof json,
+           "{\"as_of\": 2, \"blake3\": \"%s\", \"size\": 9, "
+           "\"unreferenced_seq\": null}",
+           b3);
+  apply_ok(&t, 7, EV_BLOB_COLLECTED, json);
+  snap_take(&t, &a);
+  expect_unchanged(&b, &a);
+  /* still referenced */
+  blob_addr(b3, 0x22);
+  snprintf(json, sizeof json,
+           "{\"as_of\": 2, \"blake3\": \"%s\", \"size\": 3, "
+           "\"unreferenced_seq\": 5}",
+           b3);
+  expect_refused(&t, 8, EV_BLOB_COLLECTED, json,
+                 "event 8 (v1.blob.collected)", "changed nothing");
+  /* ingested again: live, marks cleared */
+  ingested_json(json, "0190a1b2-c3d4-7e5f-8a6b-000000000003", PKG2, "b",
+                0x11);
+  apply_ok(&t, 8, EV_FILE_INGESTED, json);
+  ASSERT_EQ(query_int(&t, "SELECT refcount FROM blobs WHERE blake3 = "
+                          "x'" HEX32("11") "'"),
+            1);
+  expect_null(&t, "SELECT collected_seq FROM blobs WHERE blake3 = "
+                  "x'" HEX32("11") "'");
+  expect_null(&t, "SELECT unref_seq FROM blobs WHERE blake3 = "
+                  "x'" HEX32("11") "'");
+  vt_done(&t);
+}
+
 TEST_MAIN(TEST_CASE(test_package_created),
           TEST_CASE(test_package_created_permanent),
           TEST_CASE(test_file_ingested), TEST_CASE(test_package_finalized),
           TEST_CASE(test_unknown_type), TEST_CASE(test_missing_field),
           TEST_CASE(test_wrong_type), TEST_CASE(test_finalize_twice),
           TEST_CASE(test_file_for_missing_package),
-          TEST_CASE(test_unknown_retention_class))
+          TEST_CASE(test_unknown_retention_class),
+          TEST_CASE(test_class_defined), TEST_CASE(test_class_removed),
+          TEST_CASE(test_retention_extended), TEST_CASE(test_holds),
+          TEST_CASE(test_package_ended), TEST_CASE(test_blob_collected))
