@@ -1,5 +1,9 @@
 /*
- * blobs.c: GET/HEAD /v1/files/{id} and /v1/blobs/{blake3:..|sha256:..}.
+ * blobs.c: GET/HEAD /v1/files/{id}, /v1/packages/{id}/files/{path} and
+ * /v1/blobs/{blake3:..|sha256:..}.  The contents of an expired or aborted
+ * package are gone: 410 package-expired / package-aborted before the blob
+ * store is asked; by address only bytes a file of an open or finalized
+ * package holds are served.
  *
  * The file row (from the readers) gives size, media type and digests; the
  * bytes come from the blob store in DOWNLOAD_CHUNK pieces read on the
@@ -518,6 +522,14 @@ static void download_lookup_cb(struct query_result *res, void *arg) {
     ; /* the client has gone */
   } else if (res->status != 0) {
     handlers_query_problem(work_end(&d->w), res, d->not_found);
+  } else if (!d->blob && (res->file->package_status == PKG_EXPIRED ||
+                          res->file->package_status == PKG_ABORTED)) {
+    bool expired = res->file->package_status == PKG_EXPIRED;
+    http_problem(work_end(&d->w),
+                 expired ? PROB_PACKAGE_EXPIRED : PROB_PACKAGE_ABORTED,
+                 "the package of this file %s: its contents are gone (its "
+                 "manifest and file list remain)",
+                 expired ? "has expired" : "was aborted");
   } else {
     d->file = res->file;
     res->file = NULL;
@@ -602,4 +614,32 @@ void blobs_get_blob(struct conn *c, const struct http_req *req) {
   work_ref(&d->w); /* the lookup's */
   rc = query_blob_get(d->app->reader, &a, download_lookup_cb, d);
   download_asked(d, rc, "blob");
+}
+
+void blobs_get_path(struct conn *c, const struct http_req *req) {
+  struct download *d;
+  struct errbuf e = {{0}};
+  struct uuid id;
+  char *path = NULL;
+  size_t n = 0;
+  int rc;
+
+  if (!handlers_package_id(c, &req->params[0], &id))
+    return;
+  if (http_pct_decode(req->params[1].p, req->params[1].n, &path, &n) != 0 ||
+      relpath_check(path, n, &e) != 0) {
+    http_problem(c, PROB_INVALID_PATH, "%s",
+                 path == NULL ? "the file path is not valid percent-encoding"
+                              : err_msg(&e, UV_EINVAL));
+    free(path);
+    return;
+  }
+  if ((d = download_new(c, req, PROB_UNKNOWN_FILE)) == NULL) {
+    free(path);
+    return;
+  }
+  work_ref(&d->w); /* the lookup's */
+  rc = query_file_at_path(d->app->reader, &id, path, download_lookup_cb, d);
+  free(path);
+  download_asked(d, rc, "file");
 }

@@ -47,11 +47,13 @@ const char *handlers_status_name(enum pkg_status s) {
 
 json_t *handlers_package_json(const struct package *p) {
   char id[UUID_STRLEN + 1];
-  json_t *o = json_object(), *meta = NULL;
+  json_t *o = json_object(), *meta = NULL, *holds = NULL;
 
   uuid_format(&p->id, id);
   if (p->metadata_json != NULL)
     meta = json_loads(p->metadata_json, JSON_DECODE_ANY, NULL);
+  if (p->holds_json != NULL)
+    holds = json_loads(p->holds_json, 0, NULL);
   json_object_set_new(o, "id", json_string(id));
   json_object_set_new(o, "name", field_str(p->name));
   json_object_set_new(o, "producer", field_str(p->producer));
@@ -66,6 +68,9 @@ json_t *handlers_package_json(const struct package *p) {
                           ? field_addr(CADDR_BLAKE3, p->manifest_digest)
                           : json_null());
   json_object_set_new(o, "expires_at", field_ts(p->expires_at));
+  json_object_set_new(o, "holds", json_is_array(holds) ? holds : json_array());
+  if (holds != NULL && !json_is_array(holds))
+    json_decref(holds);
   return o;
 }
 

@@ -10,12 +10,9 @@
  * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.
  * At the end the blob is made durable (checked against the digests the
  * head announced: upload_digest.h), the v1.file.ingested event is
- * committed, and only then 201.  The blob store keeps a second name of
- * the bytes until that commit is known (blob_ingest_keep): a collection
- * of the same digest may have moved the file to the trash meanwhile, so
- * a new upload waits for such moves and puts its copy back when the file
- * is missing (blob_ingest_settle; docs/ARCHITECTURE.md, "Collection and
- * uploads").  Every path settles the kept ingest once, before answering.
+ * committed, and only then 201.  A kept second name of the bytes puts
+ * them back if a collection moved the blob away meanwhile (keep/settle;
+ * docs/ARCHITECTURE.md "Retention"); every end settles it, then answers.
  * A client that goes away before the end aborts the ingest: the temp file
  * is removed and no event is written.  A path that has a file already is
  * a retry when the bytes are the same: the body is read against that
@@ -233,8 +230,13 @@ static void upload_package_cb(struct query_result *res, void *arg) {
   } else if (res->status != 0) {
     handlers_query_problem(work_end(&u->w), res, PROB_UNKNOWN_PACKAGE);
   } else if (res->package->status != PKG_OPEN) {
-    http_problem(work_end(&u->w), PROB_PACKAGE_FINALIZED,
-                 "the package is finalized: it takes no more files");
+    enum pkg_status st = res->package->status; /* 410 once gone */
+    http_problem(work_end(&u->w),
+                 st == PKG_EXPIRED   ? PROB_PACKAGE_EXPIRED
+                 : st == PKG_ABORTED ? PROB_PACKAGE_ABORTED
+                                     : PROB_PACKAGE_FINALIZED,
+                 "the package is %s: it takes no more files",
+                 handlers_status_name(st));
   } else {
     work_ref(&u->w);
     rc = query_file_at_path(u->app->reader, &u->pkg, u->path, upload_path_cb,
@@ -387,11 +389,9 @@ static void upload_reg_cb(const struct reg_result *res, void *arg) {
   }
   u->created = handlers_file_json(res->file);
   uuid_format(&res->file->id, u->created_id);
-  /* Recorded: the blob is referenced from here on.  Whether or not it
-   * was live before, wait for any trash move of it still in flight (a
-   * collection committed before this ingest), then make sure the file is
-   * in place: another upload's re-link may still be pending, and this
-   * one must not answer before its own bytes are there. */
+  /* Referenced from here on: wait for trash moves of it still in flight
+   * (live before or not: another upload's re-link may be pending), then
+   * make sure the file is in place before answering. */
   work_ref(&u->w);
   rc = retention_after_moves(u->app->retention, res->file->digests.blake3,
                              upload_moved_cb, u);

@@ -122,5 +122,14 @@ void blobs_get_file(struct conn *c, const struct http_req *req);
 void blobs_get_blob(struct conn *c, const struct http_req *req);
 void manifest_get(struct conn *c, const struct http_req *req);
 void events_get(struct conn *c, const struct http_req *req);
+void packages_delete(struct conn *c, const struct http_req *req);
+void blobs_get_path(struct conn *c, const struct http_req *req);
+void retention_classes_list(struct conn *c, const struct http_req *req);
+void retention_classes_define(struct conn *c, const struct http_req *req);
+void retention_classes_remove(struct conn *c, const struct http_req *req);
+void retention_extend(struct conn *c, const struct http_req *req);
+void holds_place(struct conn *c, const struct http_req *req);
+void holds_list(struct conn *c, const struct http_req *req);
+void holds_release(struct conn *c, const struct http_req *req);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * packages.c: create (POST /v1/packages), list with filters and cursor
- * paging, show, and finalize.  Writes go to the writer thread; the answer
- * is sent only after the event is committed.
+ * paging, show, finalize, and delete (abort an open package, expire a
+ * finalized one whose expiry has passed).  Writes go to the writer
+ * thread; the answer is sent only after the event is committed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "handlers/internal.h"
 #include "store/codec/caddr.h"
+#include "store/registry/retention.h"
 
 #define PACKAGES_LIST_DEFAULT 100
 #define PACKAGES_LIST_MAX 1000
@@ -275,9 +277,13 @@ void packages_list(struct conn *c, const struct http_req *req) {
       f.status = PKG_OPEN;
     } else if (strcmp(vals[4], "finalized") == 0) {
       f.status = PKG_FINALIZED;
+    } else if (strcmp(vals[4], "expired") == 0) {
+      f.status = PKG_EXPIRED;
+    } else if (strcmp(vals[4], "aborted") == 0) {
+      f.status = PKG_ABORTED;
     } else {
       http_problem(c, PROB_INVALID_PARAMETER,
-                   "status must be open or finalized");
+                   "status must be open, finalized, expired or aborted");
       goto out;
     }
   }
@@ -312,6 +318,44 @@ void packages_finalize(struct conn *c, const struct http_req *req) {
   http_conn_hold(c);
   rc = reg_package_finalize(app->writer, &id, handlers_actor(c),
                             packages_finalized_cb, c);
+  if (rc != 0) {
+    http_conn_release(c);
+    http_problem(c, PROB_WRITER_UNAVAILABLE,
+                 "the registry is not accepting writes: %s", uv_strerror(rc));
+  }
+}
+
+/* --- delete: abort an open package, expire a finalized one that is due --- */
+
+static void packages_deleted_cb(const struct reg_result *res, void *arg) {
+  struct conn *c = arg;
+  char ts[TS_STRLEN + 1];
+
+  if (res->error == REG_RETENTION_ACTIVE && http_conn_alive(c)) {
+    fence_reg_outcome(handlers_app(c), res);
+    if (res->expires_at != TS_NONE)
+      ts_format(res->expires_at, ts);
+    http_problem_members(c, PROB_RETENTION_ACTIVE,
+                         json_pack("{s:o}", "expires_at",
+                                   res->expires_at == TS_NONE
+                                       ? json_null()
+                                       : json_string(ts)),
+                         "%s", res->msg.msg);
+    http_conn_release(c);
+    return;
+  }
+  packages_reply(res, c, false);
+}
+
+void packages_delete(struct conn *c, const struct http_req *req) {
+  struct uuid id;
+  int rc;
+
+  if (fence_answer(c) || !handlers_package_id(c, &req->params[0], &id))
+    return;
+  http_conn_hold(c);
+  rc = reg_package_delete(handlers_app(c)->writer, &id, handlers_actor(c),
+                          packages_deleted_cb, c);
   if (rc != 0) {
     http_conn_release(c);
     http_problem(c, PROB_WRITER_UNAVAILABLE,

@@ -15,10 +15,11 @@
  *   4. trash: blob_trash_empty removes entries older than the trash TTL.
  * Every failure is logged and the step is tried again next pass.
  *
- * The race with uploads (docs/ARCHITECTURE.md "Collection and uploads"):
- * the digests whose trash move is in flight are known here from the
- * collection's commit (its callback, which runs before the callback of
- * any writer job committed after it) until the move ends.  An upload that
+ * The race with uploads (docs/ARCHITECTURE.md, "Retention: the sweeper,
+ * the collector and the race"): the digests whose trash move is in
+ * flight are known here from the collection's commit (its callback,
+ * which runs before the callback of any writer job committed after it)
+ * until the move ends.  An upload that
  * re-referenced a digest waits for those moves (retention_after_moves)
  * before it checks its blob is in place.
  */

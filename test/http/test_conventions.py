@@ -57,7 +57,8 @@ def test_allow_lists_head_with_get(api):
     for method, path, allow in (
             ("DELETE", "/health", "GET, HEAD, OPTIONS"),
             ("DELETE", "/v1/packages", "POST, GET, HEAD, OPTIONS"),
-            ("PUT", f"/v1/packages/{pkg['id']}", "GET, HEAD, OPTIONS"),
+            ("PUT", f"/v1/packages/{pkg['id']}",
+             "GET, HEAD, DELETE, OPTIONS"),
             ("DELETE", f"/v1/packages/{pkg['id']}/manifest",
              "GET, HEAD, OPTIONS"),
             ("POST", "/v1/events", "GET, HEAD, OPTIONS")):
@@ -75,7 +76,8 @@ def test_options(api, daemon):
         for path, allow in (
                 ("/health", "GET, HEAD, OPTIONS"),
                 ("/v1/packages", "POST, GET, HEAD, OPTIONS"),
-                (f"/v1/packages/{pkg['id']}/files/a/b.txt", "PUT, OPTIONS"),
+                (f"/v1/packages/{pkg['id']}/files/a/b.txt",
+                 "PUT, GET, HEAD, OPTIONS"),
                 (f"/v1/packages/{pkg['id']}/finalize", "POST, OPTIONS"),
                 ("/v1/files/x", "GET, HEAD, OPTIONS")):
             st, h, body = api.req("OPTIONS", path)
@@ -91,7 +93,7 @@ def test_options(api, daemon):
     s.send(b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
            b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     st, h, body = s.response()
-    assert st == 204 and h["allow"] == "GET, HEAD, POST, PUT, OPTIONS"
+    assert st == 204 and h["allow"] == "GET, HEAD, POST, DELETE, PUT, OPTIONS"
     assert s.response()[0] == 200
     s.close()
 

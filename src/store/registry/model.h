@@ -28,6 +28,9 @@ struct package {
   const char *subject;
   const char *retention_class;
   const char *metadata_json;   /* JCS text of the metadata object */
+  const char *holds_json;      /* JSON array text of the active holds,
+                                * [{id, package_id, reason, placed_at,
+                                * actor}] as the API shows them */
   enum pkg_status status;
   int64_t created_at;          /* us */
   int64_t finalized_at;        /* us or TS_NONE */
@@ -43,6 +46,7 @@ struct file_rec {
   const char *media_type;
   uint64_t size;
   struct digest_pair digests;
+  enum pkg_status package_status; /* of the package holding the file */
 };
 
 #endif

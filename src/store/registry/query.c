@@ -29,7 +29,7 @@ struct qjob {
   struct caddr addr;
   struct pkg_filter filter; /* strings point after the struct */
   const char *path;         /* query_file_at_path: after the struct */
-  bool json;                /* query_manifest_json */
+  bool json;                /* query_manifest_json; holds: all */
   int64_t since;
   unsigned limit;
   query_cb cb;
@@ -194,8 +194,9 @@ static int q_package_list(struct reader_job *rj, struct evlog_db *db,
   if (f->limit < 1 || f->limit > QUERY_LIST_MAX)
     return err_set(e, UV_EINVAL, "limit must be from 1 to %d",
                    QUERY_LIST_MAX);
-  if (f->status != 0 && f->status != PKG_OPEN && f->status != PKG_FINALIZED)
-    return err_set(e, UV_EINVAL, "status must be open or finalized");
+  if (f->status < 0 || f->status > PKG_ABORTED)
+    return err_set(e, UV_EINVAL,
+                   "status must be open, finalized, expired or aborted");
   memset(&after, 0, sizeof after);
   if (f->cursor != NULL && (rc = q_cursor_parse(f->cursor, &after, e)) != 0)
     return rc;
@@ -300,10 +301,14 @@ static int q_file_at_path(struct reader_job *rj, struct evlog_db *db,
   return q_first_file(j, db, st, e);
 }
 
+/* Only a file of an open or finalized package vouches for the bytes: those
+ * of expired and aborted packages may be collected. */
 static const char q_blob_b3_sql[] =
-    ROWS_FILE_SELECT "WHERE f.blake3 = ?1 ORDER BY f.id LIMIT 1";
+    ROWS_FILE_SELECT "WHERE f.blake3 = ?1 AND fp.status IN (1, 2) "
+                     "ORDER BY f.id LIMIT 1";
 static const char q_blob_sha_sql[] =
-    ROWS_FILE_SELECT "WHERE f.sha256 = ?1 ORDER BY f.id LIMIT 1";
+    ROWS_FILE_SELECT "WHERE f.sha256 = ?1 AND fp.status IN (1, 2) "
+                     "ORDER BY f.id LIMIT 1";
 
 static int q_blob_get(struct reader_job *rj, struct evlog_db *db,
                       struct errbuf *e) {
@@ -367,7 +372,8 @@ static int q_manifest_get(struct reader_job *rj, struct evlog_db *db,
     rc = UV_ENOENT;
   } else if (rc != EVLOG_ROW) {
     rc = evlog_fail(db, rc, "reading the manifest", e);
-  } else if (evlog_col_int(st, 0) != PKG_FINALIZED) {
+  } else if (evlog_col_int(st, 0) != PKG_FINALIZED &&
+             evlog_col_int(st, 0) != PKG_EXPIRED) {
     rc = err_set(e, UV_EAGAIN,
                  "the package is not finalized yet: it has no manifest");
   } else {
@@ -383,6 +389,84 @@ static int q_manifest_get(struct reader_job *rj, struct evlog_db *db,
   }
   evlog_reset(st);
   return rc;
+}
+
+/* ---- retention: JSON built by the database ------------------------------ */
+
+static const char q_classes_sql[] =
+    "SELECT json_group_array(json(x)) FROM (SELECT json_object('name', "
+    "c.name, 'duration_seconds', c.duration_seconds, 'packages', "
+    "coalesce(n.cnt, 0), 'seeded', json(CASE WHEN s.name IS NULL THEN "
+    "'false' ELSE 'true' END)) AS x FROM retention_classes c "
+    "LEFT JOIN (SELECT retention_class AS name, count(*) AS cnt "
+    "FROM packages GROUP BY retention_class) n ON n.name = c.name "
+    "LEFT JOIN retention_seed s ON s.name = c.name "
+    "ORDER BY c.duration_seconds IS NULL, c.duration_seconds, c.name)";
+static const char q_holds_sql[] =
+    "SELECT json_group_array(json(x)) FROM (SELECT CASE WHEN ?2 THEN "
+    "json_object(" ROWS_HOLD_FIELDS ", 'released_at', CASE WHEN "
+    "h.released_seq IS NULL THEN NULL ELSE " ROWS_TS_TEXT("h.released_at")
+    " END, 'released_by', h.released_by) ELSE " ROWS_HOLD_JSON " END AS x "
+    "FROM holds h WHERE h.package_id = ?1 AND (?2 OR h.released_seq IS NULL) "
+    "ORDER BY h.id)";
+
+/* The one text column st yields as res->bytes (NUL-ended). */
+static int q_json_text(struct qjob *j, struct evlog_db *db,
+                       struct evlog_stmt *st, int rc, struct errbuf *e) {
+  const char *text;
+  size_t n = 0;
+
+  if (rc == 0)
+    rc = evlog_step(st);
+  if (rc == EVLOG_ROW && (text = evlog_col_text(st, 0, &n)) != NULL) {
+    rc = 0;
+    if ((j->res->bytes = malloc(n + 1)) == NULL) {
+      rc = err_set(e, UV_ENOMEM, "out of memory");
+    } else {
+      memcpy(j->res->bytes, text, n + 1);
+      j->res->bytes_len = n;
+    }
+  } else if (rc == EVLOG_ROW || rc == 0) {
+    rc = err_set(e, UV_EPROTO, "database: no JSON from a retention view");
+  } else {
+    rc = evlog_fail(db, rc, "reading retention", e);
+  }
+  evlog_reset(st);
+  return rc;
+}
+
+static int q_classes(struct reader_job *rj, struct evlog_db *db,
+                     struct errbuf *e) {
+  struct evlog_stmt *st;
+  int rc;
+
+  if ((rc = evlog_stmt(db, q_classes_sql, &st, e)) != 0)
+    return rc;
+  return q_json_text(q_of(rj), db, st, 0, e);
+}
+
+static int q_holds(struct reader_job *rj, struct evlog_db *db,
+                   struct errbuf *e) {
+  struct qjob *j = q_of(rj);
+  struct evlog_stmt *st;
+  int rc;
+
+  if ((rc = evlog_stmt(db, q_package_exists_sql, &st, e)) != 0)
+    return rc;
+  rc = evlog_bind_blob(st, 1, j->id.b, UUID_LEN);
+  if (rc == 0)
+    rc = evlog_step(st);
+  evlog_reset(st);
+  if (rc == 0)
+    return UV_ENOENT;
+  if (rc != EVLOG_ROW)
+    return evlog_fail(db, rc, "reading", e);
+  if ((rc = evlog_stmt(db, q_holds_sql, &st, e)) != 0)
+    return rc;
+  rc = evlog_bind_blob(st, 1, j->id.b, UUID_LEN);
+  if (rc == 0)
+    rc = evlog_bind_int(st, 2, j->json);
+  return q_json_text(j, db, st, rc, e);
 }
 
 static int q_events_since(struct reader_job *rj, struct evlog_db *db,
@@ -526,6 +610,25 @@ int query_package_list(struct reader *r, const struct pkg_filter *f,
   j->filter.status = f->status;
   j->filter.limit = f->limit;
   return q_submit(r, j, q_package_list);
+}
+
+int query_classes_list(struct reader *r, query_cb cb, void *arg) {
+  struct qjob *j = q_new(cb, arg);
+
+  if (j == NULL)
+    return UV_ENOMEM;
+  return q_submit(r, j, q_classes);
+}
+
+int query_holds_list(struct reader *r, const struct uuid *package_id,
+                     bool all, query_cb cb, void *arg) {
+  struct qjob *j = q_new(cb, arg);
+
+  if (j == NULL)
+    return UV_ENOMEM;
+  j->id = *package_id;
+  j->json = all;
+  return q_submit(r, j, q_holds);
 }
 
 int query_events_since(struct reader *r, int64_t since, unsigned limit,

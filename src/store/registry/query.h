@@ -7,6 +7,7 @@
 #ifndef AS_QUERY_H
 #define AS_QUERY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -28,7 +29,8 @@ struct query_result {
   struct event_rec **events;   /* list */
   size_t count;                /* entries in the list */
   char *next_cursor;           /* packages paging: opaque, NULL at the end */
-  uint8_t *bytes;              /* manifest: CBOR, or JCS text (NUL-ended) */
+  uint8_t *bytes;              /* manifest: CBOR, or JCS text (NUL-ended);
+                                * classes, holds: JSON text */
   size_t bytes_len;
   uint8_t digest[DIGEST_LEN];  /* manifest: its address (blake3 of CBOR) */
   int64_t last_sequence;       /* health, events */
@@ -61,8 +63,9 @@ int query_file_at_path(struct reader *r, const struct uuid *package_id,
  * UV_ENOENT when no file references them. */
 int query_blob_get(struct reader *r, const struct caddr *addr, query_cb cb,
                    void *arg);
-/* The stored manifest CBOR of a finalized package (UV_ENOENT when the
- * package does not exist, UV_EAGAIN when it is not finalized). */
+/* The stored manifest CBOR of a finalized (or expired: proof of what it
+ * held) package (UV_ENOENT when the package does not exist, UV_EAGAIN
+ * when it was never finalized). */
 int query_manifest_get(struct reader *r, const struct uuid *package_id,
                        query_cb cb, void *arg);
 /* The same manifest projected to JCS (res->bytes is the JSON text); the
@@ -70,6 +73,14 @@ int query_manifest_get(struct reader *r, const struct uuid *package_id,
  * the CBOR bytes. */
 int query_manifest_json(struct reader *r, const struct uuid *package_id,
                         query_cb cb, void *arg);
+/* The retention classes as the JSON array text of GET
+ * /v1/retention-classes (res->bytes, NUL-ended). */
+int query_classes_list(struct reader *r, query_cb cb, void *arg);
+/* The package's active holds (all: released ones too, with released_at
+ * and released_by) as JSON array text in res->bytes; UV_ENOENT when the
+ * package does not exist. */
+int query_holds_list(struct reader *r, const struct uuid *package_id,
+                     bool all, query_cb cb, void *arg);
 int query_events_since(struct reader *r, int64_t since, unsigned limit,
                        query_cb cb, void *arg);
 /* last_sequence and a trivial read: status != 0 when the database is

@@ -64,6 +64,12 @@ struct reg_result {
   struct reg_collected *collected; /* collect: malloc'd, ncollected */
   size_t ncollected;
   bool more;                   /* the limit was reached: run again */
+  /* retention (retention.h) */
+  bool created;                /* class define: the class is new */
+  struct uuid hold_id;         /* hold place: the new hold */
+  int64_t placed_at;           /* hold place: us */
+  int64_t expires_at;          /* REG_RETENTION_ACTIVE: when the package
+                                * expires (TS_NONE: never) */
 };
 
 /* Called on the loop thread; res and everything in it is freed after the

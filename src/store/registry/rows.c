@@ -44,9 +44,24 @@ static int64_t rows_ts(struct evlog_stmt *st, int col) {
                                                : evlog_col_int(st, col);
 }
 
+/* A status column as enum pkg_status, or 0 when it is none. */
+static enum pkg_status rows_status(int64_t v) {
+  switch (v) {
+  case PKG_OPEN:
+    return PKG_OPEN;
+  case PKG_FINALIZED:
+    return PKG_FINALIZED;
+  case PKG_EXPIRED:
+    return PKG_EXPIRED;
+  case PKG_ABORTED:
+    return PKG_ABORTED;
+  }
+  return 0;
+}
+
 int rows_package(struct evlog_stmt *st, struct package **out) {
   struct package tmp, *p;
-  struct rows_str s[5];
+  struct rows_str s[6];
   int rc = 0;
 
   *out = NULL;
@@ -54,25 +69,13 @@ int rows_package(struct evlog_stmt *st, struct package **out) {
   for (int i = 0; i < 5 && rc == 0; i++)
     rc = rows_text(st, 1 + i, &s[i]);
   if (rc == 0)
+    rc = rows_text(st, 11, &s[5]);
+  if (rc == 0)
     rc = evlog_col_copy(st, 0, tmp.id.b, UUID_LEN);
   if (rc != 0)
     return rc;
-  switch (evlog_col_int(st, 6)) {
-  case PKG_OPEN:
-    tmp.status = PKG_OPEN;
-    break;
-  case PKG_FINALIZED:
-    tmp.status = PKG_FINALIZED;
-    break;
-  case PKG_EXPIRED:
-    tmp.status = PKG_EXPIRED;
-    break;
-  case PKG_ABORTED:
-    tmp.status = PKG_ABORTED;
-    break;
-  default:
+  if ((tmp.status = rows_status(evlog_col_int(st, 6))) == 0)
     return UV_EPROTO;
-  }
   tmp.created_at = evlog_col_int(st, 7);
   tmp.finalized_at = rows_ts(st, 8);
   if (evlog_col_type(st, 9) != EVLOG_NULL) {
@@ -83,8 +86,9 @@ int rows_package(struct evlog_stmt *st, struct package **out) {
   tmp.expires_at = rows_ts(st, 10);
   p = rows_pack(sizeof *p, s,
                 (const char **[]){&tmp.name, &tmp.producer, &tmp.subject,
-                                  &tmp.retention_class, &tmp.metadata_json},
-                5);
+                                  &tmp.retention_class, &tmp.metadata_json,
+                                  &tmp.holds_json},
+                6);
   if (p == NULL)
     return UV_ENOMEM;
   memcpy(p, &tmp, sizeof tmp);
@@ -110,6 +114,8 @@ int rows_file(struct evlog_stmt *st, struct file_rec **out) {
   if (size < 0)
     return UV_EPROTO;
   tmp.size = (uint64_t)size;
+  if ((tmp.package_status = rows_status(evlog_col_int(st, 7))) == 0)
+    return UV_EPROTO;
   if ((rc = rows_text(st, 2, &s[0])) != 0 || (rc = rows_text(st, 3, &s[1])) != 0)
     return rc;
   f = rows_pack(sizeof *f, s, (const char **[]){&tmp.path, &tmp.media_type},
