@@ -237,6 +237,46 @@ def test_orphan_collected(tmp_path, data_dir):
     offline_checks(data_dir)
 
 
+def test_collected_not_moved(tmp_path, data_dir):
+    """A crash between a collection's commit and its move leaves the file
+    in blobs/ (simulated: put back from the trash by hand): the orphan
+    scan at the next start collects it again, with a second event."""
+    d = start(tmp_path, data_dir, "d0", "--sweep-interval", "0")
+    api = Api(d)
+    pid = api.create()["id"]
+    body = os.urandom(2500)
+    st, _, _ = api.req("PUT", f"/v1/packages/{pid}/files/x", body=body)
+    assert st == 201
+    hexd = b3sum_bytes(body)
+    assert d.stop() == 0
+    d = start(tmp_path, data_dir, "d1", "--sweep-interval", "1",
+              "--open-package-ttl", "0", "--gc-grace", "0",
+              "--trash-ttl", "3600")
+    wait_for(lambda: trash_files(data_dir), 30, "the collection")
+    assert d.stop() == 0
+    (entry,) = trash_files(data_dir)
+    os.rename(os.path.join(data_dir, "trash", entry),
+              blob_path(data_dir, hexd))
+    old = time.time() - 60
+    os.utime(blob_path(data_dir, hexd), (old, old))
+
+    d = start(tmp_path, data_dir, "d2", "--sweep-interval", "1",
+              "--gc-grace", "0", "--trash-ttl", "3600")
+    api = Api(d)
+
+    def twice():
+        col = [e for e in events(api)
+               if e["event_type"] == "v1.blob.collected"]
+        return col if len(col) == 2 else None
+    col = wait_for(twice, 30, "the second collection")
+    wait_for(lambda: len(trash_files(data_dir)) == 1 and
+             not os.path.exists(blob_path(data_dir, hexd)), 10,
+             "the file moved again")
+    assert trash_files(data_dir) == [f"{hexd}.{col[1]['sequence']}"]
+    assert d.stop() == 0
+    offline_checks(data_dir)
+
+
 def test_kill9_during_collection(tmp_path, data_dir):
     """kill -9 while passes abort and collect: the next start reconciles
     (collected blobs whose file stayed are found by the orphan scan and
