@@ -33,10 +33,14 @@ ROOMS = {
     "store/evlog/": ["util/", "store/codec/", "store/evlog/"],
     "store/registry/": ["util/", "store/codec/", "store/blob/",
                         "store/evlog/", "store/registry/"],
+    "retention/": ["util/", "store/codec/", "store/blob/", "store/evlog/",
+                   "store/registry/", "retention/"],
     "loop/": ["util/", "loop/"],
     "handlers/": ["util/", "loop/", "store/codec/", "store/blob/",
-                  "store/evlog/", "store/registry/", "handlers/"],
-    "cmd/": ["util/", "loop/", "store/", "handlers/", "cmd/"],
+                  "store/evlog/", "store/registry/", "handlers/",
+                  "retention/retention.h"],
+    "cmd/": ["util/", "loop/", "store/", "retention/retention.h",
+             "handlers/", "cmd/"],
     "main.c": ["util/", "cmd/", "store/codec/"],
 }
 

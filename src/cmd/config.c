@@ -11,6 +11,8 @@ void config_usage(FILE *f) {
           "usage: artifactstored [--listen HOST:PORT] [--data DIR] [--init]\n"
           "                      [--verify-recent N] [--log-file PATH]\n"
           "                      [--send-timeout SECONDS]\n"
+          "                      [--sweep-interval S] [--open-package-ttl S]\n"
+          "                      [--gc-grace S] [--trash-ttl S]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
           "       artifactstored --verify-log [--blobs] [--data DIR]\n"
           "       artifactstored --version | --help  (-V | -h)\n"
@@ -31,6 +33,16 @@ void config_usage(FILE *f) {
           "                       reopens it (after logrotate moved it)\n"
           "  --send-timeout S     close a connection whose response makes no\n"
           "                       progress for S seconds (default %d; 0: never)\n"
+          "  --sweep-interval S   run the sweeper and collector every S seconds\n"
+          "                       (default %d; 0: never: nothing expires, is\n"
+          "                       aborted or collected)\n"
+          "  --open-package-ttl S abort open packages not finalized within S\n"
+          "                       seconds of their creation (default %d)\n"
+          "  --gc-grace S         collect a blob once nothing live has referred to\n"
+          "                       it for S seconds (default %d); also the age of\n"
+          "                       an orphan blob file before it is collected\n"
+          "  --trash-ttl S        remove collected blobs from <data>/trash after S\n"
+          "                       seconds (default %d)\n"
           "  --replay             rebuild every view from the event log and report\n"
           "                       the view digest before and after\n"
           "  --check              with --replay: rebuild into a scratch database and\n"
@@ -42,7 +54,9 @@ void config_usage(FILE *f) {
           "  -V, --version        print the version and exit\n"
           "  -h, --help           print this help and exit\n",
           CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA,
-          CONFIG_DEFAULT_VERIFY_RECENT, CONFIG_DEFAULT_SEND_TIMEOUT);
+          CONFIG_DEFAULT_VERIFY_RECENT, CONFIG_DEFAULT_SEND_TIMEOUT,
+          CONFIG_DEFAULT_SWEEP_INTERVAL, CONFIG_DEFAULT_OPEN_TTL,
+          CONFIG_DEFAULT_GC_GRACE, CONFIG_DEFAULT_TRASH_TTL);
 }
 
 int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
@@ -86,10 +100,27 @@ int config_parse_listen(const char *s, struct config *cfg, struct errbuf *e) {
   return 0;
 }
 
+/* A number of seconds, 0 to CONFIG_SECONDS_MAX, for option --name. */
+static int config_seconds(const char *name, const char *v, long long *out,
+                          struct errbuf *e) {
+  char *end;
+  long long n;
+
+  errno = 0;
+  n = strtoll(v, &end, 10);
+  if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 ||
+      n > CONFIG_SECONDS_MAX)
+    return err_set(e, UV_EINVAL, "--%s \"%s\": expected a whole number of "
+                   "seconds from 0 to %lld", name, v, CONFIG_SECONDS_MAX);
+  *out = n;
+  return 0;
+}
+
 int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
          OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS, OPT_INIT,
-         OPT_VERIFY_RECENT, OPT_LOG_FILE, OPT_SEND_TIMEOUT };
+         OPT_VERIFY_RECENT, OPT_LOG_FILE, OPT_SEND_TIMEOUT,
+         OPT_SWEEP_INTERVAL, OPT_OPEN_TTL, OPT_GC_GRACE, OPT_TRASH_TTL };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"data", required_argument, NULL, OPT_DATA},
@@ -101,6 +132,10 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       {"verify-recent", required_argument, NULL, OPT_VERIFY_RECENT},
       {"log-file", required_argument, NULL, OPT_LOG_FILE},
       {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+      {"sweep-interval", required_argument, NULL, OPT_SWEEP_INTERVAL},
+      {"open-package-ttl", required_argument, NULL, OPT_OPEN_TTL},
+      {"gc-grace", required_argument, NULL, OPT_GC_GRACE},
+      {"trash-ttl", required_argument, NULL, OPT_TRASH_TTL},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
@@ -115,6 +150,10 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   cfg->data_dir = CONFIG_DEFAULT_DATA;
   cfg->verify_recent = CONFIG_DEFAULT_VERIFY_RECENT;
   cfg->send_timeout = CONFIG_DEFAULT_SEND_TIMEOUT;
+  cfg->sweep_interval = CONFIG_DEFAULT_SWEEP_INTERVAL;
+  cfg->open_package_ttl = CONFIG_DEFAULT_OPEN_TTL;
+  cfg->gc_grace = CONFIG_DEFAULT_GC_GRACE;
+  cfg->trash_ttl = CONFIG_DEFAULT_TRASH_TTL;
 
   opterr = 0;
   optind = 1;
@@ -189,6 +228,20 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       daemon_only = true;
       break;
     }
+    case OPT_SWEEP_INTERVAL:
+    case OPT_OPEN_TTL:
+    case OPT_GC_GRACE:
+    case OPT_TRASH_TTL:
+      rc = config_seconds(opts[li].name, optarg,
+                          c == OPT_SWEEP_INTERVAL ? &cfg->sweep_interval
+                          : c == OPT_OPEN_TTL     ? &cfg->open_package_ttl
+                          : c == OPT_GC_GRACE     ? &cfg->gc_grace
+                                                  : &cfg->trash_ttl,
+                          e);
+      if (rc != 0)
+        return rc;
+      daemon_only = true;
+      break;
     default:
       return err_set(e, UV_EINVAL, "unknown option \"%s\"; see --help",
                      argv[optind - 1]);
@@ -202,7 +255,8 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   if (cfg->blobs && cfg->cmd != CMD_VERIFY_LOG)
     return err_set(e, UV_EINVAL, "--blobs only goes with --verify-log");
   if (daemon_only && cfg->cmd != CMD_DAEMON)
-    return err_set(e, UV_EINVAL, "--init, --verify-recent, --log-file and "
-                   "--send-timeout only go with the daemon");
+    return err_set(e, UV_EINVAL, "--init, --verify-recent, --log-file, "
+                   "--send-timeout and the retention options only go with "
+                   "the daemon");
   return 0;
 }

@@ -17,6 +17,11 @@
 #define CONFIG_VERIFY_RECENT_MAX 1000000000000LL
 #define CONFIG_DEFAULT_SEND_TIMEOUT 60     /* s without a byte sent */
 #define CONFIG_SEND_TIMEOUT_MAX 86400
+#define CONFIG_DEFAULT_SWEEP_INTERVAL 60   /* s between sweeper passes */
+#define CONFIG_DEFAULT_OPEN_TTL 86400      /* s an open package may live */
+#define CONFIG_DEFAULT_GC_GRACE 3600       /* s unreferenced before GC */
+#define CONFIG_DEFAULT_TRASH_TTL 86400     /* s in the trash */
+#define CONFIG_SECONDS_MAX 3153600000LL    /* 100 years */
 
 enum config_cmd {
   CMD_DAEMON = 0,   /* serve HTTP */
@@ -37,6 +42,11 @@ struct config {
   long long verify_recent;               /* --verify-recent N (daemon) */
   const char *log_file;                  /* --log-file PATH; NULL: stderr */
   unsigned send_timeout;                 /* --send-timeout S (daemon); 0: none */
+  /* the sweeper and collector (daemon; docs/OPERATOR.md "Retention") */
+  long long sweep_interval;              /* --sweep-interval S; 0: off */
+  long long open_package_ttl;            /* --open-package-ttl S */
+  long long gc_grace;                    /* --gc-grace S */
+  long long trash_ttl;                   /* --trash-ttl S */
 };
 
 /* Parses argv into cfg.  0, or UV_EINVAL with a message for the user. */

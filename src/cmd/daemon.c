@@ -32,6 +32,7 @@
 
 #include "handlers/handlers.h"
 #include "loop/http.h"
+#include "retention/retention.h"
 #include "util/logq.h"
 #include "store/blob/blob.h"
 #include "store/datadir.h"
@@ -154,6 +155,9 @@ static void daemon_signal_cb(uv_signal_t *h, int signum) {
   daemon_log("stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
   health_monitor_stop(d->app.health);
   d->app.health = NULL;
+  /* no new pass; what is in flight ends while the loop drains (the
+   * struct stays for uploads that wait on its moves until exit) */
+  retention_stop(d->app.retention);
   /* stopping first, so the flushed long-poll answers say Connection: close */
   server_stop(d->srv, DAEMON_GRACE_MS, daemon_server_done_cb, d);
   events_hub_flush(d->app.hub);
@@ -217,6 +221,7 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
                        struct errbuf *e) {
   char db[DATADIR_PATH_MAX + sizeof DATADIR_DB_FILE];
   struct writer_stats st;
+  struct retention_opts ro;
   char addr[300];
   int rc;
 
@@ -252,6 +257,13 @@ static int daemon_open(struct daemon *d, const struct config *cfg,
   writer_set_commit_cb(d->app.writer, daemon_commit_cb, d);
   if ((rc = health_monitor_start(&d->app, db, &d->app.health)))
     return err_set(e, rc, "cannot start the health monitor");
+  ro.sweep_interval_s = cfg->sweep_interval;
+  ro.open_ttl_s = cfg->open_package_ttl;
+  ro.gc_grace_s = cfg->gc_grace;
+  ro.trash_ttl_s = cfg->trash_ttl;
+  if ((rc = retention_start(&d->loop, d->app.writer, d->app.blobs, &ro,
+                            &d->app.retention)))
+    return err_set(e, rc, "cannot start the sweeper");
 
   /* handlers before the line that tells a supervisor we are up */
   uv_signal_init(&d->loop, &d->sigint);
@@ -284,6 +296,7 @@ static void daemon_abandon_server_cb(struct server *s, void *arg) {
 static void daemon_abandon(struct daemon *d) {
   health_monitor_stop(d->app.health);
   d->app.health = NULL;
+  retention_stop(d->app.retention);
   if (d->srv != NULL) /* nothing was accepted: the loop never ran */
     server_stop(d->srv, 0, daemon_abandon_server_cb, d);
   if (d->app.writer != NULL) {
@@ -346,6 +359,7 @@ int daemon_run(const struct config *cfg) {
   } else if (status == 0) {
     daemon_log("stopped", "clean");
   }
+  retention_free(d->app.retention);
   if (d->app.hub != NULL)
     events_hub_free(d->app.hub);
   if (d->app.ring != NULL)

@@ -10,12 +10,15 @@
  * upload is two stage buffers (see UPLOAD_STAGE_MAX) whatever the size.
  * At the end the blob is made durable (checked against the digests the
  * head announced: upload_digest.h), the v1.file.ingested event is
- * committed, and only then 201.
+ * committed, and only then 201.  A kept second name of the bytes puts
+ * them back if a collection moved the blob away meanwhile (keep/settle;
+ * docs/ARCHITECTURE.md "Retention"); every end settles it, then answers.
  * A client that goes away before the end aborts the ingest: the temp file
  * is removed and no event is written.  A path that has a file already is
  * a retry when the bytes are the same: the body is read against that
  * file's digests, and the answer is 200 with the file (nothing recorded)
  * or 409 naming it (other bytes; the blob store keeps nothing).
+ * The listing is in files_list.c.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -23,10 +26,13 @@
 #include <string.h>
 
 #include "handlers/internal.h"
+#include "handlers/upload_answer.h"
 #include "handlers/upload_digest.h"
 #include "handlers/work.h"
+#include "retention/retention.h"
 #include "store/codec/caddr.h"
 #include "store/codec/relpath.h"
+#include "util/logq.h"
 
 #define MEDIA_TYPE_MAX 255
 /* Body bytes are staged while the previous piece is hashed and written on
@@ -56,21 +62,34 @@ struct upload {
   struct blob_info expected;
   struct blob_ingest *in;
   struct file_rec *existing; /* the file at the path: a retry, if same */
+  struct blob_ingest *kept;  /* finished, kept: settle before answering */
+  void (*then)(struct upload *u, int status); /* after the settle */
+  struct reg_result reg;     /* the registry's refusal (no pointers) */
+  json_t *created;           /* the 201 body, once the blob is in place */
+  char created_id[UUID_STRLEN + 1];
+  int rc;
   struct digest_pair got;    /* what the body turned out to be */
   char *stage;
   size_t stage_len, stage_cap;
   char *spare;            /* a written stage, given back by the store */
   size_t spare_cap, out_cap; /* its size; the size of the one handed over */
-  bool write_pending, body_ended;
+  bool write_pending, body_ended, keep;
 };
 
 /* The one way an upload is freed (work.h): an unfinished ingest is
  * dropped, which removes its temp file. */
+static void upload_settled_cb(int status, void *arg) {
+  (void)status, (void)arg;
+}
+
 static void upload_free_cb(struct work *w) {
   struct upload *u = container_of(w, struct upload, w);
 
   if (u->in != NULL)
     blob_ingest_abort(u->in);
+  if (u->kept != NULL) /* never: every path settles; but leak no name */
+    blob_ingest_settle(u->kept, false, upload_settled_cb, NULL);
+  json_decref(u->created);
   free(u->path);
   free(u->existing);
   free(u->stage);
@@ -96,31 +115,6 @@ static bool upload_media_ok(const char *m) {
  * the one a stream callback takes; ending the upload answers and leaves
  * the free to the last work_unref(). */
 
-/* A failure of the blob store, with its cause: a full disk and I/O
- * errors also make /health report failing writes (fence.c; app NULL: do
- * not); running out of descriptors is transient. */
-static void upload_blob_problem(struct app *app, struct conn *c,
-                                int status) {
-  if (status == UV_EMFILE || status == UV_ENFILE) {
-    http_problem_with(c, PROB_OUT_OF_DESCRIPTORS, "Retry-After: 1\r\n",
-                      "the daemon ran out of file descriptors for this "
-                      "upload (%s); nothing was stored: retry",
-                      uv_strerror(status));
-    return;
-  }
-  if (app != NULL && status != UV_ENOMEM && status != UV_ECANCELED)
-    fence_write_failed(app, status, "storing a blob failed: %s",
-                       uv_strerror(status));
-  if (status == UV_ENOSPC)
-    http_problem(c, PROB_INSUFFICIENT_STORAGE,
-                 "the disk holding the blob store is full; nothing was "
-                 "stored: free space, then retry");
-  else
-    http_problem(c, PROB_BLOB_STORE_UNAVAILABLE,
-                 "storing the blob failed (%s); nothing was stored",
-                 uv_strerror(status));
-}
-
 static void upload_fail_blob(struct upload *u, int status) {
   upload_blob_problem(u->app, work_end(&u->w), status);
 }
@@ -141,33 +135,6 @@ static void upload_begin_body(struct upload *u) {
 }
 
 /* --- retries: the path has a file already --- */
-
-/* 409 duplicate-path naming the file that is there (RFC 9457 extension
- * members), so a client can tell whether its earlier try got through. */
-static void upload_duplicate(struct conn *c, const struct file_rec *f,
-                             const char *why) {
-  char b3[CADDR_BUFSIZE], s2[CADDR_BUFSIZE], id[UUID_STRLEN + 1];
-
-  caddr_format_raw(CADDR_BLAKE3, f->digests.blake3, b3);
-  caddr_format_raw(CADDR_SHA256, f->digests.sha256, s2);
-  uuid_format(&f->id, id);
-  http_problem_members(c, PROB_DUPLICATE_PATH,
-                       json_pack("{s:s, s:s, s:s, s:I}", "file_id", id,
-                                 "blake3", b3, "sha256", s2, "size",
-                                 (json_int_t)f->size),
-                       "the package already has a file at this path (%s, "
-                       "%llu bytes)%s; nothing was stored",
-                       b3, (unsigned long long)f->size, why);
-}
-
-/* The same bytes again at the same path: 200 with the file as it is. */
-static void upload_same(struct conn *c, const struct file_rec *f) {
-  char id[UUID_STRLEN + 1], extra[160];
-
-  uuid_format(&f->id, id);
-  snprintf(extra, sizeof extra, "Content-Location: /v1/files/%s\r\n", id);
-  handlers_respond_json(c, 200, handlers_file_json(f), extra);
-}
 
 static bool upload_digest_set(const uint8_t d[DIGEST_LEN]) {
   for (size_t i = 0; i < DIGEST_LEN; i++)
@@ -303,27 +270,135 @@ static void upload_raced_cb(struct query_result *res, void *arg) {
   work_unref(&u->w);
 }
 
-static void upload_reg_cb(const struct reg_result *res, void *arg) {
+/* --- the kept ingest: settled once, then the answer --- */
+
+static void upload_settle_cb(int status, void *arg) {
   struct upload *u = arg;
 
-  fence_reg_outcome(u->app, res);
-  if (work_live(&u->w) && res->error == REG_DUPLICATE_PATH) {
+  u->then(u, status);
+  work_unref(&u->w);
+}
+
+/* Ends the kept ingest (ensure: put the kept copy in place when the blob
+ * file is missing), then then(u, status); at once when nothing is kept
+ * (a retry, or a backend that cannot keep). */
+static void upload_settle(struct upload *u, bool ensure,
+                          void (*then)(struct upload *u, int status)) {
+  struct blob_ingest *k = u->kept;
+  int rc;
+
+  u->kept = NULL;
+  if (k == NULL) {
+    then(u, 0);
+    return;
+  }
+  u->then = then;
+  work_ref(&u->w);
+  if ((rc = blob_ingest_settle(k, ensure, upload_settle_cb, u)) != 0) {
+    work_unref(&u->w);
+    then(u, rc);
+  }
+}
+
+static void upload_then_fence(struct upload *u, int status) {
+  (void)status;
+  if (work_live(&u->w))
+    fence_answer(work_end(&u->w));
+}
+
+static void upload_then_same(struct upload *u, int status) {
+  (void)status;
+  if (work_live(&u->w))
+    upload_same(work_end(&u->w), u->existing);
+}
+
+static void upload_then_queue_failed(struct upload *u, int status) {
+  (void)status;
+  if (work_live(&u->w))
+    http_problem(work_end(&u->w), PROB_WRITER_UNAVAILABLE,
+                 "the registry is not accepting writes: %s",
+                 uv_strerror(u->rc));
+}
+
+/* The registry refused (u->reg): another upload took the path while this
+ * body came (then 200 or 409 naming it), or a plain refusal. */
+static void upload_then_refused(struct upload *u, int status) {
+  (void)status;
+  if (!work_live(&u->w))
+    return;
+  if (u->reg.error == REG_DUPLICATE_PATH) {
     work_ref(&u->w);
     if (query_file_at_path(u->app->reader, &u->pkg, u->path, upload_raced_cb,
-                           u) != 0) {
-      work_unref(&u->w);
-      handlers_reg_problem(work_end(&u->w), res);
+                           u) == 0)
+      return;
+    work_unref(&u->w);
+  }
+  handlers_reg_problem(work_end(&u->w), &u->reg);
+}
+
+static void upload_then_created(struct upload *u, int status) {
+  char b3[CADDR_BUFSIZE], extra[160];
+
+  if (status != 0) {
+    caddr_format_raw(CADDR_BLAKE3, u->got.blake3, b3);
+    logq_json(json_pack("{s:s, s:s, s:s, s:s}", "level", "error", "msg",
+                        "cannot put a collected blob back in place",
+                        "blake3", b3, "error", uv_strerror(status)));
+    if (work_live(&u->w))
+      http_problem(work_end(&u->w), PROB_BLOB_UNAVAILABLE,
+                   "the file was recorded, but its blob %s, being collected, "
+                   "could not be put back (%s): upload it again", b3,
+                   uv_strerror(status));
+    return;
+  }
+  if (work_live(&u->w)) {
+    snprintf(extra, sizeof extra, "Location: /v1/files/%s\r\n",
+             u->created_id);
+    handlers_respond_json(work_end(&u->w), 201, u->created, extra);
+    u->created = NULL;
+  }
+}
+
+/* No trash move of the digest is in flight any more: the blob file is
+ * in place, or the kept copy goes there. */
+static void upload_moved_cb(void *arg) {
+  struct upload *u = arg;
+
+  upload_settle(u, true, upload_then_created);
+  work_unref(&u->w);
+}
+
+static void upload_reg_cb(const struct reg_result *res, void *arg) {
+  struct upload *u = arg;
+  int rc;
+
+  fence_reg_outcome(u->app, res);
+  if (res->error != REG_OK || res->file == NULL) {
+    u->reg = *res;
+    u->reg.package = NULL;
+    u->reg.file = NULL;
+    u->reg.collected = NULL;
+    if (u->reg.error == REG_OK) {
+      u->reg.error = REG_INTERNAL;
+      snprintf(u->reg.msg.msg, sizeof u->reg.msg.msg,
+               "the registry recorded no file");
     }
-  } else if (work_live(&u->w)) {
-    struct conn *c = work_end(&u->w);
-    if (res->error != REG_OK || res->file == NULL) {
-      handlers_reg_problem(c, res);
-    } else {
-      char id[UUID_STRLEN + 1], extra[160];
-      uuid_format(&res->file->id, id);
-      snprintf(extra, sizeof extra, "Location: /v1/files/%s\r\n", id);
-      handlers_respond_json(c, 201, handlers_file_json(res->file), extra);
-    }
+    upload_settle(u, false, upload_then_refused);
+    work_unref(&u->w);
+    return;
+  }
+  u->created = handlers_file_json(res->file);
+  uuid_format(&res->file->id, u->created_id);
+  /* Referenced from here on: wait for trash moves of it still in flight
+   * (live before or not: another upload's re-link may be pending), then
+   * make sure the file is in place before answering. */
+  work_ref(&u->w);
+  rc = retention_after_moves(u->app->retention, res->file->digests.blake3,
+                             upload_moved_cb, u);
+  if (rc != 0) {
+    work_unref(&u->w);
+    logq_msg(LOGQ_ERROR, "cannot wait for a trash move", uv_strerror(rc));
+    upload_settle(u, true, upload_then_created);
   }
   work_unref(&u->w);
 }
@@ -353,25 +428,24 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
   struct upload *u = arg;
   struct file_ingest_req fr;
   int rc;
-  (void)in;
 
   if (status != 0) {
+    /* the store released the ingest: nothing is kept */
     if (work_live(&u->w))
       upload_commit_fail(u, status, info);
     goto out;
   }
+  u->kept = u->keep ? in : NULL; /* settled exactly once from here on */
   if (u->app->fence.refused != 0) {
     /* fenced while the body came: the head passed the check, but the
      * event would go into a store that is damaged or gone (fence.c) */
-    if (work_live(&u->w))
-      fence_answer(work_end(&u->w));
+    upload_settle(u, false, upload_then_fence);
     goto out;
   }
   if (u->existing != NULL) {
     /* a retry: the very bytes of the file at the path, which the store
      * had already; nothing to record */
-    if (work_live(&u->w))
-      upload_same(work_end(&u->w), u->existing);
+    upload_settle(u, false, upload_then_same);
     goto out;
   }
   u->got = info->digests;
@@ -388,9 +462,8 @@ static void upload_commit_cb(struct blob_ingest *in, int status,
   rc = reg_file_ingest(u->app->writer, &fr, upload_reg_cb, u);
   if (rc != 0) {
     work_unref(&u->w);
-    if (work_live(&u->w))
-      http_problem(work_end(&u->w), PROB_WRITER_UNAVAILABLE,
-                   "the registry is not accepting writes: %s", uv_strerror(rc));
+    u->rc = rc;
+    upload_settle(u, false, upload_then_queue_failed);
   }
 out:
   work_unref(&u->w);
@@ -400,7 +473,17 @@ static void upload_finish(struct upload *u) {
   struct blob_ingest *in = u->in;
   int rc;
 
-  u->in = NULL; /* released by the store after the callback */
+  /* keep a second name of the bytes until the registry has answered
+   * (not for a retry: its file holds the blob already) */
+  u->keep = u->existing == NULL;
+  rc = u->keep ? blob_ingest_keep(in) : 0;
+  if (rc == UV_ENOTSUP)
+    u->keep = false, rc = 0;
+  if (rc != 0) {
+    upload_fail_blob(u, rc);
+    return;
+  }
+  u->in = NULL; /* released by the store after the callback, or settled */
   work_ref(&u->w);
   rc = blob_ingest_finish(in, u->has_expected ? &u->expected : NULL,
                           upload_commit_cb, u);
@@ -615,75 +698,3 @@ static void upload_end(struct conn *c) {
 
 const struct http_stream_ops files_upload_ops = {upload_start, upload_body,
                                                  upload_end};
-
-/* --- list --- */
-
-struct flist {
-  struct work w; /* first (work.h) */
-  struct uuid pkg;
-};
-
-static void flist_free_cb(struct work *w) {
-  free(container_of(w, struct flist, w));
-}
-
-static void files_list_cb(struct query_result *res, void *arg) {
-  struct flist *fl = arg;
-
-  if (work_live(&fl->w)) {
-    struct conn *c = work_end(&fl->w);
-    if (res->status != 0) {
-      handlers_query_problem(c, res, PROB_UNKNOWN_PACKAGE);
-    } else {
-      json_t *arr = json_array();
-      for (size_t i = 0; i < res->count; i++)
-        json_array_append_new(arr, handlers_file_json(res->files[i]));
-      handlers_respond_json(c, 200, json_pack("{s:o}", "files", arr), NULL);
-    }
-  }
-  query_result_free(res);
-  work_unref(&fl->w);
-}
-
-static void files_pkg_cb(struct query_result *res, void *arg) {
-  struct flist *fl = arg;
-
-  if (!work_live(&fl->w)) {
-    ; /* the client has gone */
-  } else if (res->status != 0) {
-    handlers_query_problem(work_end(&fl->w), res, PROB_UNKNOWN_PACKAGE);
-  } else {
-    work_ref(&fl->w);
-    if (query_files_list(handlers_app(fl->w.c)->reader, &fl->pkg,
-                         files_list_cb, fl) != 0) {
-      work_unref(&fl->w);
-      http_problem(work_end(&fl->w), PROB_DATABASE_UNAVAILABLE,
-                   "cannot query the files");
-    }
-  }
-  query_result_free(res);
-  work_unref(&fl->w);
-}
-
-void files_list(struct conn *c, const struct http_req *req) {
-  struct flist *fl;
-  struct uuid pkg;
-
-  if (!handlers_package_id(c, &req->params[0], &pkg))
-    return;
-  fl = calloc(1, sizeof *fl);
-  if (fl == NULL) {
-    http_problem(c, PROB_INTERNAL, "out of memory");
-    return;
-  }
-  work_init(&fl->w, c, flist_free_cb);
-  fl->pkg = pkg;
-  work_ref(&fl->w);
-  if (query_package_get(handlers_app(c)->reader, &fl->pkg, files_pkg_cb, fl) !=
-      0) {
-    work_unref(&fl->w);
-    http_problem(work_end(&fl->w), PROB_DATABASE_UNAVAILABLE,
-                 "cannot query the package");
-  }
-  work_unref(&fl->w);
-}

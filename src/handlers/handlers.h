@@ -17,6 +17,7 @@ struct reader;
 struct writer;
 struct events_hub;
 struct health_monitor;
+struct retention;
 
 /* What the daemon has learnt about its store while running (fence.c):
  * a refusal lasts until restart, a failing write until one succeeds. */
@@ -37,6 +38,7 @@ struct app {
   struct evring *ring;
   struct events_hub *hub;
   struct health_monitor *health; /* NULL: /health checks on demand */
+  struct retention *retention;   /* the sweeper; NULL: none */
   struct store_fence fence;
   bool stopping;
 };

@@ -125,6 +125,27 @@ static void test_start_flags(void) {
   ASSERT_EQ(parse(&cfg, &e, "--send-timeout", "1s", NULL, NULL), UV_EINVAL);
   ASSERT_EQ(parse(&cfg, &e, "--replay", "--send-timeout", "5", NULL),
             UV_EINVAL);
+  /* the sweeper's seconds (issue 13): defaults, 0, bounds */
+  ASSERT_EQ(parse(&cfg, &e, NULL, NULL, NULL, NULL), 0);
+  ASSERT_EQ(cfg.sweep_interval, 60);
+  ASSERT_EQ(cfg.open_package_ttl, 86400);
+  ASSERT_EQ(cfg.gc_grace, 3600);
+  ASSERT_EQ(cfg.trash_ttl, 86400);
+  ASSERT_EQ(parse(&cfg, &e, "--sweep-interval", "0", "--gc-grace", "0"), 0);
+  ASSERT_EQ(cfg.sweep_interval, 0);
+  ASSERT_EQ(cfg.gc_grace, 0);
+  ASSERT_EQ(parse(&cfg, &e, "--open-package-ttl", "7", "--trash-ttl", "9"),
+            0);
+  ASSERT_EQ(cfg.open_package_ttl, 7);
+  ASSERT_EQ(cfg.trash_ttl, 9);
+  ASSERT_EQ(parse(&cfg, &e, "--trash-ttl", "3153600000", NULL, NULL), 0);
+  ASSERT_EQ(parse(&cfg, &e, "--trash-ttl", "3153600001", NULL, NULL),
+            UV_EINVAL);
+  ASSERT(strstr(e.msg, "--trash-ttl") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--gc-grace", "-1", NULL, NULL), UV_EINVAL);
+  ASSERT(strstr(e.msg, "--gc-grace \"-1\"") != NULL);
+  ASSERT_EQ(parse(&cfg, &e, "--sweep-interval", "1m", NULL, NULL), UV_EINVAL);
+  ASSERT_EQ(parse(&cfg, &e, "--replay", "--gc-grace", "5", NULL), UV_EINVAL);
 }
 
 /* Issue 12: ":PORT" is every interface; a missing value is said so (not
