@@ -4,7 +4,7 @@
  *
  * A command line the daemon would refuse is said as the daemon says
  * everything, one JSON line on stderr (level error); one that names an
- * operator command (--replay, --verify-log, --help, --version) is said in
+ * operator command (--replay, --verify-log, --gc, --help, --version) is said in
  * plain text, like the rest of what those commands print.
  */
 #include <stdio.h>
@@ -20,8 +20,8 @@
 
 /* Does argv name an operator command (for a human at a terminal)? */
 static int names_operator_command(int argc, char **argv) {
-  static const char *const cmds[] = {"--replay", "--verify-log", "--help",
-                                     "-h", "--version", "-V"};
+  static const char *const cmds[] = {"--replay", "--verify-log", "--gc",
+                                     "--help", "-h", "--version", "-V"};
   for (int i = 1; i < argc; i++)
     for (size_t j = 0; j < sizeof cmds / sizeof cmds[0]; j++)
       if (strcmp(argv[i], cmds[j]) == 0)
@@ -54,6 +54,8 @@ int main(int argc, char **argv) {
     return cmd_replay(&cfg);
   case CMD_VERIFY_LOG:
     return cmd_verify_log(&cfg);
+  case CMD_GC:
+    return cmd_gc(&cfg);
   case CMD_DAEMON:
     return daemon_run(&cfg);
   }

@@ -12,6 +12,7 @@
 
 int cmd_replay(const struct config *cfg);      /* --replay [--check] */
 int cmd_verify_log(const struct config *cfg);  /* --verify-log [--blobs] */
+int cmd_gc(const struct config *cfg);          /* --gc [--dry-run] (gc.c) */
 /* --blobs: re-hash every referenced blob, list orphans (verify_blobs.c);
  * the caller holds the data directory lock. */
 int cmd_verify_blobs(const char *data_dir, const char *db_path);

@@ -15,6 +15,7 @@ void config_usage(FILE *f) {
           "                      [--gc-grace S] [--trash-ttl S]\n"
           "       artifactstored --replay [--check] [--data DIR]\n"
           "       artifactstored --verify-log [--blobs] [--data DIR]\n"
+          "       artifactstored --gc [--dry-run] [--gc-grace S] [--data DIR]\n"
           "       artifactstored --version | --help  (-V | -h)\n"
           "\n"
           "Content-addressed artifact and evidence store.\n"
@@ -51,6 +52,12 @@ void config_usage(FILE *f) {
           "  --blobs              with --verify-log: also re-hash every referenced\n"
           "                       blob (missing or damaged: exit 1) and list\n"
           "                       orphans (stored, used by no file)\n"
+          "  --gc                 collect now, with the daemon stopped: the blobs\n"
+          "                       nothing live has referred to for --gc-grace\n"
+          "                       seconds and orphan blob files older than that\n"
+          "                       move to <data>/trash (v1.blob.collected each)\n"
+          "  --dry-run            with --gc: list what would be collected and why,\n"
+          "                       change nothing\n"
           "  -V, --version        print the version and exit\n"
           "  -h, --help           print this help and exit\n",
           CONFIG_DEFAULT_HOST, CONFIG_DEFAULT_PORT, CONFIG_DEFAULT_DATA,
@@ -120,7 +127,8 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
   enum { OPT_LISTEN = 256, OPT_DATA, OPT_VERSION, OPT_HELP, OPT_REPLAY,
          OPT_CHECK, OPT_VERIFY_LOG, OPT_BLOBS, OPT_INIT,
          OPT_VERIFY_RECENT, OPT_LOG_FILE, OPT_SEND_TIMEOUT,
-         OPT_SWEEP_INTERVAL, OPT_OPEN_TTL, OPT_GC_GRACE, OPT_TRASH_TTL };
+         OPT_SWEEP_INTERVAL, OPT_OPEN_TTL, OPT_GC_GRACE, OPT_TRASH_TTL,
+         OPT_GC, OPT_DRY_RUN };
   static const struct option opts[] = {
       {"listen", required_argument, NULL, OPT_LISTEN},
       {"data", required_argument, NULL, OPT_DATA},
@@ -136,11 +144,13 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       {"open-package-ttl", required_argument, NULL, OPT_OPEN_TTL},
       {"gc-grace", required_argument, NULL, OPT_GC_GRACE},
       {"trash-ttl", required_argument, NULL, OPT_TRASH_TTL},
+      {"gc", no_argument, NULL, OPT_GC},
+      {"dry-run", no_argument, NULL, OPT_DRY_RUN},
       {"version", no_argument, NULL, OPT_VERSION},
       {"help", no_argument, NULL, OPT_HELP},
       {NULL, 0, NULL, 0},
   };
-  bool daemon_only = false;
+  bool daemon_only = false, grace = false;
   int c, rc, li = 0;
 
   memset(cfg, 0, sizeof *cfg);
@@ -177,17 +187,22 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
       break;
     case OPT_REPLAY:
     case OPT_VERIFY_LOG:
+    case OPT_GC:
     case OPT_VERSION:
     case OPT_HELP:
     case 'V':
     case 'h':
       if (cfg->cmd != CMD_DAEMON)
-        return err_set(e, UV_EINVAL,
-                       "--replay, --verify-log, --version and --help are exclusive");
+        return err_set(e, UV_EINVAL, "--replay, --verify-log, --gc, "
+                       "--version and --help are exclusive");
       cfg->cmd = c == OPT_REPLAY       ? CMD_REPLAY
                  : c == OPT_VERIFY_LOG ? CMD_VERIFY_LOG
+                 : c == OPT_GC         ? CMD_GC
                  : c == OPT_VERSION || c == 'V' ? CMD_VERSION
                                        : CMD_HELP;
+      break;
+    case OPT_DRY_RUN:
+      cfg->dry_run = true;
       break;
     case OPT_CHECK:
       cfg->check = true;
@@ -240,7 +255,10 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
                           e);
       if (rc != 0)
         return rc;
-      daemon_only = true;
+      if (c == OPT_GC_GRACE)
+        grace = true;
+      else
+        daemon_only = true;
       break;
     default:
       return err_set(e, UV_EINVAL, "unknown option \"%s\"; see --help",
@@ -254,6 +272,11 @@ int config_parse(int argc, char **argv, struct config *cfg, struct errbuf *e) {
     return err_set(e, UV_EINVAL, "--check only goes with --replay");
   if (cfg->blobs && cfg->cmd != CMD_VERIFY_LOG)
     return err_set(e, UV_EINVAL, "--blobs only goes with --verify-log");
+  if (cfg->dry_run && cfg->cmd != CMD_GC)
+    return err_set(e, UV_EINVAL, "--dry-run only goes with --gc");
+  if (grace && cfg->cmd != CMD_DAEMON && cfg->cmd != CMD_GC)
+    return err_set(e, UV_EINVAL, "--gc-grace only goes with the daemon or "
+                   "--gc");
   if (daemon_only && cfg->cmd != CMD_DAEMON)
     return err_set(e, UV_EINVAL, "--init, --verify-recent, --log-file, "
                    "--send-timeout and the retention options only go with "

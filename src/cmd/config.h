@@ -29,6 +29,7 @@ enum config_cmd {
   CMD_HELP,
   CMD_REPLAY,       /* --replay [--check] */
   CMD_VERIFY_LOG,   /* --verify-log [--blobs] */
+  CMD_GC,           /* --gc [--dry-run] */
 };
 
 struct config {
@@ -38,6 +39,7 @@ struct config {
   const char *data_dir;
   bool check;                            /* --replay --check */
   bool blobs;                            /* --verify-log --blobs */
+  bool dry_run;                          /* --gc --dry-run */
   bool init;                             /* --init (daemon) */
   long long verify_recent;               /* --verify-recent N (daemon) */
   const char *log_file;                  /* --log-file PATH; NULL: stderr */
@@ -45,7 +47,7 @@ struct config {
   /* the sweeper and collector (daemon; docs/OPERATOR.md "Retention") */
   long long sweep_interval;              /* --sweep-interval S; 0: off */
   long long open_package_ttl;            /* --open-package-ttl S */
-  long long gc_grace;                    /* --gc-grace S */
+  long long gc_grace;                    /* --gc-grace S (daemon, --gc) */
   long long trash_ttl;                   /* --trash-ttl S */
 };
 

@@ -4,14 +4,30 @@
  * plus the trash as the collector last measured it.
  */
 #include "handlers/internal.h"
+#include "retention/retention.h"
+#include "store/codec/ts.h"
 #include "store/registry/stats.h"
 
 static json_t *stats_u(uint64_t v) { return json_integer((json_int_t)v); }
 
-static json_t *stats_json(const struct store_stats *st) {
+/* {files, bytes, measured_at}, nulls before the collector's first pass */
+static json_t *stats_trash(const struct app *app) {
+  struct blob_trash_stats t;
+  char when[TS_STRLEN + 1];
+  int64_t at;
+
+  if (!retention_trash(app->retention, &t, &at))
+    return json_pack("{s:n, s:n, s:n}", "files", "bytes", "measured_at");
+  ts_format(at * 1000000, when);
+  return json_pack("{s:I, s:I, s:s}", "files", (json_int_t)t.files, "bytes",
+                   (json_int_t)t.bytes, "measured_at", when);
+}
+
+static json_t *stats_json(const struct app *app,
+                          const struct store_stats *st) {
   return json_pack(
       "{s:I, s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o, s:o}, "
-      "s:{s:o}}",
+      "s:{s:o}, s:o}",
       "last_sequence", (json_int_t)st->last_sequence,
       "blobs",
       "live", stats_u(st->live_blobs),
@@ -26,7 +42,8 @@ static json_t *stats_json(const struct store_stats *st) {
       "aborted", stats_u(st->packages[PKG_ABORTED]),
       "held", stats_u(st->held_packages),
       "holds",
-      "active", stats_u(st->active_holds));
+      "active", stats_u(st->active_holds),
+      "trash", stats_trash(app));
 }
 
 static void stats_cb_(int status, const struct store_stats *st,
@@ -39,7 +56,7 @@ static void stats_cb_(int status, const struct store_stats *st,
         http_problem(c, PROB_DATABASE_UNAVAILABLE, "cannot count: %s",
                      err_msg(msg, status));
     } else {
-      json_t *o = stats_json(st);
+      json_t *o = stats_json(handlers_app(c), st);
       if (o == NULL)
         http_problem(c, PROB_INTERNAL, "out of memory");
       else

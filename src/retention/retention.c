@@ -8,13 +8,6 @@
  * one waits for its move (retention_after_moves) whatever its place in
  * the queue.
  *
- * A job the database refuses as too large (UV_ENOSPC: SQLite fails a
- * savepoint journal that spills past SQ_SUBJOURNAL_SPILL with
- * SQLITE_FULL, which a few hundred scattered package or blob rows
- * reach) is tried again at once with half the limit; each job that
- * succeeds raises the limit by one again, up to the maximum.  A real
- * full disk ends at a limit of 1 and is logged as an error.
- *
  * Orphan scans list every blob file (blob_list) and keep, in memory,
  * those older than the grace period (40 bytes each, at most
  * RETENTION_ORPHANS_MAX per scan).  A store with more files is scanned a
@@ -71,7 +64,14 @@ struct retention {
   uv_timer_t timer;
   bool timer_open, stopping, busy;
   unsigned in_flight;        /* writer jobs, listings, moves, trash */
-  unsigned sweep_limit, collect_limit; /* per job, learnt (see above) */
+  /* retention_collect_now: collection only, then done */
+  bool collect_only;
+  retention_report_fn report;
+  void (*done)(void *arg, unsigned errors);
+  void *done_arg;
+  /* the trash as the last pass measured it */
+  struct blob_trash_stats trash;
+  int64_t trash_at;          /* unix seconds; 0: never measured */
   /* moves */
   struct moving *mv;
   size_t nmv, capmv;
@@ -123,26 +123,6 @@ static void reg_fail(struct retention *r, const char *step,
                      const struct reg_result *res) {
   retention_fail(r, step, res->status != 0 ? res->status : UV_EINVAL,
                  res->msg.msg);
-}
-
-/* A job failed with status: true when it is worth again at once with a
- * smaller limit (*limit halved), false when the failure is final for
- * this pass. */
-static bool limit_halve(struct retention *r, const char *step,
-                        const struct reg_result *res, unsigned *limit) {
-  if (res->error != REG_INTERNAL || res->status != UV_ENOSPC ||
-      *limit <= 1 || r->stopping)
-    return false;
-  *limit /= 2;
-  logq_json(json_pack("{s:s, s:s, s:s, s:i, s:s}", "level", "warning", "msg",
-                      "retention job too large: trying smaller ones", "step",
-                      step, "limit", (int)*limit, "detail", res->msg.msg));
-  return true;
-}
-
-static void limit_grow(unsigned *limit, unsigned max) {
-  if (*limit < max)
-    (*limit)++;
 }
 
 /* --- moves in flight --- */
@@ -212,6 +192,8 @@ static void move_cb(int status, void *arg) {
       retention_fail(r, "trash move", status, why);
     }
   }
+  if (r->report != NULL)
+    r->report(&m->c, status, r->done_arg);
   moving_done(r, m->c.blake3);
   free(m);
   moves_next(r);
@@ -280,13 +262,6 @@ static void collect_cb(const struct reg_result *res, void *arg) {
 
   r->in_flight--;
   r->more = false;
-  if (res->error != REG_OK &&
-      limit_halve(r, "collect", res, &r->collect_limit)) {
-    if (r->phase == PH_ORPHANS && r->nbatch > r->collect_limit)
-      r->nbatch = r->collect_limit;
-    pass_collect(r);
-    return;
-  }
   if (res->error != REG_OK) {
     reg_fail(r, r->phase == PH_CANDIDATES ? "collect" : "collect orphans",
              res);
@@ -296,7 +271,6 @@ static void collect_cb(const struct reg_result *res, void *arg) {
     return;
   }
   r->more = res->more;
-  limit_grow(&r->collect_limit, RETENTION_COLLECT_LIMIT);
   if (r->phase == PH_ORPHANS) {
     if (res->more)
       orphans_drop_collected(r, res);
@@ -345,7 +319,7 @@ static void pass_collect(struct retention *r) {
 
   memset(&req, 0, sizeof req);
   req.grace_us = r->o.gc_grace_s * 1000000;
-  req.limit = r->collect_limit;
+  req.limit = RETENTION_COLLECT_LIMIT;
   if (r->phase == PH_ORPHANS) {
     req.orphans = r->orph + r->orph_next;
     req.norphans = r->nbatch;
@@ -370,7 +344,7 @@ static void orphans_send(struct retention *r) {
     pass_trash(r);
     return;
   }
-  r->nbatch = left < r->collect_limit ? left : r->collect_limit;
+  r->nbatch = left < RETENTION_COLLECT_LIMIT ? left : RETENTION_COLLECT_LIMIT;
   pass_collect(r);
 }
 
@@ -456,10 +430,13 @@ static void trash_cb(int status, const struct blob_trash_stats *st,
   struct retention *r = arg;
 
   r->in_flight--;
-  if (status != 0)
+  if (status != 0) {
     retention_fail(r, "empty trash", status, "emptying the trash failed");
-  else
+  } else {
     r->trash_removed = st->removed;
+    r->trash = *st;
+    r->trash_at = (int64_t)time(NULL);
+  }
   if (status == 0 && st->removed > 0)
     logq_json(json_pack("{s:s, s:I, s:I, s:I, s:I}", "msg", "trash emptied",
                         "removed", (json_int_t)st->removed, "removed_bytes",
@@ -472,7 +449,7 @@ static void trash_cb(int status, const struct blob_trash_stats *st,
 static void pass_trash(struct retention *r) {
   int rc;
 
-  if (r->stopping) {
+  if (r->stopping || r->collect_only) {
     pass_end(r);
     return;
   }
@@ -494,14 +471,9 @@ static void sweep_cb(const struct reg_result *res, void *arg) {
   struct retention *r = arg;
 
   r->in_flight--;
-  if (res->error != REG_OK && limit_halve(r, "sweep", res, &r->sweep_limit)) {
-    pass_sweep(r);
-    return;
-  }
   if (res->error != REG_OK) {
     reg_fail(r, "sweep", res);
   } else {
-    limit_grow(&r->sweep_limit, RETENTION_SWEEP_LIMIT);
     r->expired += res->expired;
     r->aborted += res->aborted;
     if (res->more && !r->stopping) {
@@ -522,7 +494,7 @@ static void pass_sweep(struct retention *r) {
   int rc;
 
   req.open_ttl_us = r->o.open_ttl_s * 1000000;
-  req.limit = r->sweep_limit;
+  req.limit = RETENTION_SWEEP_LIMIT;
   rc = reg_sweep(r->w, &req, sweep_cb, r);
   if (rc != 0) {
     retention_fail(r, "sweep", rc, "cannot queue the sweep");
@@ -545,9 +517,24 @@ static void pass_end(struct retention *r) {
                         (json_int_t)r->trash_removed, "errors",
                         (int)r->errors, "ms",
                         (double)(uv_hrtime() - r->t0) / 1e6));
-  if (!r->stopping) /* the next pass, an interval after this one */
+  if (r->done != NULL) {
+    void (*done)(void *, unsigned) = r->done;
+    r->done = NULL;
+    r->collect_only = false;
+    r->report = NULL;
+    done(r->done_arg, r->errors);
+    return;
+  }
+  if (!r->stopping && r->timer_open) /* the next pass, an interval later */
     uv_timer_start(&r->timer, timer_cb,
                    (uint64_t)r->o.sweep_interval_s * 1000, 0);
+}
+
+static void pass_begin(struct retention *r) {
+  r->busy = true;
+  r->t0 = uv_hrtime();
+  r->expired = r->aborted = r->errors = 0;
+  r->collected = r->collected_bytes = r->orphans = r->trash_removed = 0;
 }
 
 static void timer_cb(uv_timer_t *t) {
@@ -555,11 +542,33 @@ static void timer_cb(uv_timer_t *t) {
 
   if (r->busy || r->stopping)
     return;
-  r->busy = true;
-  r->t0 = uv_hrtime();
-  r->expired = r->aborted = r->errors = 0;
-  r->collected = r->collected_bytes = r->orphans = r->trash_removed = 0;
+  pass_begin(r);
   pass_sweep(r);
+}
+
+int retention_collect_now(struct retention *r, retention_report_fn report,
+                          void (*done)(void *arg, unsigned errors),
+                          void *arg) {
+  if (r->busy || r->stopping || r->timer_open)
+    return UV_EBUSY;
+  pass_begin(r);
+  r->collect_only = true;
+  r->scanned = false; /* the orphan scan is due */
+  r->report = report;
+  r->done = done;
+  r->done_arg = arg;
+  r->phase = PH_CANDIDATES;
+  pass_collect(r);
+  return 0;
+}
+
+bool retention_trash(const struct retention *r, struct blob_trash_stats *st,
+                     int64_t *measured_at) {
+  if (r == NULL || r->trash_at == 0)
+    return false;
+  *st = r->trash;
+  *measured_at = r->trash_at;
+  return true;
 }
 
 int retention_start(uv_loop_t *loop, struct writer *w, struct blob_store *s,
@@ -578,8 +587,6 @@ int retention_start(uv_loop_t *loop, struct writer *w, struct blob_store *s,
   r->s = s;
   r->o = *o;
   r->shards = 1;
-  r->sweep_limit = RETENTION_SWEEP_LIMIT;
-  r->collect_limit = RETENTION_COLLECT_LIMIT;
   if (o->sweep_interval_s > 0) {
     ms = (uint64_t)o->sweep_interval_s * 1000;
     uv_timer_init(loop, &r->timer);

@@ -26,11 +26,13 @@
 #ifndef AS_RETENTION_H
 #define AS_RETENTION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "store/blob/blob.h"
 #include "store/evlog/writer.h"
+#include "store/registry/registry.h"
 
 struct retention;
 
@@ -50,6 +52,24 @@ int retention_start(uv_loop_t *loop, struct writer *w, struct blob_store *s,
 void retention_stop(struct retention *r);
 /* Frees r once the loop has run dry (after retention_stop). NULL: no-op. */
 void retention_free(struct retention *r);
+
+/* One collected blob, after its move to the trash (status 0, or the
+ * move's error: UV_ENOENT when the file was already absent). */
+typedef void (*retention_report_fn)(const struct reg_collected *c,
+                                    int status, void *arg);
+/* `artifactstored --gc`: one collection now, with no timer
+ * (sweep_interval_s 0): the candidates past the grace period, then an
+ * orphan scan of every blob file older than it; no sweep, the trash is
+ * not emptied.  report (may be NULL) is called for each blob moved;
+ * done once at the end with the number of steps that failed (logged).
+ * UV_EBUSY when a pass runs or the timer is on. */
+int retention_collect_now(struct retention *r, retention_report_fn report,
+                          void (*done)(void *arg, unsigned errors),
+                          void *arg);
+/* The trash as the last pass measured it (files, bytes; removed: in that
+ * pass) and when (unix seconds); false before the first measurement. */
+bool retention_trash(const struct retention *r, struct blob_trash_stats *st,
+                     int64_t *measured_at);
 
 /* Calls cb(arg) at once when no trash move of blake3 is in flight, else
  * once every such move has ended.  r may be NULL (nothing in flight).

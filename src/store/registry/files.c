@@ -50,35 +50,6 @@ static bool reg_path_free(struct wtx *tx, const struct uuid *pkg,
   return true;
 }
 
-static const char reg_blob_live_sql[] =
-    "SELECT refcount > 0 FROM blobs WHERE blake3 = ?1";
-
-/* Whether a file of an open or finalized package held these bytes
- * before this one (res->blob_was_live); false with res filled on a
- * database error. */
-static bool reg_blob_live(struct wtx *tx, const uint8_t *b3,
-                          struct reg_result *res) {
-  struct evlog_db *db = wtx_db(tx);
-  struct errbuf e = {{0}};
-  struct evlog_stmt *st;
-  int rc;
-
-  if ((rc = evlog_stmt(db, reg_blob_live_sql, &st, &e)) != 0) {
-    reg_internal(res, rc, &e);
-    return false;
-  }
-  rc = evlog_bind_blob(st, 1, b3, DIGEST_LEN);
-  if (rc == 0)
-    rc = evlog_step(st);
-  res->blob_was_live = rc == EVLOG_ROW && evlog_col_int(st, 0) != 0;
-  evlog_reset(st);
-  if (rc != 0 && rc != EVLOG_ROW) {
-    reg_internal(res, evlog_fail(db, rc, "reading the blob", &e), &e);
-    return false;
-  }
-  return true;
-}
-
 static int reg_ingest_run(struct writer_job *wj, struct wtx *tx) {
   struct ingest_job *j = container_of(wj, struct ingest_job, base.wj);
   const struct file_ingest_req *r = &j->req;
@@ -110,8 +81,7 @@ static int reg_ingest_run(struct writer_job *wj, struct wtx *tx) {
     return reg_job_status(&j->base);
   }
   if (!reg_open_package(tx, &r->package_id, res, REG_PACKAGE_FINALIZED) ||
-      !reg_path_free(tx, &r->package_id, r->path, res) ||
-      !reg_blob_live(tx, r->digests.blake3, res))
+      !reg_path_free(tx, &r->package_id, r->path, res))
     return reg_job_status(&j->base);
 
   now = reg_now(&ms);

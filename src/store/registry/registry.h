@@ -59,8 +59,6 @@ struct reg_result {
   struct package *package;     /* create, finalize: the package after it */
   struct file_rec *file;       /* file ingest: the recorded file */
   int64_t sequence;            /* last event sequence written */
-  bool blob_was_live;          /* file ingest: a file of an open or
-                                * finalized package held the bytes before */
   /* sweeper and collector (lifecycle.h) */
   unsigned expired, aborted;   /* sweep: packages ended by this job */
   struct reg_collected *collected; /* collect: malloc'd, ncollected */

@@ -117,32 +117,26 @@ static struct uuid make_pkg(struct fixture *f, const char *cls) {
   return reg_create_ok(f, &req).id;
 }
 
-struct ingest_seen {
-  int done;
-  bool was_live;
-};
-
 static void ingest_cb(const struct reg_result *res, void *arg) {
-  struct ingest_seen *s = arg;
-
   if (res->error != REG_OK)
     fprintf(stderr, "ingest: %s\n", res->msg.msg);
   ASSERT_EQ(res->error, REG_OK);
-  s->was_live = res->blob_was_live;
-  s->done++;
+  (*(int *)arg)++;
 }
 
-/* Adds a file with blake3 bytes fill; whether the blob was live. */
-static bool add_file(struct fixture *f, const struct uuid *pkg,
-                     const char *path, uint8_t fill) {
+static int64_t blob_col(struct fixture *f, const char *col, uint8_t fill);
+
+/* Adds a file with blake3 bytes fill; the blob's refcount after it. */
+static int64_t add_file(struct fixture *f, const struct uuid *pkg,
+                        const char *path, uint8_t fill) {
   struct file_ingest_req req = {.package_id = *pkg, .path = path, .size = 7};
-  struct ingest_seen s = {0};
+  int done = 0;
 
   memset(req.digests.blake3, fill, DIGEST_LEN);
   memset(req.digests.sha256, fill ^ 0xff, DIGEST_LEN);
-  ASSERT_EQ(reg_file_ingest(f->w, &req, ingest_cb, &s), 0);
-  fixture_run_until(&f->loop, &s.done, 1);
-  return s.was_live;
+  ASSERT_EQ(reg_file_ingest(f->w, &req, ingest_cb, &done), 0);
+  fixture_run_until(&f->loop, &done, 1);
+  return blob_col(f, "refcount", fill);
 }
 
 /* ---- reading the database ------------------------------------------------ */
@@ -410,9 +404,9 @@ static void test_refcounts_collect(void) {
   define_class(&f, "now", 0);
   a = make_pkg(&f, "now");
   b = make_pkg(&f, "now");
-  ASSERT(!add_file(&f, &a, "x", 0xaa));
-  ASSERT(!add_file(&f, &a, "y", 0xbb));
-  ASSERT(add_file(&f, &b, "x", 0xaa));
+  ASSERT_EQ(add_file(&f, &a, "x", 0xaa), 1);
+  ASSERT_EQ(add_file(&f, &a, "y", 0xbb), 1);
+  ASSERT_EQ(add_file(&f, &b, "x", 0xaa), 2);
   reg_finalize_ok(&f, &a, "me");
   reg_finalize_ok(&f, &b, "me");
   ASSERT_EQ(blob_col(&f, "refcount", 0xaa), 2);
@@ -553,8 +547,8 @@ static void test_ingest_after_collect(void) {
   fixture_init(&f, "lifecycle");
   fixture_writer_open(&f, &views_domain);
   a = make_pkg(&f, "transient");
-  ASSERT(!add_file(&f, &a, "x", 0x42));
-  ASSERT(add_file(&f, &a, "y", 0x42));
+  ASSERT_EQ(add_file(&f, &a, "x", 0x42), 1);
+  ASSERT_EQ(add_file(&f, &a, "y", 0x42), 2);
   o = sweep(&f, 0, 10);
   ASSERT_EQ(o.aborted, 1);
   ASSERT_EQ(blob_col(&f, "refcount", 0x42), 0);
@@ -563,11 +557,10 @@ static void test_ingest_after_collect(void) {
   free(o.c);
   ASSERT(blob_col(&f, "collected_seq", 0x42) > 0);
   b = make_pkg(&f, "transient");
-  ASSERT(!add_file(&f, &b, "x", 0x42));
-  ASSERT_EQ(blob_col(&f, "refcount", 0x42), 1);
+  ASSERT_EQ(add_file(&f, &b, "x", 0x42), 1);
   ASSERT_EQ(blob_col(&f, "collected_seq", 0x42), -1);
   ASSERT_EQ(blob_col(&f, "unref_seq", 0x42), -1);
-  ASSERT(add_file(&f, &b, "y", 0x42));
+  ASSERT_EQ(add_file(&f, &b, "y", 0x42), 2);
   expect_replay_same(&f);
   fixture_done(&f);
 }
