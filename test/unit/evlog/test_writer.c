@@ -426,6 +426,7 @@ static void test_refuse_fails_queued_and_later(void) {
   writer_get_stats(t.f.w, &st);
   ASSERT_EQ(st.last_sequence, 1);
   fixture_writer_close(&t.f);
+  fixture_done(&t.f);
 }
 
 /* In one batch: A keeps its event; B emits two and returns 7; C keeps
